@@ -1,0 +1,245 @@
+"""Immutable result values: what one harness run measured, and what the gate concluded.
+
+Everything downstream of the measurement (CSV/JSON baselines, report, charts, Prometheus, StatsD, the gate)
+reads these values and nothing else. They are frozen; statistics that can be derived from the raw values
+(median, mean, standard deviation) are properties, never stored twice.
+
+Format history of ``run.json`` (``RESULTS_FORMAT_VERSION``):
+  1: first version.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+RESULTS_FORMAT_VERSION = 1
+
+
+class Impl(StrEnum):
+    """Which side of a pair served a call."""
+
+    RUST = "rust"
+    PYTHON = "python"
+
+
+class Verdict(StrEnum):
+    """What a measured speedup says about the report's claim for it."""
+
+    CONFIRMED = "confirmed"  # the whole confidence interval is at or above the claim
+    REFUTED = "refuted"  # the whole interval is below the claim
+    INCONCLUSIVE = "inconclusive"  # the interval straddles the claim
+    NO_CLAIM = "no_claim"  # the report claims nothing for this function
+
+
+class GateOutcome(StrEnum):
+    """The regression gate's conclusion for one comparison."""
+
+    PASS = "pass"
+    REGRESSION = "regression"
+    IMPROVEMENT = "improvement"
+    CANNOT_JUDGE = "cannot_judge"
+
+
+@dataclass(frozen=True)
+class TimingSample:
+    """Per-call wall times of one implementation on one workload.
+
+    ``values_ns`` holds one value per round (the mean time of one call over ``loops`` calls). Rounds of the
+    Rust and the Python side are interleaved, so ``values_ns[i]`` of both sides were measured side by side.
+    """
+
+    function: str
+    impl: Impl
+    workload: str
+    values_ns: tuple[float, ...]
+    loops: int
+    warmup_values_ns: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.values_ns:
+            raise ValueError(f"{self.function}/{self.impl}/{self.workload}: no timing values")
+        if self.loops < 1:
+            raise ValueError(f"loops must be >= 1, got {self.loops}")
+        if any(not (value > 0) for value in self.values_ns):
+            raise ValueError(f"{self.function}/{self.impl}/{self.workload}: timing values must be > 0")
+
+    @property
+    def median_ns(self) -> float:
+        return statistics.median(self.values_ns)
+
+    @property
+    def mean_ns(self) -> float:
+        return statistics.fmean(self.values_ns)
+
+    @property
+    def stdev_ns(self) -> float:
+        return statistics.stdev(self.values_ns) if len(self.values_ns) > 1 else 0.0
+
+    @property
+    def min_ns(self) -> float:
+        return min(self.values_ns)
+
+    @property
+    def max_ns(self) -> float:
+        return max(self.values_ns)
+
+
+@dataclass(frozen=True)
+class MemorySample:
+    """Memory cost of one implementation on one workload.
+
+    Allocations are counted at the C allocator, so memory that Rust allocates inside a call is seen too.
+    ``peak_rss_bytes`` is the growth of the resident set of a fresh process over its baseline while it runs
+    the workload; it is measured for large workloads only (None elsewhere).
+    """
+
+    function: str
+    impl: Impl
+    workload: str
+    alloc_bytes_per_call: float
+    allocs_per_call: float
+    peak_rss_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Speedup:
+    """Python time / Rust time for one workload, with its 95% confidence interval."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+    method: str  # how the interval was computed, e.g. "bootstrap over 40 paired rounds"
+
+    def __post_init__(self) -> None:
+        if not (self.ci_low <= self.value <= self.ci_high):
+            raise ValueError(f"speedup {self.value} outside its interval [{self.ci_low}, {self.ci_high}]")
+
+    @property
+    def relative_half_width(self) -> float:
+        """Half the interval's width as a fraction of the value (0.05 means +-5%)."""
+        return (self.ci_high - self.ci_low) / 2 / self.value
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """One function on one workload, both sides timed side by side."""
+
+    function: str
+    workload: str
+    size: float | None  # the workload's size in ``size_unit`` (for scaling charts); None if size-less
+    size_unit: str  # "bytes", "entries", "calls", "" ...
+    rust: TimingSample
+    python: TimingSample
+    speedup: Speedup
+    claimed_speedup: float | None
+    verdict: Verdict
+    rust_memory: MemorySample | None = None
+    python_memory: MemorySample | None = None
+
+
+@dataclass(frozen=True)
+class NotComparable:
+    """A pair whose two sides disagreed on its workload: reported, never timed."""
+
+    function: str
+    workload: str
+    difference: str
+
+
+@dataclass(frozen=True)
+class GateComparison:
+    """The gate's verdict on one metric of one pair (or one side of it) between a base and a candidate."""
+
+    function: str
+    impl: Impl
+    workload: str
+    metric: str  # "time", "alloc_bytes", "peak_rss", "instructions", "rust_vs_python"
+    change_ratio: float  # candidate / base; > 1 means slower or bigger
+    ci_low: float
+    ci_high: float
+    p_value_adjusted: float | None
+    outcome: GateOutcome
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one run measured. Saved as ``run.json`` in the run folder, loaded by ``publish``."""
+
+    run_id: str
+    mode: str  # "quick", "default" or "full"
+    started_at_unix_s: float
+    duration_seconds: float
+    environment: Mapping[str, str]
+    pairs: tuple[PairResult, ...]
+    not_comparable: tuple[NotComparable, ...] = ()
+    call_floor: PairResult | None = None  # the no-op function, timed the same way
+    import_time_ns: Mapping[str, float] = field(default_factory=dict)  # "sky_rs" -> time to import it
+    fallback_calls: Mapping[str, int] = field(default_factory=dict)  # "function/impl" -> calls served
+    gate: tuple[GateComparison, ...] = ()
+    interrupted: bool = False  # Ctrl-C: what is here was measured, the rest was not
+    format_version: int = RESULTS_FORMAT_VERSION
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json_dict(cls, data: Mapping[str, Any]) -> RunResult:
+        version = data.get("format_version")
+        if version != RESULTS_FORMAT_VERSION:
+            raise ValueError(f"run.json format {version!r} is not supported (this harness reads {RESULTS_FORMAT_VERSION})")
+        return cls(
+            run_id=data["run_id"],
+            mode=data["mode"],
+            started_at_unix_s=float(data["started_at_unix_s"]),
+            duration_seconds=float(data["duration_seconds"]),
+            environment=dict(data["environment"]),
+            pairs=tuple(_pair_from_dict(p) for p in data["pairs"]),
+            not_comparable=tuple(NotComparable(**n) for n in data.get("not_comparable", ())),
+            call_floor=_pair_from_dict(data["call_floor"]) if data.get("call_floor") else None,
+            import_time_ns=dict(data.get("import_time_ns", {})),
+            fallback_calls=dict(data.get("fallback_calls", {})),
+            gate=tuple(_gate_from_dict(g) for g in data.get("gate", ())),
+            interrupted=bool(data.get("interrupted", False)),
+        )
+
+
+def _timing_from_dict(data: Mapping[str, Any]) -> TimingSample:
+    return TimingSample(
+        function=data["function"],
+        impl=Impl(data["impl"]),
+        workload=data["workload"],
+        values_ns=tuple(float(v) for v in data["values_ns"]),
+        loops=int(data["loops"]),
+        warmup_values_ns=tuple(float(v) for v in data.get("warmup_values_ns", ())),
+    )
+
+
+def _memory_from_dict(data: Mapping[str, Any] | None) -> MemorySample | None:
+    if data is None:
+        return None
+    return MemorySample(**{**data, "impl": Impl(data["impl"])})
+
+
+def _pair_from_dict(data: Mapping[str, Any]) -> PairResult:
+    return PairResult(
+        function=data["function"],
+        workload=data["workload"],
+        size=data["size"],
+        size_unit=data["size_unit"],
+        rust=_timing_from_dict(data["rust"]),
+        python=_timing_from_dict(data["python"]),
+        speedup=Speedup(**data["speedup"]),
+        claimed_speedup=data["claimed_speedup"],
+        verdict=Verdict(data["verdict"]),
+        rust_memory=_memory_from_dict(data.get("rust_memory")),
+        python_memory=_memory_from_dict(data.get("python_memory")),
+    )
+
+
+def _gate_from_dict(data: Mapping[str, Any]) -> GateComparison:
+    return GateComparison(**{**data, "impl": Impl(data["impl"]), "outcome": GateOutcome(data["outcome"])})
