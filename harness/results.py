@@ -179,6 +179,9 @@ class RunResult:
     not_comparable: tuple[NotComparable, ...] = ()
     call_floor: PairResult | None = None  # the no-op function, timed the same way
     import_time_ns: Mapping[str, float] = field(default_factory=dict)  # "sky_rs" -> time to import it
+    rust_native_ns: Mapping[str, float] = field(
+        default_factory=dict
+    )  # "function/workload" -> Criterion, no Python
     fallback_calls: Mapping[str, int] = field(default_factory=dict)  # "function/impl" -> calls served
     gate: tuple[GateComparison, ...] = ()
     interrupted: bool = False  # Ctrl-C: what is here was measured, the rest was not
@@ -191,7 +194,9 @@ class RunResult:
     def from_json_dict(cls, data: Mapping[str, Any]) -> RunResult:
         version = data.get("format_version")
         if version != RESULTS_FORMAT_VERSION:
-            raise ValueError(f"run.json format {version!r} is not supported (this harness reads {RESULTS_FORMAT_VERSION})")
+            raise ValueError(
+                f"run.json format {version!r} is not supported (this harness reads {RESULTS_FORMAT_VERSION})"
+            )
         return cls(
             run_id=data["run_id"],
             mode=data["mode"],
@@ -202,6 +207,7 @@ class RunResult:
             not_comparable=tuple(NotComparable(**n) for n in data.get("not_comparable", ())),
             call_floor=_pair_from_dict(data["call_floor"]) if data.get("call_floor") else None,
             import_time_ns=dict(data.get("import_time_ns", {})),
+            rust_native_ns=dict(data.get("rust_native_ns", {})),
             fallback_calls=dict(data.get("fallback_calls", {})),
             gate=tuple(_gate_from_dict(g) for g in data.get("gate", ())),
             interrupted=bool(data.get("interrupted", False)),
