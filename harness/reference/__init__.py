@@ -1,0 +1,66 @@
+"""The Python reference: the 12 functions with SkyPilot 0.14.1 semantics and the project's deviations.
+
+The behaviour oracle is ``../shared/spec/functions.md``; ``sky_rs`` exports the same names and hooks
+(docs/interfaces.md section 1).
+"""
+
+from harness.reference.io_utils import find_free_port, hash_file, read_last_n_lines
+from harness.reference.process_utils import (
+    _get_max_workers_for_file_mounts_with,
+    _get_parallel_threads_with,
+    _is_process_alive_at,
+    estimate_fd_for_directory,
+    get_max_workers_for_file_mounts,
+    get_parallel_threads,
+    is_process_alive,
+)
+from harness.reference.string_utils import base36_encode, format_float, truncate_long_string
+from harness.reference.system_utils import (
+    _get_cpu_count_at,
+    _get_mem_size_gb_at,
+    get_cpu_count,
+    get_mem_size_gb,
+)
+
+# The 12 public functions, in the spec's order.
+FUNCTION_NAMES: tuple[str, ...] = (
+    "read_last_n_lines",
+    "hash_file",
+    "find_free_port",
+    "base36_encode",
+    "format_float",
+    "truncate_long_string",
+    "get_cpu_count",
+    "get_mem_size_gb",
+    "get_parallel_threads",
+    "is_process_alive",
+    "get_max_workers_for_file_mounts",
+    "estimate_fd_for_directory",
+)
+
+
+def _noop() -> None:
+    """Does nothing: the call floor of the Python side."""
+
+
+__all__ = [
+    "FUNCTION_NAMES",
+    "_get_cpu_count_at",
+    "_get_max_workers_for_file_mounts_with",
+    "_get_mem_size_gb_at",
+    "_get_parallel_threads_with",
+    "_is_process_alive_at",
+    "_noop",
+    "base36_encode",
+    "estimate_fd_for_directory",
+    "find_free_port",
+    "format_float",
+    "get_cpu_count",
+    "get_max_workers_for_file_mounts",
+    "get_mem_size_gb",
+    "get_parallel_threads",
+    "hash_file",
+    "is_process_alive",
+    "read_last_n_lines",
+    "truncate_long_string",
+]
