@@ -1,0 +1,141 @@
+"""The StatsD sink, through the PyPI ``statsd`` client: every value is a gauge.
+
+Why gauges in nanoseconds rather than timers: collectd, the usual StatsD server on Debian, keeps timer
+values as whole milliseconds and drops those under 1 ms, which is most of our calls. A gauge is a double end
+to end, so a median of 412.3 ns arrives as 412.3 (write_prometheus prints it with about 15 significant
+digits). We send one summarised value per statistic, not every call, so no server-side aggregation is
+needed.
+
+Names: ``PREFIX.FUNCTION.WORKLOAD.IMPL.STAT`` (e.g. ``skybench.base36_encode.small.rust.median_ns``);
+speedups ``PREFIX.FUNCTION.WORKLOAD.speedup_ratio``; run values ``PREFIX.run.duration_seconds``. collectd
+exports them as ``collectd_statsd_gauge{statsd="<name>"}``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from statsd import StatsClient
+
+from harness.results import PairResult, RunResult
+from harness.telemetry.config import HostPort
+
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+# Keep each datagram under a typical MTU so nothing is fragmented (the statsd client's own default is 512).
+MAX_DATAGRAM_BYTES = 1400
+
+
+class StatsdError(RuntimeError):
+    """Sending to StatsD failed (address did not resolve, socket error, or the port refused)."""
+
+
+@dataclass(frozen=True)
+class StatsdGauge:
+    """One gauge line: ``name:value|g`` (``name`` includes the prefix)."""
+
+    name: str
+    value: float
+
+    def line(self) -> str:
+        return f"{self.name}:{self.value!r}|g"
+
+
+def _component(text: str) -> str:
+    """A name part with no dots or protocol characters (``:``, ``|``, ``@``) in it."""
+    return _NAME_UNSAFE.sub("_", text) or "_"
+
+
+def _pair_gauges(prefix: str, pair: PairResult) -> Iterable[StatsdGauge]:
+    base = f"{prefix}.{_component(pair.function)}.{_component(pair.workload)}"
+    for sample in (pair.rust, pair.python):
+        side = f"{base}.{sample.impl}"
+        yield StatsdGauge(f"{side}.median_ns", sample.median_ns)
+        yield StatsdGauge(f"{side}.stdev_ns", sample.stdev_ns)
+        yield StatsdGauge(f"{side}.min_ns", sample.min_ns)
+        yield StatsdGauge(f"{side}.max_ns", sample.max_ns)
+    for memory in (pair.rust_memory, pair.python_memory):
+        if memory is not None:
+            yield StatsdGauge(f"{base}.{memory.impl}.alloc_bytes_per_call", memory.alloc_bytes_per_call)
+    yield StatsdGauge(f"{base}.speedup_ratio", pair.speedup.value)
+    yield StatsdGauge(f"{base}.speedup_ci_lower_ratio", pair.speedup.ci_low)
+    yield StatsdGauge(f"{base}.speedup_ci_upper_ratio", pair.speedup.ci_high)
+
+
+def run_gauges(run: RunResult, prefix: str) -> list[StatsdGauge]:
+    """Every gauge a run sends, in a stable order."""
+    gauges = [gauge for pair in run.pairs for gauge in _pair_gauges(prefix, pair)]
+    gauges.append(StatsdGauge(f"{prefix}.run.duration_seconds", run.duration_seconds))
+    gauges.append(StatsdGauge(f"{prefix}.run.timestamp_seconds", run.started_at_unix_s))
+    return gauges
+
+
+def format_payload(gauges: Iterable[StatsdGauge]) -> str:
+    """The lines as StatsD receives them; also the format of ``unsent/statsd.txt``."""
+    return "".join(f"{gauge.line()}\n" for gauge in gauges)
+
+
+def parse_payload(text: str) -> list[StatsdGauge]:
+    """Read back ``format_payload``'s output (gauges only)."""
+    gauges = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        name, colon, rest = line.partition(":")
+        value, bar, kind = rest.partition("|")
+        if not (colon and bar and kind == "g" and name):
+            raise ValueError(f"statsd payload line {number}: expected NAME:VALUE|g, got {line!r}")
+        try:
+            gauges.append(StatsdGauge(name, float(value)))
+        except ValueError as error:
+            raise ValueError(f"statsd payload line {number}: bad value in {line!r}") from error
+    return gauges
+
+
+class _CheckedStatsClient(StatsClient):  # type: ignore[misc]
+    """The statsd client on a *connected* UDP socket, keeping send errors instead of swallowing them.
+
+    On a connected socket the kernel reports an ICMP "port unreachable" as ECONNREFUSED on a later send, so
+    a StatsD server that is down is noticed (on the same host reliably; across a network only if ICMP comes
+    back).
+    """
+
+    def __init__(self, host: str, port: int, timeout_seconds: float) -> None:
+        super().__init__(host, port, prefix=None, maxudpsize=MAX_DATAGRAM_BYTES)
+        self._sock.settimeout(timeout_seconds)
+        self._sock.connect(self._addr)
+        self.errors: list[str] = []
+
+    def _send(self, data: str) -> None:
+        try:
+            self._sock.send(data.encode("ascii"))
+        except OSError as error:
+            self.errors.append(f"{type(error).__name__}: {error}")
+
+    def pending_error(self) -> str | None:
+        code = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        return f"{errno.errorcode.get(code, str(code))}: {os.strerror(code)}" if code else None
+
+
+def send_gauges(gauges: list[StatsdGauge], server: HostPort, timeout_seconds: float) -> None:
+    """Send gauges over UDP; raises StatsdError if the address does not resolve or the port refuses."""
+    try:
+        client = _CheckedStatsClient(server.bare_host, server.port, timeout_seconds)
+    except (OSError, UnicodeError) as error:  # gaierror is an OSError; an over-long name is a UnicodeError
+        raise StatsdError(f"statsd {server}: {type(error).__name__}: {error}") from error
+    try:
+        pipeline = client.pipeline()
+        for gauge in gauges:
+            pipeline.gauge(gauge.name, gauge.value)
+        pipeline.send()
+        pending = client.pending_error()
+    finally:
+        client.close()
+    errors = [*client.errors, *([pending] if pending else [])]
+    if errors:
+        raise StatsdError(f"statsd {server}: {len(errors)} send error(s), first: {errors[0]}")

@@ -1,0 +1,95 @@
+"""A small, fully populated ``RunResult`` for the telemetry tests: every field a metric reads is set."""
+
+from __future__ import annotations
+
+import time
+
+from harness.results import (
+    GateComparison,
+    GateOutcome,
+    Impl,
+    MemorySample,
+    PairResult,
+    RunResult,
+    Speedup,
+    TimingSample,
+    Verdict,
+)
+
+FUNCTIONS = (
+    "read_last_n_lines",
+    "hash_file",
+    "find_free_port",
+    "base36_encode",
+    "format_float",
+    "truncate_long_string",
+    "get_cpu_count",
+    "get_mem_size_gb",
+    "get_parallel_threads",
+    "is_process_alive",
+    "get_max_workers_for_file_mounts",
+    "estimate_fd_for_directory",
+)
+WORKLOAD = "small"
+MACHINE = "synthetic-machine"
+
+
+def _timing(function: str, impl: Impl, base_ns: float) -> TimingSample:
+    # Sub-microsecond fractions on purpose: they must survive every transport.
+    values = tuple(base_ns * factor for factor in (1.0, 1.0123, 0.9871, 1.0456, 0.9988))
+    return TimingSample(function=function, impl=impl, workload=WORKLOAD, values_ns=values, loops=1000)
+
+
+def _pair(index: int, function: str) -> PairResult:
+    rust_ns = 250.125 + 37.5 * index  # under 1 ms: what collectd's timers would drop
+    python_ns = rust_ns * (0.8 + index * 0.7)  # index 0 is slower in Rust
+    rust = _timing(function, Impl.RUST, rust_ns)
+    python = _timing(function, Impl.PYTHON, python_ns)
+    value = python.median_ns / rust.median_ns
+    return PairResult(
+        function=function,
+        workload=WORKLOAD,
+        size=1024.0,
+        size_unit="bytes",
+        rust=rust,
+        python=python,
+        speedup=Speedup(value=value, ci_low=value * 0.95, ci_high=value * 1.04, method="synthetic"),
+        claimed_speedup=None if index == 11 else 2.0 + index,
+        verdict=Verdict.NO_CLAIM if index == 11 else (Verdict.REFUTED if index < 4 else Verdict.CONFIRMED),
+        rust_memory=MemorySample(function, Impl.RUST, WORKLOAD, 128.0 + index, 2.0, 4096 * (index + 1)),
+        python_memory=MemorySample(function, Impl.PYTHON, WORKLOAD, 512.5 + index, 7.0, 8192 * (index + 1)),
+    )
+
+
+def synthetic_run(run_id: str = "synthetic-1", *, interrupted: bool = False, mode: str = "quick") -> RunResult:
+    pairs = tuple(_pair(index, function) for index, function in enumerate(FUNCTIONS))
+    floor = _pair(0, "_noop")
+    gate = tuple(
+        GateComparison(
+            function=pair.function,
+            impl=Impl.RUST,
+            workload=WORKLOAD,
+            metric="time",
+            change_ratio=1.2 if index == 1 else 1.0,
+            ci_low=1.1 if index == 1 else 0.97,
+            ci_high=1.3 if index == 1 else 1.03,
+            p_value_adjusted=0.001 if index == 1 else 0.8,
+            outcome=GateOutcome.REGRESSION if index == 1 else GateOutcome.PASS,
+        )
+        for index, pair in enumerate(pairs)
+    )
+    fallback = {f"{function}/{impl}": 10 + index for index, function in enumerate(FUNCTIONS) for impl in Impl}
+    return RunResult(
+        run_id=run_id,
+        mode=mode,
+        started_at_unix_s=time.time() - 60.0,
+        duration_seconds=42.5,
+        environment={"machine_fingerprint": MACHINE, "git_commit": "0123abc", "sky_rs_version": "0.1.0"},
+        pairs=pairs,
+        call_floor=floor,
+        import_time_ns={"sky_rs": 1_234_567.0},
+        rust_native_ns={f"{function}/{WORKLOAD}": 100.5 + index for index, function in enumerate(FUNCTIONS)},
+        fallback_calls=fallback,
+        gate=gate,
+        interrupted=interrupted,
+    )
