@@ -1,0 +1,405 @@
+"""The gate's statistics: from interleaved rounds of two builds to one verdict per comparison.
+
+Design (see docs/gate.md for the reasons):
+
+* Each round measures the base and the candidate side by side (A B or B A, alternating), so the unit of
+  evidence is the per-round ratio candidate/base. Slow drifts of the machine hit both sides of a round alike
+  and cancel in the ratio.
+* The test is the Wilcoxon signed-rank test on the log ratios (nonparametric: robust to the heavy right
+  tail of timings on a shared machine), two-sided, exact for small samples.
+* p-values are adjusted across the whole suite (Holm by default: controls the chance of *any* false alarm
+  in a run; Benjamini-Hochberg on request).
+* A change fails only if it is significant after adjustment AND its median ratio exceeds the minimum
+  effect (the default, raised per comparison by the calibrated A/A noise floor). A shift below the minimum
+  effect never fails, however significant.
+* Memory (allocated bytes per call) is nearly deterministic: a relative threshold plus an absolute floor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+from harness.results import GateComparison, GateOutcome, Impl
+
+Correction = Literal["holm", "bh", "none"]
+
+# Fewer rounds than this and a median ratio says little about the machine, whatever the test says.
+MIN_ROUNDS = 6
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """Thresholds of the gate. Defaults are the documented ones (docs/gate.md)."""
+
+    alpha: float = 0.05  # family-wise (Holm) or false-discovery (BH) rate over the whole suite
+    min_effect: float = 0.05  # relative slowdown below which nothing fails (0.05 = 5%)
+    correction: Correction = "holm"
+    confidence: float = 0.95  # of the reported interval of the median ratio
+    bootstrap_resamples: int = 2000
+    seed: int = 20260401  # the bootstrap is seeded: the same data always gives the same report
+    memory_threshold: float = 0.10  # relative growth of allocated bytes per call that fails
+    memory_floor_bytes: float = 256.0  # ... only if the growth is also at least this many bytes per call
+    instructions_threshold: float = 0.01  # relative growth of instructions per call that fails
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
+        if self.min_effect < 0:
+            raise ValueError(f"min_effect must be >= 0, got {self.min_effect}")
+        if not 0 < self.confidence < 1:
+            raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
+        if self.bootstrap_resamples < 100:
+            raise ValueError(f"bootstrap_resamples must be >= 100, got {self.bootstrap_resamples}")
+
+
+@dataclass(frozen=True)
+class PairedRounds:
+    """One comparison's raw evidence: value i of both builds was measured in the same round."""
+
+    function: str
+    impl: Impl
+    workload: str
+    base_values: tuple[float, ...]
+    candidate_values: tuple[float, ...]
+    metric: str = "time"
+    noise_floor: float | None = None  # calibrated relative A/A floor for this comparison, if known
+
+    def __post_init__(self) -> None:
+        if len(self.base_values) != len(self.candidate_values):
+            raise ValueError(
+                f"{self.label}: {len(self.base_values)} base rounds but "
+                f"{len(self.candidate_values)} candidate rounds; rounds must be paired"
+            )
+        if any(not (v > 0) or math.isinf(v) for v in (*self.base_values, *self.candidate_values)):
+            raise ValueError(f"{self.label}: values must be finite and > 0")
+
+    @property
+    def label(self) -> str:
+        return f"{self.function}/{self.impl}/{self.workload}/{self.metric}"
+
+
+@dataclass(frozen=True)
+class RatioEstimate:
+    """Median of per-round ratios with its bootstrap interval."""
+
+    ratio: float
+    ci_low: float
+    ci_high: float
+
+
+def log_ratios(numerators: Sequence[float], denominators: Sequence[float]) -> np.ndarray:
+    """Per-round log(numerator / denominator)."""
+    logs: np.ndarray = np.log(np.asarray(numerators, dtype=float)) - np.log(
+        np.asarray(denominators, dtype=float)
+    )
+    return logs
+
+
+def median_ratio_interval(
+    log_ratio_values: np.ndarray, *, confidence: float, resamples: int, seed: int
+) -> RatioEstimate:
+    """Median ratio and its percentile-bootstrap interval (resampling whole rounds)."""
+    if log_ratio_values.size == 0:
+        raise ValueError("no rounds")
+    rng = np.random.default_rng(seed)
+    indexes = rng.integers(0, log_ratio_values.size, size=(resamples, log_ratio_values.size))
+    medians = np.median(log_ratio_values[indexes], axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(medians, [tail, 1 - tail])
+    center = float(np.median(log_ratio_values))
+    # The percentile interval of a median can exclude the sample median itself for tiny samples.
+    return RatioEstimate(
+        ratio=math.exp(center),
+        ci_low=math.exp(min(float(low), center)),
+        ci_high=math.exp(max(float(high), center)),
+    )
+
+
+def signed_rank_p_value(log_ratio_values: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value that the median log ratio is 0."""
+    if np.all(log_ratio_values == 0):
+        return 1.0  # identical values every round: no evidence of any change
+    result = stats.wilcoxon(log_ratio_values, zero_method="wilcox", alternative="two-sided")
+    return float(result.pvalue)
+
+
+def smallest_attainable_p_value(rounds: int) -> float:
+    """The smallest two-sided p-value the exact signed-rank test can give with this many rounds."""
+    return min(1.0, 2.0 / 2.0**rounds)
+
+
+def adjust_p_values(p_values: Sequence[float], correction: Correction) -> list[float]:
+    """Adjust p-values for the number of comparisons in the suite."""
+    if not p_values:
+        return []
+    if correction == "none":
+        return list(p_values)
+    if correction == "bh":
+        return [float(p) for p in stats.false_discovery_control(np.asarray(p_values), method="bh")]
+    # Holm step-down: the k-th smallest p is multiplied by (m - k), then made monotone.
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted = [0.0] * len(p_values)
+    running_max = 0.0
+    for rank, index in enumerate(order):
+        running_max = max(running_max, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = running_max
+    return adjusted
+
+
+def effect_threshold(policy: GatePolicy, noise_floor: float | None) -> float:
+    """The relative change a comparison must exceed to fail: the default, raised by a calibrated floor."""
+    return max(policy.min_effect, noise_floor or 0.0)
+
+
+def judge_rounds(comparisons: Sequence[PairedRounds], policy: GatePolicy) -> list[GateComparison]:
+    """One verdict per comparison; the p-values are adjusted over all of ``comparisons`` together."""
+    estimates: list[RatioEstimate | None] = []
+    raw_p_values: list[float] = []
+    judged: list[int] = []
+    for index, comparison in enumerate(comparisons):
+        if len(comparison.base_values) < MIN_ROUNDS:
+            estimates.append(None)
+            continue
+        values = log_ratios(comparison.candidate_values, comparison.base_values)
+        estimates.append(
+            median_ratio_interval(
+                values,
+                confidence=policy.confidence,
+                resamples=policy.bootstrap_resamples,
+                seed=policy.seed + index,
+            )
+        )
+        raw_p_values.append(signed_rank_p_value(values))
+        judged.append(index)
+    adjusted = dict(zip(judged, adjust_p_values(raw_p_values, policy.correction), strict=True))
+
+    verdicts: list[GateComparison] = []
+    for index, comparison in enumerate(comparisons):
+        estimate = estimates[index]
+        rounds = len(comparison.base_values)
+        if estimate is None:
+            verdicts.append(
+                _verdict(
+                    comparison,
+                    estimate=RatioEstimate(1.0, 1.0, 1.0),
+                    p_adjusted=None,
+                    outcome=GateOutcome.CANNOT_JUDGE,
+                    detail=f"only {rounds} rounds; at least {MIN_ROUNDS} are needed",
+                )
+            )
+            continue
+        p_adjusted = adjusted[index]
+        threshold = effect_threshold(policy, comparison.noise_floor)
+        best_possible = _best_adjusted_p(rounds, len(judged), policy.correction)
+        if best_possible >= policy.alpha:
+            outcome = GateOutcome.CANNOT_JUDGE
+            detail = (
+                f"{rounds} rounds cannot reach p < {policy.alpha} over {len(judged)} comparisons "
+                f"(best possible adjusted p = {best_possible:.3g}); run more rounds"
+            )
+        else:
+            outcome = decide(
+                estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha
+            )
+            detail = {
+                GateOutcome.REGRESSION: f"slower by more than the {threshold:.1%} minimum effect",
+                GateOutcome.IMPROVEMENT: f"faster by more than the {threshold:.1%} minimum effect",
+            }.get(outcome, f"minimum effect {threshold:.1%}")
+        verdicts.append(
+            _verdict(
+                comparison,
+                estimate=estimate,
+                p_adjusted=p_adjusted,
+                outcome=outcome,
+                detail=f"{detail}; {rounds} rounds",
+            )
+        )
+    return verdicts
+
+
+def _best_adjusted_p(rounds: int, comparisons: int, correction: Correction) -> float:
+    """The smallest adjusted p one comparison could get: if it is above alpha, the gate is blind."""
+    smallest = smallest_attainable_p_value(rounds)
+    if correction == "holm":
+        return min(1.0, smallest * comparisons)
+    return smallest  # BH and no correction: the smallest p of a lone signal is not multiplied by m
+
+
+def _verdict(
+    comparison: PairedRounds,
+    *,
+    estimate: RatioEstimate,
+    p_adjusted: float | None,
+    outcome: GateOutcome,
+    detail: str,
+) -> GateComparison:
+    return GateComparison(
+        function=comparison.function,
+        impl=comparison.impl,
+        workload=comparison.workload,
+        metric=comparison.metric,
+        change_ratio=estimate.ratio,
+        ci_low=estimate.ci_low,
+        ci_high=estimate.ci_high,
+        p_value_adjusted=p_adjusted,
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+def judge_deterministic(
+    *,
+    function: str,
+    impl: Impl,
+    workload: str,
+    metric: str,
+    base_value: float,
+    candidate_value: float,
+    relative_threshold: float,
+    absolute_floor: float = 0.0,
+    unit: str = "",
+) -> GateComparison:
+    """Verdict for a (nearly) deterministic count: allocated bytes per call, instructions per call.
+
+    Fails when the candidate grows by more than ``relative_threshold`` AND by at least ``absolute_floor``
+    (so a function allocating 40 bytes does not fail for allocating 48).
+    """
+    if base_value < 0 or candidate_value < 0 or math.isnan(base_value) or math.isnan(candidate_value):
+        raise ValueError(f"{function}/{impl}/{workload}/{metric}: counts must be >= 0")
+    growth = candidate_value - base_value
+    ratio = candidate_value / base_value if base_value > 0 else (1.0 if candidate_value == 0 else math.inf)
+    relative_growth = ratio - 1
+    if relative_growth > relative_threshold and growth >= absolute_floor and growth > 0:
+        outcome = GateOutcome.REGRESSION
+    elif relative_growth < -relative_threshold / (1 + relative_threshold) and -growth >= absolute_floor:
+        outcome = GateOutcome.IMPROVEMENT
+    else:
+        outcome = GateOutcome.PASS
+    shown_ratio = ratio if math.isfinite(ratio) else float(np.finfo(float).max)
+    return GateComparison(
+        function=function,
+        impl=impl,
+        workload=workload,
+        metric=metric,
+        change_ratio=shown_ratio,
+        ci_low=shown_ratio,
+        ci_high=shown_ratio,
+        p_value_adjusted=None,
+        outcome=outcome,
+        detail=(
+            f"{base_value:.6g} -> {candidate_value:.6g}{unit} per call; fails above "
+            f"+{relative_threshold:.1%} and +{absolute_floor:.6g}{unit}"
+        ),
+    )
+
+
+def judge_speedup_floor(
+    *,
+    function: str,
+    workload: str,
+    rust_values_ns: Sequence[float],
+    python_values_ns: Sequence[float],
+    floor: float,
+    policy: GatePolicy,
+) -> GateComparison:
+    """Rust must pay its way: fail when the whole interval of the in-run speedup is below ``floor``.
+
+    The speedup of round i is python_i / rust_i (both sides were timed in the same round). The comparison
+    is reported as Rust time / Python time, so like every other comparison a ratio > 1 is bad.
+    """
+    if len(rust_values_ns) != len(python_values_ns):
+        raise ValueError(f"{function}/{workload}: Rust and Python rounds are not paired")
+    if len(rust_values_ns) < MIN_ROUNDS:
+        return GateComparison(
+            function=function, impl=Impl.RUST, workload=workload, metric="rust_vs_python",
+            change_ratio=1.0, ci_low=1.0, ci_high=1.0, p_value_adjusted=None,
+            outcome=GateOutcome.CANNOT_JUDGE,
+            detail=f"only {len(rust_values_ns)} rounds; at least {MIN_ROUNDS} are needed",
+        )  # fmt: skip
+    estimate = median_ratio_interval(
+        log_ratios(python_values_ns, rust_values_ns),
+        confidence=policy.confidence,
+        resamples=policy.bootstrap_resamples,
+        seed=policy.seed,
+    )
+    below = estimate.ci_high < floor
+    return GateComparison(
+        function=function,
+        impl=Impl.RUST,
+        workload=workload,
+        metric="rust_vs_python",
+        change_ratio=1 / estimate.ratio,
+        ci_low=1 / estimate.ci_high,
+        ci_high=1 / estimate.ci_low,
+        p_value_adjusted=None,
+        outcome=GateOutcome.REGRESSION if below else GateOutcome.PASS,
+        detail=(
+            f"speedup {estimate.ratio:.2f}x [{estimate.ci_low:.2f}, {estimate.ci_high:.2f}]"
+            f"{' entirely below' if below else ' vs'} the floor {floor:.2f}x"
+        ),
+    )
+
+
+def compare_independent_samples(
+    *,
+    function: str,
+    impl: Impl,
+    workload: str,
+    metric: str,
+    base_values: Sequence[float],
+    candidate_values: Sequence[float],
+    policy: GatePolicy,
+    noise_floor: float | None = None,
+) -> tuple[RatioEstimate, float]:
+    """Median ratio and raw Mann-Whitney p-value for samples that were NOT measured in paired rounds.
+
+    Used by baseline mode (the base was measured in another run). Returns the estimate and the raw p-value;
+    the caller adjusts p-values over the suite with :func:`adjust_p_values`.
+    """
+    del noise_floor  # accepted for symmetry with paired comparisons; applied by the caller
+    if len(base_values) < MIN_ROUNDS or len(candidate_values) < MIN_ROUNDS:
+        raise ValueError(f"{function}/{impl}/{workload}/{metric}: fewer than {MIN_ROUNDS} values")
+    base_logs = np.log(np.asarray(base_values, dtype=float))
+    candidate_logs = np.log(np.asarray(candidate_values, dtype=float))
+    rng = np.random.default_rng(policy.seed)
+    base_medians = np.median(
+        base_logs[rng.integers(0, base_logs.size, size=(policy.bootstrap_resamples, base_logs.size))], axis=1
+    )
+    candidate_medians = np.median(
+        candidate_logs[
+            rng.integers(0, candidate_logs.size, size=(policy.bootstrap_resamples, candidate_logs.size))
+        ],
+        axis=1,
+    )
+    differences = candidate_medians - base_medians
+    tail = (1 - policy.confidence) / 2
+    low, high = np.quantile(differences, [tail, 1 - tail])
+    center = float(np.median(candidate_logs) - np.median(base_logs))
+    estimate = RatioEstimate(
+        ratio=math.exp(center),
+        ci_low=math.exp(min(float(low), center)),
+        ci_high=math.exp(max(float(high), center)),
+    )
+    p_value = float(stats.mannwhitneyu(candidate_logs, base_logs, alternative="two-sided").pvalue)
+    return estimate, p_value
+
+
+def decide(
+    *,
+    estimate: RatioEstimate,
+    p_adjusted: float,
+    threshold: float,
+    alpha: float,
+) -> GateOutcome:
+    """The rule shared by every statistical comparison: significant AND beyond the minimum effect."""
+    if p_adjusted < alpha and estimate.ratio > 1 + threshold and estimate.ci_low > 1:
+        return GateOutcome.REGRESSION
+    if p_adjusted < alpha and estimate.ratio < 1 / (1 + threshold) and estimate.ci_high < 1:
+        return GateOutcome.IMPROVEMENT
+    return GateOutcome.PASS
