@@ -141,12 +141,12 @@ wait_until_ready() {
 
 print_usage_hints() {
   cat <<EOF
-Prometheus:  http://127.0.0.1:$PROMETHEUS_PORT   (point Grafana here: PROMETHEUS_URL)
+Prometheus:  http://127.0.0.1:$PROMETHEUS_PORT   (Grafana: SKYBENCH_PROMETHEUS_URL)
 Pushgateway: http://127.0.0.1:$PUSHGATEWAY_PORT
 StatsD:      127.0.0.1:$STATSD_PORT/udp  (collectd; exported at http://127.0.0.1:$COLLECTD_PROMETHEUS_PORT/metrics)
 export SKYBENCH_PUSHGATEWAY=127.0.0.1:$PUSHGATEWAY_PORT
 export SKYBENCH_STATSD=127.0.0.1:$STATSD_PORT
-export PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
+export SKYBENCH_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 EOF
 }
 
