@@ -1,0 +1,114 @@
+"""``skybench bench``: argument parsing for ``harness.bench.run_bench``; nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from harness.bench import BenchOptions, run_bench
+from harness.outputs import DEFAULT_OUT, publish_run
+from harness.registry import DEFAULT_MODULES, FUNCTIONS
+from harness.results import Impl
+from harness.timing import PLANS
+from harness.workloads import DEFAULT_SCRATCH, Mode
+
+EXIT_INTERRUPTED = 130
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="time every Rust/Python pair and write a run folder",
+        description="Time every Rust/Python pair side by side (parity checked first) and write "
+        "OUT/runs/<run_id>/ with run.json, results.csv, speedups.csv, pyperf JSON files, and OUT/latest.",
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small workloads, few rounds (about a minute)")
+    size.add_argument("--full", action="store_true", help="add the 1 GB / 1 GiB workloads and more rounds")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=FUNCTIONS,
+        metavar="FUNCTION",
+        help="measure only this function (repeatable); one of: " + ", ".join(FUNCTIONS),
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="reports folder (default: %(default)s)")
+    parser.add_argument(
+        "--scratch", type=Path, default=DEFAULT_SCRATCH, help="workload data folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the workload data (default: %(default)s)"
+    )
+    tuning = parser.add_argument_group("timing (defaults depend on --quick/--full)")
+    tuning.add_argument("--processes", type=_positive_int, help="worker processes the rounds rotate over")
+    tuning.add_argument(
+        "--min-rounds", type=_positive_int, help="rounds per pair before stopping is considered"
+    )
+    tuning.add_argument("--max-rounds", type=_positive_int, help="the cap on rounds per pair")
+    tuning.add_argument("--min-time", type=_positive_float, help="seconds one timed value should last")
+    tuning.add_argument("--pair-budget", type=_positive_float, help="seconds per pair before rounds stop")
+    parser.add_argument("--no-memory", action="store_true", help="skip allocation and peak-RSS measurements")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--rust-module",
+        default=DEFAULT_MODULES[Impl.RUST],
+        help="module of the Rust side (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--python-module",
+        default=DEFAULT_MODULES[Impl.PYTHON],
+        help="module of the Python side (default: %(default)s)",
+    )
+    parser.set_defaults(handler=bench_command)
+
+
+def options_from_arguments(args: argparse.Namespace) -> BenchOptions:
+    mode = Mode.QUICK if args.quick else Mode.FULL if args.full else Mode.DEFAULT
+    plan = PLANS[mode]
+    overrides = {
+        "processes": args.processes,
+        "min_rounds": args.min_rounds,
+        "max_rounds": args.max_rounds,
+        "min_time_s": args.min_time,
+        "pair_budget_s": args.pair_budget,
+    }
+    plan = replace(plan, **{name: value for name, value in overrides.items() if value is not None})
+    if plan.max_rounds < plan.min_rounds:
+        plan = replace(plan, max_rounds=plan.min_rounds)
+    return BenchOptions(
+        mode=mode,
+        only=tuple(args.only or ()),
+        scratch=args.scratch,
+        seed=args.seed,
+        plan=plan,
+        modules={Impl.RUST: args.rust_module, Impl.PYTHON: args.python_module},
+        memory=not args.no_memory,
+        progress=not args.no_progress,
+    )
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    run = run_bench(options_from_arguments(args))
+    run_dir = publish_run(run, args.out)
+    timed = len(run.pairs)
+    print(f"{timed} pairs timed, {len(run.not_comparable)} not comparable; results in {run_dir}")
+    if run.interrupted:
+        print("interrupted: the run folder holds what was measured before Ctrl-C", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0

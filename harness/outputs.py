@@ -1,0 +1,207 @@
+"""The run folder: everything one run leaves behind, written from its RunResult alone.
+
+``<out>/runs/<run_id>/`` holds run.json, results.csv, speedups.csv, not_comparable.csv, environment.json and
+one pyperf JSON per implementation (rust.json, python.json) that ``python -m pyperf compare_to`` reads as they
+are; ``<out>/latest`` is a symlink to the newest run folder. Column meanings: reports/README.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from harness.results import Impl, MemorySample, PairResult, RunResult, TimingSample
+
+DEFAULT_OUT = Path("reports")
+
+RESULTS_COLUMNS = (
+    "function",
+    "impl",
+    "workload",
+    "size",
+    "size_unit",
+    "median_ns",
+    "mean_ns",
+    "stdev_ns",
+    "min_ns",
+    "max_ns",
+    "values",
+    "loops",
+    "rounds",
+    "alloc_bytes_per_call",
+    "allocs_per_call",
+    "peak_rss_bytes",
+)
+SPEEDUPS_COLUMNS = (
+    "function",
+    "workload",
+    "size",
+    "size_unit",
+    "rust_median_ns",
+    "python_median_ns",
+    "speedup",
+    "ci_low",
+    "ci_high",
+    "ci_half_width_pct",
+    "rounds",
+    "claimed_speedup",
+    "verdict",
+)
+NOT_COMPARABLE_COLUMNS = ("function", "workload", "difference")
+
+
+def benchmark_name(function: str, workload: str) -> str:
+    """The pyperf benchmark name of a pair: ``base36_encode[md5-hex]``."""
+    return f"{function}[{workload}]"
+
+
+def _all_pairs(run: RunResult) -> list[PairResult]:
+    """The timed pairs, the call floor (function ``_noop``) first."""
+    return ([run.call_floor] if run.call_floor else []) + list(run.pairs)
+
+
+def _optional(value: float | int | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _results_row(pair: PairResult, sample: TimingSample, memory: MemorySample | None) -> dict[str, Any]:
+    return {
+        "function": pair.function,
+        "impl": str(sample.impl),
+        "workload": pair.workload,
+        "size": _optional(pair.size),
+        "size_unit": pair.size_unit,
+        "median_ns": sample.median_ns,
+        "mean_ns": sample.mean_ns,
+        "stdev_ns": sample.stdev_ns,
+        "min_ns": sample.min_ns,
+        "max_ns": sample.max_ns,
+        "values": " ".join(repr(value) for value in sample.values_ns),
+        "loops": sample.loops,
+        "rounds": len(sample.values_ns),
+        "alloc_bytes_per_call": _optional(memory.alloc_bytes_per_call if memory else None),
+        "allocs_per_call": _optional(memory.allocs_per_call if memory else None),
+        "peak_rss_bytes": _optional(memory.peak_rss_bytes if memory else None),
+    }
+
+
+def _speedups_row(pair: PairResult) -> dict[str, Any]:
+    speedup = pair.speedup
+    return {
+        "function": pair.function,
+        "workload": pair.workload,
+        "size": _optional(pair.size),
+        "size_unit": pair.size_unit,
+        "rust_median_ns": pair.rust.median_ns,
+        "python_median_ns": pair.python.median_ns,
+        "speedup": speedup.value,
+        "ci_low": speedup.ci_low,
+        "ci_high": speedup.ci_high,
+        "ci_half_width_pct": speedup.relative_half_width * 100,
+        "rounds": len(pair.rust.values_ns),
+        "claimed_speedup": _optional(pair.claimed_speedup),
+        "verdict": str(pair.verdict),
+    }
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def pyperf_suite(run: RunResult, impl: Impl) -> pyperf.BenchmarkSuite | None:
+    """One pyperf benchmark per pair for one side; None when nothing was timed.
+
+    pyperf values are seconds per call. Each round becomes one pyperf run (pyperf's unit of "one value set
+    from one worker"), and the warm-ups of the side go with the first of them.
+    """
+    benchmarks = []
+    for pair in _all_pairs(run):
+        sample = pair.rust if impl is Impl.RUST else pair.python
+        metadata = {
+            "name": benchmark_name(pair.function, pair.workload),
+            "unit": "second",
+            "loops": sample.loops,
+            "description": f"{pair.function} on workload {pair.workload}, {impl} side, per-call time",
+        }
+        warmups = [(sample.loops, value / 1e9) for value in sample.warmup_values_ns]
+        runs = [
+            pyperf.Run(
+                [value / 1e9],
+                warmups=warmups if index == 0 and warmups else None,
+                metadata=metadata,
+                collect_metadata=False,
+            )
+            for index, value in enumerate(sample.values_ns)
+        ]
+        benchmarks.append(pyperf.Benchmark(runs))
+    return pyperf.BenchmarkSuite(benchmarks) if benchmarks else None
+
+
+def _point_latest(out_dir: Path, run_dir: Path) -> None:
+    """Atomically repoints ``out_dir/latest`` at the run folder (a relative symlink)."""
+    latest = out_dir / "latest"
+    temporary = out_dir / f".latest.{os.getpid()}"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    temporary.symlink_to(run_dir.relative_to(out_dir))
+    temporary.replace(latest)
+
+
+def write_run_folder(run: RunResult, out_dir: Path = DEFAULT_OUT) -> Path:
+    """Writes ``out_dir/runs/<run_id>/`` (a suffix is added if it exists) and points ``latest`` at it."""
+    runs_dir = out_dir / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = runs_dir / run.run_id
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = runs_dir / f"{run.run_id}-{suffix}"
+    run_dir.mkdir()
+    _write_json(run_dir / "run.json", run.to_json_dict())
+    _write_json(run_dir / "environment.json", dict(run.environment))
+    pairs = _all_pairs(run)
+    _write_csv(
+        run_dir / "results.csv",
+        RESULTS_COLUMNS,
+        (
+            _results_row(pair, sample, memory)
+            for pair in pairs
+            for sample, memory in ((pair.rust, pair.rust_memory), (pair.python, pair.python_memory))
+        ),
+    )
+    _write_csv(run_dir / "speedups.csv", SPEEDUPS_COLUMNS, (_speedups_row(pair) for pair in pairs))
+    _write_csv(
+        run_dir / "not_comparable.csv",
+        NOT_COMPARABLE_COLUMNS,
+        (
+            {"function": n.function, "workload": n.workload, "difference": n.difference}
+            for n in run.not_comparable
+        ),
+    )
+    for impl in Impl:
+        suite = pyperf_suite(run, impl)
+        if suite is not None:
+            suite.dump(str(run_dir / f"{impl}.json"), replace=True)
+    _point_latest(out_dir, run_dir)
+    return run_dir
+
+
+def publish_run(run: RunResult, out_dir: Path = DEFAULT_OUT) -> Path:
+    """Writes the run folder, then hands the run to the sinks that read it. Returns the run folder."""
+    run_dir = write_run_folder(run, out_dir)
+    # --- sinks: report.md and charts (harness.report, harness.charts), telemetry (harness.telemetry) ---
+    # The single call site for every consumer of a finished run; add each here once its module exists.
+    return run_dir
