@@ -1,0 +1,361 @@
+"""Committed baselines: one CSV per kind of machine under ``reports/baselines/``, and what changed since.
+
+``make baseline`` runs the bench and records the run as ``reports/baselines/<fingerprint>.csv`` (one row per
+function x workload x implementation, the call floor included as ``_noop/call``) with a sidecar
+``<fingerprint>.json`` holding the environment, run id, mode and git commit. Before overwriting, it prints
+per row what changed against the previous baseline of the same fingerprint.
+
+The CSV is diff-friendly: rows sorted by function, workload, impl; fixed column order; floats written with
+``repr`` (shortest round-trip form) so an unchanged value never shows as a diff; empty cells for values that
+were not measured. ``reports/README.md`` documents every column.
+
+``load_baseline(path) -> Baseline`` is what the gate uses to compare a run against a committed baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scipy import stats
+
+from harness.bench import run_bench
+from harness.bench_cli import EXIT_INTERRUPTED, options_from_arguments
+from harness.outputs import DEFAULT_OUT, publish_run
+from harness.registry import DEFAULT_MODULES, FUNCTIONS
+from harness.report import format_ns, format_ratio
+from harness.results import Impl, PairResult, RunResult, TimingSample
+from harness.workloads import DEFAULT_SCRATCH
+
+BASELINES_DIR = Path(__file__).resolve().parent.parent / "reports" / "baselines"
+FLOOR_FUNCTION = "_noop"  # the call floor's row: function "_noop", workload "call"
+
+BASELINE_COLUMNS: tuple[str, ...] = (
+    "function",
+    "workload",
+    "impl",
+    "median_ns",
+    "median_ci_low_ns",
+    "median_ci_high_ns",
+    "rounds",
+    "speedup",
+    "ci_low",
+    "ci_high",
+    "alloc_bytes_per_call",
+    "allocs_per_call",
+    "peak_rss_bytes",
+)
+
+RowKey = tuple[str, str, Impl]  # (function, workload, impl)
+
+
+class BaselineFormatError(ValueError):
+    """A baseline file that does not have the expected columns or values."""
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    """One function x workload x implementation of a baseline.
+
+    ``speedup``, ``ci_low`` and ``ci_high`` belong to the pair (Python time / Rust time) and are repeated on
+    both of its rows; they are None on the call floor's rows. Memory fields are None where not measured.
+    """
+
+    function: str
+    workload: str
+    impl: Impl
+    median_ns: float
+    median_ci_low_ns: float
+    median_ci_high_ns: float
+    rounds: int
+    speedup: float | None
+    ci_low: float | None
+    ci_high: float | None
+    alloc_bytes_per_call: float | None
+    allocs_per_call: float | None
+    peak_rss_bytes: int | None
+
+    @property
+    def key(self) -> RowKey:
+        return (self.function, self.workload, self.impl)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A loaded baseline: its machine fingerprint, the environment it was measured in, and its rows.
+
+    ``rows`` maps ``(function, workload, impl)`` to the row; ``environment`` is empty without the sidecar.
+    """
+
+    fingerprint: str
+    environment: Mapping[str, str]
+    rows: Mapping[RowKey, BaselineRow]
+    run_id: str = ""
+    mode: str = ""
+    git_commit: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def median_interval_ns(sample: TimingSample, confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free interval for the median of ``sample.values_ns`` (binomial order statistics).
+
+    With few values the interval widens to the sample's range, which is all the data can say.
+    """
+    values = sorted(sample.values_ns)
+    count = len(values)
+    tail = (1 - confidence) / 2
+    low_rank = int(stats.binom.ppf(tail, count, 0.5))  # 0-based index of the lower bound
+    high_rank = int(stats.binom.ppf(1 - tail, count, 0.5))  # 0-based index of the upper bound
+    return values[max(0, low_rank - 1)], values[min(count - 1, high_rank)]
+
+
+def rows_from_run(run: RunResult) -> list[BaselineRow]:
+    """Baseline rows for every timed pair and the call floor, sorted by function, workload, impl."""
+    rows: list[BaselineRow] = []
+    for pair in run.pairs:
+        rows += _pair_rows(pair, with_speedup=True)
+    if run.call_floor is not None:
+        rows += _pair_rows(run.call_floor, with_speedup=False)
+    return sorted(rows, key=lambda row: (row.function, row.workload, str(row.impl)))
+
+
+def _pair_rows(pair: PairResult, with_speedup: bool) -> list[BaselineRow]:
+    rows = []
+    for sample, memory in ((pair.python, pair.python_memory), (pair.rust, pair.rust_memory)):
+        median_low_ns, median_high_ns = median_interval_ns(sample)
+        rows.append(
+            BaselineRow(
+                function=pair.function,
+                workload=pair.workload,
+                impl=sample.impl,
+                median_ns=sample.median_ns,
+                median_ci_low_ns=median_low_ns,
+                median_ci_high_ns=median_high_ns,
+                rounds=len(sample.values_ns),
+                speedup=pair.speedup.value if with_speedup else None,
+                ci_low=pair.speedup.ci_low if with_speedup else None,
+                ci_high=pair.speedup.ci_high if with_speedup else None,
+                alloc_bytes_per_call=memory.alloc_bytes_per_call if memory else None,
+                allocs_per_call=memory.allocs_per_call if memory else None,
+                peak_rss_bytes=memory.peak_rss_bytes if memory else None,
+            )
+        )
+    return rows
+
+
+def baseline_paths(fingerprint: str, directory: Path = BASELINES_DIR) -> tuple[Path, Path]:
+    """The CSV and its JSON sidecar for a machine fingerprint."""
+    if not fingerprint or "/" in fingerprint or fingerprint.startswith("."):
+        raise ValueError(f"not a usable machine fingerprint for a file name: {fingerprint!r}")
+    return directory / f"{fingerprint}.csv", directory / f"{fingerprint}.json"
+
+
+def _cell(value: float | int | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def write_baseline(run: RunResult, directory: Path = BASELINES_DIR) -> Path:
+    """Write the run as the baseline of its machine fingerprint (CSV + JSON sidecar); return the CSV."""
+    fingerprint = run.environment.get("machine_fingerprint", "")
+    csv_path, sidecar_path = baseline_paths(fingerprint, directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(BASELINE_COLUMNS)
+        for row in rows_from_run(run):
+            writer.writerow([_cell(getattr(row, column)) for column in BASELINE_COLUMNS])
+    sidecar = {
+        "fingerprint": fingerprint,
+        "run_id": run.run_id,
+        "mode": run.mode,
+        "git_commit": run.environment.get("git_commit", ""),
+        "started_at_unix_s": run.started_at_unix_s,
+        "interrupted": run.interrupted,
+        "environment": dict(sorted(run.environment.items())),
+    }
+    sidecar_path.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return csv_path
+
+
+def _optional(text: str, convert: Callable[[str], Any]) -> Any:
+    return convert(text) if text.strip() else None
+
+
+def load_baseline(path: Path) -> Baseline:
+    """Read a baseline CSV (and its ``.json`` sidecar if present) into a ``Baseline``.
+
+    Raises ``FileNotFoundError`` if the CSV is missing and ``BaselineFormatError`` (a ValueError) naming
+    the line if a column or value is wrong.
+    """
+    rows: dict[RowKey, BaselineRow] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != BASELINE_COLUMNS:
+            raise BaselineFormatError(f"{path}: expected columns {BASELINE_COLUMNS}, got {reader.fieldnames}")
+        for record in reader:
+            try:
+                row = BaselineRow(
+                    function=record["function"],
+                    workload=record["workload"],
+                    impl=Impl(record["impl"]),
+                    median_ns=float(record["median_ns"]),
+                    median_ci_low_ns=float(record["median_ci_low_ns"]),
+                    median_ci_high_ns=float(record["median_ci_high_ns"]),
+                    rounds=int(record["rounds"]),
+                    speedup=_optional(record["speedup"], float),
+                    ci_low=_optional(record["ci_low"], float),
+                    ci_high=_optional(record["ci_high"], float),
+                    alloc_bytes_per_call=_optional(record["alloc_bytes_per_call"], float),
+                    allocs_per_call=_optional(record["allocs_per_call"], float),
+                    peak_rss_bytes=_optional(record["peak_rss_bytes"], int),
+                )
+            except (TypeError, ValueError) as error:
+                raise BaselineFormatError(f"{path}:{reader.line_num}: {error}") from error
+            if not (math.isfinite(row.median_ns) and row.median_ns > 0):
+                raise BaselineFormatError(f"{path}:{reader.line_num}: median_ns must be > 0")
+            if row.key in rows:
+                raise BaselineFormatError(f"{path}:{reader.line_num}: duplicate row {row.key}")
+            rows[row.key] = row
+    sidecar_path = path.with_suffix(".json")
+    metadata: dict[str, Any] = {}
+    if sidecar_path.exists():
+        try:
+            metadata = json.loads(sidecar_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise BaselineFormatError(f"{sidecar_path}: {error}") from error
+    return Baseline(
+        fingerprint=str(metadata.get("fingerprint", path.stem)),
+        environment=dict(metadata.get("environment", {})),
+        rows=rows,
+        run_id=str(metadata.get("run_id", "")),
+        mode=str(metadata.get("mode", "")),
+        git_commit=str(metadata.get("git_commit", "")),
+        metadata=metadata,
+    )
+
+
+def describe_changes(old: Baseline, new_rows: Iterable[BaselineRow]) -> list[str]:
+    """One line per row: old -> new median (ratio new/old), and the speedup's change on the Rust row.
+
+    Rows only in the new run are marked ``new``, rows only in the old baseline ``gone``.
+    """
+    lines: list[str] = []
+    seen: set[RowKey] = set()
+    for row in new_rows:
+        seen.add(row.key)
+        name = "/".join((row.function, row.workload, str(row.impl)))
+        previous = old.rows.get(row.key)
+        if previous is None:
+            lines.append(f"{name}: new, median {format_ns(row.median_ns)}")
+            continue
+        line = (
+            f"{name}: median {format_ns(previous.median_ns)} -> {format_ns(row.median_ns)} "
+            f"({format_ratio(row.median_ns / previous.median_ns)})"
+        )
+        if row.impl is Impl.RUST and row.speedup is not None and previous.speedup is not None:
+            line += (
+                f"; speedup {format_ratio(previous.speedup)} -> {format_ratio(row.speedup)} "
+                f"({format_ratio(row.speedup / previous.speedup)})"
+            )
+        if row.alloc_bytes_per_call is not None and previous.alloc_bytes_per_call is not None:
+            line += (
+                f"; alloc bytes/call {previous.alloc_bytes_per_call:.6g} -> {row.alloc_bytes_per_call:.6g}"
+            )
+        lines.append(line)
+    for key in sorted(set(old.rows) - seen, key=lambda key: (key[0], key[1], str(key[2]))):
+        lines.append(f"{'/'.join((key[0], key[1], str(key[2])))}: gone (in the previous baseline only)")
+    return lines
+
+
+def record_baseline(run: RunResult, directory: Path = BASELINES_DIR) -> tuple[Path, list[str]]:
+    """Describe the changes against the previous baseline of this fingerprint, then overwrite it.
+
+    Returns the CSV path and the change lines (empty list and a note line if there was no previous one).
+    """
+    csv_path, _ = baseline_paths(run.environment.get("machine_fingerprint", ""), directory)
+    new_rows = rows_from_run(run)
+    if csv_path.exists():
+        changes = describe_changes(load_baseline(csv_path), new_rows)
+    else:
+        changes = [f"no previous baseline at {csv_path}: recording the first one"]
+    write_baseline(run, directory)
+    return csv_path, changes
+
+
+# --- command line -----------------------------------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``baseline`` subcommand: run the bench, publish the run folder, record it as the baseline."""
+    parser = subparsers.add_parser(
+        "baseline",
+        help="run the bench and record it as this machine's baseline under reports/baselines/",
+        description=(
+            "Run the bench (as `bench` does, with its run folder), print what changed against the previous "
+            "baseline of this kind of machine, then write reports/baselines/<fingerprint>.csv and .json."
+        ),
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small workloads, few rounds")
+    size.add_argument("--full", action="store_true", help="add the 1 GB / 1 GiB workloads and more rounds")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=FUNCTIONS,
+        metavar="FUNCTION",
+        help="measure only this function (repeatable); one of: " + ", ".join(FUNCTIONS),
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="reports folder (default: %(default)s)")
+    parser.add_argument(
+        "--scratch", type=Path, default=DEFAULT_SCRATCH, help="workload data folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the workload data (default: %(default)s)"
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip allocation and peak-RSS measurements")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--baselines-dir",
+        type=Path,
+        default=BASELINES_DIR,
+        help="folder of the baseline files (default: %(default)s)",
+    )
+    # A baseline is always of the default modules and the mode's own timing plan, so the bench's tuning
+    # options are fixed here rather than offered.
+    parser.set_defaults(
+        handler=baseline_command,
+        processes=None,
+        min_rounds=None,
+        max_rounds=None,
+        min_time=None,
+        pair_budget=None,
+        rust_module=DEFAULT_MODULES[Impl.RUST],
+        python_module=DEFAULT_MODULES[Impl.PYTHON],
+    )
+
+
+def baseline_command(arguments: argparse.Namespace) -> int:
+    """The ``baseline`` command: bench, publish, compare with the previous baseline, overwrite it."""
+    run = run_bench(options_from_arguments(arguments))
+    run_dir = publish_run(run, arguments.out)
+    print(f"{len(run.pairs)} pairs timed, {len(run.not_comparable)} not comparable; results in {run_dir}")
+    if run.interrupted:
+        print("interrupted: a partial run is not recorded as the baseline", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    csv_path, changes = record_baseline(run, arguments.baselines_dir)
+    print(f"Changes against the previous baseline ({csv_path.name}):")
+    for line in changes:
+        print(f"  {line}")
+    print(f"Baseline written: {csv_path} (+ {csv_path.with_suffix('.json').name})")
+    return 0

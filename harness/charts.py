@@ -1,0 +1,207 @@
+"""PNG charts of one run (matplotlib, Agg backend): speedups, scaling curves, memory per function.
+
+- ``speedups.png``: one row per function x workload, the speedup with its 95% interval on a log axis, the
+  claim marked on the same row, colour by verdict;
+- ``scaling_<function>.png``: median time against input size on log-log axes, one line per side and workload
+  variant (for functions measured at more than one size);
+- ``memory.png``: bytes allocated per call, Python and Rust side by side, on a log axis.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window; must precede pyplot's import
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from harness.results import PairResult, RunResult, Verdict
+
+_VERDICT_COLOURS = {
+    Verdict.CONFIRMED: "tab:green",
+    Verdict.REFUTED: "tab:red",
+    Verdict.INCONCLUSIVE: "tab:orange",
+    Verdict.NO_CLAIM: "tab:gray",
+}
+_SIDE_COLOURS = {"Python": "tab:blue", "Rust": "tab:orange"}
+_DPI = 120
+_ROW_HEIGHT_INCHES = 0.28
+_UNIT_MULTIPLIERS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "kib": 2**10,
+    "m": 10**6,
+    "mb": 10**6,
+    "mib": 2**20,
+    "g": 10**9,
+    "gb": 10**9,
+    "gib": 2**30,
+}
+_SIZE_TOKEN = re.compile(r"^[a-z]*?(\d+(?:\.\d+)?)([kmg]?i?b?)$")
+
+
+def write_charts(run: RunResult, run_dir: Path) -> list[Path]:
+    """Write every chart the run has data for into ``run_dir``; return their paths."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    if run.pairs:
+        paths.append(speedup_chart(run.pairs, run_dir / "speedups.png"))
+    by_function: dict[str, list[PairResult]] = defaultdict(list)
+    for pair in run.pairs:
+        if pair.size is not None and pair.size > 0:
+            by_function[pair.function].append(pair)
+    for function, pairs in sorted(by_function.items()):
+        if len({pair.size for pair in pairs}) > 1:
+            paths.append(scaling_chart(function, pairs, run_dir / f"scaling_{function}.png"))
+    with_memory = [
+        pair for pair in run.pairs if pair.python_memory is not None or pair.rust_memory is not None
+    ]
+    if with_memory:
+        paths.append(memory_chart(with_memory, run_dir / "memory.png"))
+    return paths
+
+
+def speedup_chart(pairs: Sequence[PairResult], path: Path) -> Path:
+    """Speedups with their 95% intervals (log x-axis), the claim of each row marked with a black bar."""
+    labels = [f"{pair.function} / {pair.workload}" for pair in pairs]
+    rows = list(range(len(pairs)))[::-1]  # first pair at the top
+    figure, axes = plt.subplots(figsize=(10, 1.5 + _ROW_HEIGHT_INCHES * len(pairs)))
+    for row, pair in zip(rows, pairs, strict=True):
+        colour = _VERDICT_COLOURS[pair.verdict]
+        axes.errorbar(
+            pair.speedup.value,
+            row,
+            xerr=[[pair.speedup.value - pair.speedup.ci_low], [pair.speedup.ci_high - pair.speedup.value]],
+            fmt="o",
+            color=colour,
+            markersize=4,
+            capsize=3,
+        )
+        if pair.claimed_speedup is not None:
+            axes.plot(pair.claimed_speedup, row, marker="|", color="black", markersize=12, markeredgewidth=2)
+    axes.axvline(1.0, color="gray", linestyle="--", linewidth=1)
+    axes.set_xscale("log")
+    axes.set_yticks(rows, labels, fontsize=8)
+    axes.set_ylim(-1, len(pairs))
+    axes.set_xlabel("speedup = Python time / Rust time (log scale; dashed: equal speed)")
+    axes.set_title("Speedup per function and workload, 95% interval; black bar = claim")
+    handles = [
+        Line2D([], [], color=colour, marker="o", linestyle="", label=str(verdict))
+        for verdict, colour in _VERDICT_COLOURS.items()
+    ]
+    handles.append(Line2D([], [], color="black", marker="|", linestyle="", markersize=10, label="claim"))
+    axes.legend(handles=handles, loc="lower right", fontsize=8)
+    axes.grid(axis="x", which="both", alpha=0.3)
+    return _save(figure, path)
+
+
+def scaling_chart(function: str, pairs: Sequence[PairResult], path: Path) -> Path:
+    """Median time against size on log-log axes, per side and workload variant."""
+    series: dict[str, list[PairResult]] = defaultdict(list)
+    for pair in pairs:
+        series[series_key(pair.workload, pair.size)].append(pair)
+    figure, axes = plt.subplots(figsize=(8, 5.5))
+    for variant, unsorted_pairs in sorted(series.items()):
+        variant_pairs = sorted(unsorted_pairs, key=lambda pair: pair.size or 0.0)
+        sizes = [pair.size or 0.0 for pair in variant_pairs]
+        suffix = f" ({variant})" if len(series) > 1 else ""
+        axes.plot(
+            sizes,
+            [pair.python.median_ns for pair in variant_pairs],
+            marker="o",
+            color=_SIDE_COLOURS["Python"],
+            alpha=_variant_alpha(variant, series),
+            label=f"Python{suffix}",
+        )
+        axes.plot(
+            sizes,
+            [pair.rust.median_ns for pair in variant_pairs],
+            marker="s",
+            color=_SIDE_COLOURS["Rust"],
+            alpha=_variant_alpha(variant, series),
+            label=f"Rust{suffix}",
+        )
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    unit = pairs[0].size_unit or "size"
+    axes.set_xlabel(f"input size ({unit}, log scale)")
+    axes.set_ylabel("median time per call (ns, log scale)")
+    axes.set_title(f"{function}: time against input size")
+    axes.grid(which="both", alpha=0.3)
+    axes.legend(fontsize=7, ncol=2 if len(series) > 2 else 1)
+    return _save(figure, path)
+
+
+def memory_chart(pairs: Sequence[PairResult], path: Path) -> Path:
+    """Bytes allocated per call per side (log x-axis); a side that allocated nothing is drawn at the axis."""
+    labels = [f"{pair.function} / {pair.workload}" for pair in pairs]
+    rows = list(range(len(pairs)))[::-1]
+    bar_height = 0.4
+    python_bytes = [pair.python_memory.alloc_bytes_per_call if pair.python_memory else 0.0 for pair in pairs]
+    rust_bytes = [pair.rust_memory.alloc_bytes_per_call if pair.rust_memory else 0.0 for pair in pairs]
+    positive = [value for value in (*python_bytes, *rust_bytes) if value > 0]
+    axis_floor = 10 ** math.floor(math.log10(min(positive))) if positive else 1.0
+    figure, axes = plt.subplots(figsize=(10, 1.5 + _ROW_HEIGHT_INCHES * len(pairs)))
+    axes.barh(
+        [row + bar_height / 2 for row in rows],
+        [max(value, axis_floor) for value in python_bytes],
+        height=bar_height,
+        color=_SIDE_COLOURS["Python"],
+        label="Python",
+    )
+    axes.barh(
+        [row - bar_height / 2 for row in rows],
+        [max(value, axis_floor) for value in rust_bytes],
+        height=bar_height,
+        color=_SIDE_COLOURS["Rust"],
+        label="Rust",
+    )
+    axes.set_xscale("log")
+    axes.set_xlim(left=axis_floor)
+    axes.set_yticks(rows, labels, fontsize=8)
+    axes.set_xlabel("bytes allocated per call (C allocator + pymalloc, log scale)")
+    axes.set_title("Memory allocated per call")
+    axes.legend(loc="lower right", fontsize=8)
+    axes.grid(axis="x", which="both", alpha=0.3)
+    return _save(figure, path)
+
+
+def series_key(workload: str, size: float | None) -> str:
+    """The workload id without its size token, so one variant's sizes join into one line.
+
+    ``log_4KiB_n10`` at size 4096 gives ``log_*_n10``. The size token is the one whose number times its
+    unit (``KiB``, ``MB``, ``k`` ...) equals ``size``; if no token matches, the workload is its own series.
+    """
+    if size is None:
+        return workload
+    tokens = re.split(r"([_\-/.:])", workload)
+    for index, token in enumerate(tokens):
+        match = _SIZE_TOKEN.match(token.lower())
+        if match is None or match.group(2) not in _UNIT_MULTIPLIERS:
+            continue
+        if math.isclose(float(match.group(1)) * _UNIT_MULTIPLIERS[match.group(2)], size, rel_tol=1e-6):
+            return "".join([*tokens[:index], "*", *tokens[index + 1 :]])
+    return workload
+
+
+def _variant_alpha(variant: str, series: dict[str, list[PairResult]]) -> float:
+    """Variants of one function get fading shades of their side's colour, in a stable order."""
+    ordered = sorted(series)
+    return 1.0 - 0.6 * ordered.index(variant) / max(1, len(ordered) - 1)
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=_DPI)
+    plt.close(figure)
+    return path

@@ -1,0 +1,123 @@
+"""The Rust functions timed without Python: run the Criterion benches and read their estimates.
+
+``cargo bench --no-default-features --bench functions`` builds the crate without PyO3 and times the pure Rust
+logic. Criterion writes one ``<target>/criterion/<bench path>/new/estimates.json`` per benchmark, next to a
+``benchmark.json`` holding the benchmark's ``full_id``. The bench ids in ``native/benches/functions.rs`` are
+named ``"<function>/<workload id>"`` with the registry's workload ids, so ``full_id`` is the key the report
+uses to pair each Criterion time with the PyO3 time of the same function and workload.
+
+Only estimates written by this run are read: stale folders of benches that no longer exist are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+NATIVE_DIR = Path(__file__).resolve().parent.parent / "native"
+BENCH_TARGET = "functions"
+
+# (warm-up seconds, measurement seconds, samples) per benchmark. Criterion's defaults (3 s, 5 s, 100) would
+# take minutes for a few dozen benches; the report needs a median, not Criterion's change detection.
+QUICK_SETTINGS = (0.3, 1.0, 20)
+DEFAULT_SETTINGS = (1.0, 3.0, 50)
+_CARGO_TIMEOUT_S = 3600.0
+
+
+class CriterionError(RuntimeError):
+    """The Criterion benches could not be run or read (no cargo, build failure, no estimates)."""
+
+
+def run_criterion(quick: bool, native_dir: Path = NATIVE_DIR) -> dict[str, float]:
+    """Run the Criterion benches and return ``"function/workload"`` -> median time in ns.
+
+    Raises ``CriterionError`` with the reason (and the tail of cargo's output) when anything fails, so the
+    caller can report it and keep the rest of the run.
+    """
+    cargo = shutil.which("cargo")
+    if cargo is None:
+        raise CriterionError("cargo is not on PATH: the Rust-only (Criterion) times cannot be measured")
+    warm_up_s, measurement_s, samples = QUICK_SETTINGS if quick else DEFAULT_SETTINGS
+    command = [
+        cargo,
+        "bench",
+        "--no-default-features",
+        "--bench",
+        BENCH_TARGET,
+        "--",
+        "--noplot",
+        "--warm-up-time",
+        str(warm_up_s),
+        "--measurement-time",
+        str(measurement_s),
+        "--sample-size",
+        str(samples),
+    ]
+    # Estimates older than this run are leftovers. A little slack for coarse file-system timestamps.
+    started_at_s = time.time() - 2.0
+    try:
+        completed = subprocess.run(
+            command, cwd=native_dir, capture_output=True, text=True, timeout=_CARGO_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired as error:
+        raise CriterionError(f"cargo bench took over {_CARGO_TIMEOUT_S:.0f} s and was stopped") from error
+    except OSError as error:
+        raise CriterionError(f"cargo bench could not start in {native_dir}: {error}") from error
+    if completed.returncode != 0:
+        tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
+        raise CriterionError(f"cargo bench failed (exit {completed.returncode}):\n{tail}")
+    criterion_dir = target_directory(native_dir) / "criterion"
+    medians_ns = read_estimates(criterion_dir, newer_than_unix_s=started_at_s)
+    if not medians_ns:
+        raise CriterionError(f"cargo bench ran but wrote no estimates under {criterion_dir}")
+    return medians_ns
+
+
+def target_directory(native_dir: Path) -> Path:
+    """Cargo's target directory for the crate (honours CARGO_TARGET_DIR and .cargo/config)."""
+    cargo = shutil.which("cargo")
+    if cargo is not None:
+        completed = subprocess.run(
+            [cargo, "metadata", "--format-version", "1", "--no-deps"],
+            cwd=native_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if completed.returncode == 0:
+            return Path(json.loads(completed.stdout)["target_directory"])
+    return Path(os.environ.get("CARGO_TARGET_DIR", native_dir / "target"))
+
+
+def read_estimates(criterion_dir: Path, newer_than_unix_s: float = 0.0) -> dict[str, float]:
+    """``full_id`` -> median point estimate (ns) of every ``new/estimates.json`` under ``criterion_dir``.
+
+    Files last written before ``newer_than_unix_s`` are skipped. A malformed file raises ``CriterionError``
+    naming it.
+    """
+    medians_ns: dict[str, float] = {}
+    for estimates_path in sorted(criterion_dir.glob("**/new/estimates.json")):
+        if estimates_path.stat().st_mtime < newer_than_unix_s:
+            continue
+        benchmark_path = estimates_path.with_name("benchmark.json")
+        try:
+            estimates: dict[str, Any] = json.loads(estimates_path.read_text(encoding="utf-8"))
+            median_ns = float(estimates["median"]["point_estimate"])
+            bench_id = _bench_id(benchmark_path, estimates_path, criterion_dir)
+        except (OSError, KeyError, TypeError, ValueError) as error:
+            raise CriterionError(f"cannot read Criterion estimate {estimates_path}: {error}") from error
+        medians_ns[bench_id] = median_ns
+    return medians_ns
+
+
+def _bench_id(benchmark_path: Path, estimates_path: Path, criterion_dir: Path) -> str:
+    """The benchmark's ``full_id`` from benchmark.json, else its folder path below ``criterion/``."""
+    if benchmark_path.exists():
+        return str(json.loads(benchmark_path.read_text(encoding="utf-8"))["full_id"])
+    return estimates_path.parent.parent.relative_to(criterion_dir).as_posix()

@@ -1,0 +1,296 @@
+"""Memory cost of one call: bytes and allocations at the C allocator, and peak resident memory.
+
+tracemalloc sees only Python's allocators, so memory a Rust extension takes with ``malloc`` would be
+invisible. memray intercepts the C allocator itself (by patching the allocation symbols of every loaded
+shared library, ``sky_rs`` included) and, with ``trace_python_allocators=True``, pymalloc too, so both
+sides of a pair are counted the same way.
+
+Peak resident memory is measured in a fresh process (``python -m harness.memory peak-rss ...``) so what
+earlier workloads left in the heap does not hide the peak of this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import memray
+
+from harness.registry import find_workload, resolve_callable
+from harness.results import Impl
+from harness.workloads import prepare
+
+# Allocations made through Python's object/mem allocators (pymalloc, and its fallback for large blocks).
+_PYTHON_ALLOCATORS = frozenset(
+    {
+        memray.AllocatorType.PYMALLOC_MALLOC,
+        memray.AllocatorType.PYMALLOC_CALLOC,
+        memray.AllocatorType.PYMALLOC_REALLOC,
+    }
+)
+# Allocations made by C code calling the C allocator directly: Rust's System allocator, OpenSSL, sqlite...
+# mmap/munmap are left out on purpose: pymalloc takes its arenas with mmap, so counting them would count the
+# objects inside twice, and a file mapping is not heap memory.
+_NATIVE_ALLOCATORS = frozenset(
+    {
+        memray.AllocatorType.MALLOC,
+        memray.AllocatorType.CALLOC,
+        memray.AllocatorType.REALLOC,
+        memray.AllocatorType.POSIX_MEMALIGN,
+        memray.AllocatorType.ALIGNED_ALLOC,
+        memray.AllocatorType.MEMALIGN,
+        memray.AllocatorType.VALLOC,
+        memray.AllocatorType.PVALLOC,
+    }
+)
+
+PEAK_RSS_CALLS = 3  # calls of the workload in the fresh process; the peak of the largest one counts
+_PEAK_RSS_TIMEOUT_S = 900.0
+
+
+class MemoryMeasurementError(RuntimeError):
+    """A memory measurement could not be made (the child process failed, or no capture was written)."""
+
+
+@dataclass(frozen=True)
+class AllocationTally:
+    """Allocations seen while a loop ran, split by who asked for them."""
+
+    python_bytes: int
+    python_allocations: int
+    native_bytes: int
+    native_allocations: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.python_bytes + self.native_bytes
+
+    @property
+    def total_allocations(self) -> int:
+        return self.python_allocations + self.native_allocations
+
+
+def _noop() -> None:
+    """The empty loop's body: what calling anything from the loop costs before the call does any work."""
+
+
+def tally_allocations(call: Callable[[], object], calls: int) -> AllocationTally:
+    """Run ``call`` ``calls`` times under memray and add up every allocation made meanwhile.
+
+    The loop uses ``itertools.repeat`` so the loop itself creates no int objects; what it still costs (the
+    tracker's own bookkeeping per Python call) is removed by subtracting an empty loop, see
+    ``measure_allocations``.
+    """
+    if calls < 1:
+        raise ValueError(f"calls must be >= 1, got {calls}")
+    with tempfile.TemporaryDirectory(prefix="skybench-memray-") as capture_dir:
+        capture_file = Path(capture_dir) / "capture.bin"
+        with memray.Tracker(capture_file, native_traces=False, trace_python_allocators=True):
+            for _ in itertools.repeat(None, calls):
+                call()
+        if not capture_file.exists():
+            raise MemoryMeasurementError(f"memray wrote no capture file at {capture_file}")
+        reader = memray.FileReader(capture_file)
+        try:
+            return _tally_records(reader.get_allocation_records())
+        finally:
+            reader.close()
+
+
+def _tally_records(records: object) -> AllocationTally:
+    python_bytes = python_allocations = native_bytes = native_allocations = 0
+    for record in cast(Sequence[object], records):
+        allocator = memray.AllocatorType(record.allocator)  # type: ignore[attr-defined]
+        size = int(record.size)  # type: ignore[attr-defined]
+        count = int(record.n_allocations)  # type: ignore[attr-defined]
+        if allocator in _PYTHON_ALLOCATORS:
+            python_bytes += size
+            python_allocations += count
+        elif allocator in _NATIVE_ALLOCATORS:
+            native_bytes += size
+            native_allocations += count
+    return AllocationTally(python_bytes, python_allocations, native_bytes, native_allocations)
+
+
+def measure_allocations(call: Callable[[], object], calls: int) -> tuple[float, float]:
+    """Bytes allocated per call and allocations per call, Rust's and C's included.
+
+    ``call`` runs once untracked first, so one-off lazy initialisation (caches, imports) is not charged
+    to every call. The cost of an empty loop of the same length is subtracted (clamped at zero).
+    """
+    if calls < 1:
+        raise ValueError(f"calls must be >= 1, got {calls}")
+    call()
+    measured = tally_allocations(call, calls)
+    empty_loop = tally_allocations(_noop, calls)
+    bytes_per_call = max(0, measured.total_bytes - empty_loop.total_bytes) / calls
+    allocations_per_call = max(0, measured.total_allocations - empty_loop.total_allocations) / calls
+    return bytes_per_call, allocations_per_call
+
+
+# --- peak resident memory, in a fresh process -------------------------------------------------------------
+
+
+def build_workload_call(
+    function: str, impl: Impl, workload: str, scratch: Path, seed: int
+) -> tuple[Callable[[], object], Callable[[], None]]:
+    """One pass over the workload's batch as a zero-argument call, built as the timing worker builds it.
+
+    Returns the call and a ``close`` that releases what the workload holds (sockets).
+    """
+    prepared = prepare(find_workload(function, workload), scratch, seed)
+    target = resolve_callable(function, impl)
+    if prepared.adapter is not None:
+        target = prepared.adapter(target)
+    batch = prepared.batch
+
+    def one_pass() -> None:
+        for args in batch:
+            target(*args)
+
+    return one_pass, prepared.close
+
+
+def measure_peak_rss(
+    python: Path,
+    function: str,
+    impl: Impl,
+    workload: str,
+    scratch: Path,
+    *,
+    seed: int = 0,
+    cwd: Path | None = None,
+) -> int:
+    """Growth of the resident set (bytes) while a fresh ``python`` process runs the workload's call.
+
+    The child builds the call (generating workload data if needed, with the bench's ``seed``), then resets
+    its high-water mark, runs one pass over the workload's batch ``PEAK_RSS_CALLS`` times and reports how far
+    the peak rose above the resident set it had before the first pass. ``cwd`` is the child's working folder
+    (the tree whose ``harness`` it should import, for the gate).
+    """
+    command = [
+        str(python),
+        "-m",
+        "harness.memory",
+        "peak-rss",
+        "--function",
+        function,
+        "--impl",
+        str(impl),
+        "--workload",
+        workload,
+        "--scratch",
+        str(scratch),
+        "--seed",
+        str(seed),
+    ]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, timeout=_PEAK_RSS_TIMEOUT_S, check=False, cwd=cwd
+        )
+    except subprocess.TimeoutExpired as error:
+        raise MemoryMeasurementError(
+            f"peak RSS of {function}/{impl}/{workload} took over {_PEAK_RSS_TIMEOUT_S:.0f} s"
+        ) from error
+    if completed.returncode != 0:
+        stderr_tail = completed.stderr.strip().splitlines()[-5:]
+        raise MemoryMeasurementError(
+            f"peak RSS of {function}/{impl}/{workload} failed (exit {completed.returncode}): "
+            + " | ".join(stderr_tail)
+        )
+    try:
+        return int(json.loads(completed.stdout.strip().splitlines()[-1])["peak_rss_growth_bytes"])
+    except (IndexError, KeyError, ValueError) as error:
+        raise MemoryMeasurementError(f"peak RSS child printed no result: {completed.stdout!r}") from error
+
+
+def _status_bytes(field: str) -> int | None:
+    """A ``kB`` field of /proc/self/status (VmRSS, VmHWM) in bytes, or None off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's VmHWM to its current RSS (Linux >= 4.0); False if the kernel refuses."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_rss_bytes() -> int:
+    peak = _status_bytes("VmHWM")
+    if peak is not None:
+        return peak
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+
+
+def peak_rss_growth(call: Callable[[], object], calls: int = PEAK_RSS_CALLS) -> int:
+    """How far this process's peak RSS rises above its current RSS while ``call`` runs ``calls`` times.
+
+    Where the high-water mark cannot be reset, the growth is measured against the peak reached so far,
+    which can only understate it.
+    """
+    if calls < 1:
+        raise ValueError(f"calls must be >= 1, got {calls}")
+    before_bytes = _status_bytes("VmRSS") if _reset_peak_rss() else None
+    if before_bytes is None:
+        before_bytes = _peak_rss_bytes()
+    for _ in range(calls):
+        call()
+    return max(0, _peak_rss_bytes() - before_bytes)
+
+
+def _parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.memory",
+        description="Memory measurements that need a process of their own.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    peak = commands.add_parser(
+        "peak-rss",
+        help="run one workload's call a few times; print the peak RSS growth in bytes as JSON",
+    )
+    peak.add_argument("--function", required=True, help="function name, e.g. hash_file")
+    peak.add_argument("--impl", required=True, choices=[str(impl) for impl in Impl], help="which side")
+    peak.add_argument("--workload", required=True, help="workload id from harness.registry")
+    peak.add_argument("--scratch", required=True, type=Path, help="folder for generated workload data")
+    peak.add_argument("--seed", type=int, default=0, help="seed of the generated workload data")
+    peak.add_argument("--calls", type=int, default=PEAK_RSS_CALLS, help="passes over the workload's batch")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parse_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        call, close = build_workload_call(
+            arguments.function, Impl(arguments.impl), arguments.workload, arguments.scratch, arguments.seed
+        )
+    except (ValueError, ImportError, AttributeError) as error:  # unknown name, missing side
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        growth_bytes = peak_rss_growth(call, arguments.calls)
+    finally:
+        close()
+    print(json.dumps({"peak_rss_growth_bytes": growth_bytes}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

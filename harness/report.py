@@ -1,0 +1,556 @@
+"""``report.md`` of one run: every figure comes from the ``RunResult``, nothing is typed in by hand.
+
+Sections: the machine; the global claims (average speedup as a geometric mean with its interval, memory
+reduction, start-up); speedups per function and workload against their claims; each time next to the call
+floor; the Criterion split of each Rust time into work and crossing cost; memory; scaling; pairs that were
+not comparable; fallback counts; gate comparisons; what was interrupted.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED_MEMORY_REDUCTION_RANGE
+from harness.environment import ENVIRONMENT_KEYS
+from harness.results import PairResult, RunResult, Verdict
+
+REPORT_FILENAME = "report.md"
+STARTUP_MODULE = "sky_rs"  # the import_time_ns entry the start-up claim is about
+
+# A function whose Python time is under this multiple of the Rust call floor cannot be sped up by more
+# than this factor even if the Rust body took no time at all.
+FLOOR_MULTIPLE = 5.0
+# The issue's target for the width of every speedup interval in the default mode.
+TARGET_RELATIVE_HALF_WIDTH = 0.05
+
+_Z_95 = 1.959963984540054  # two-sided 95% quantile of the normal distribution
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with its 95% interval."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+
+
+def pair_key(pair: PairResult) -> str:
+    """``"function/workload"``: how Criterion times and baselines name a pair."""
+    return f"{pair.function}/{pair.workload}"
+
+
+def verdict_for(interval: Interval, claim: float) -> Verdict:
+    """The claims rule: the whole interval at or above the claim confirms it, wholly below refutes it."""
+    if interval.ci_low >= claim:
+        return Verdict.CONFIRMED
+    if interval.ci_high < claim:
+        return Verdict.REFUTED
+    return Verdict.INCONCLUSIVE
+
+
+def geometric_mean_speedup(pairs: Sequence[PairResult]) -> Interval | None:
+    """Geometric mean of the speedups, each function weighted once whatever its number of workloads.
+
+    Per function, the mean of log-speedups over its workloads; then the mean over functions. The interval
+    comes from each pair's own 95% interval read as a normal interval on the log scale (standard error =
+    log-width / 2 / 1.96), combined assuming the pairs were measured independently.
+    """
+    by_function: dict[str, list[PairResult]] = defaultdict(list)
+    for pair in pairs:
+        by_function[pair.function].append(pair)
+    if not by_function:
+        return None
+    function_means: list[float] = []
+    function_variances: list[float] = []
+    for function_pairs in by_function.values():
+        logs = [math.log(pair.speedup.value) for pair in function_pairs]
+        variances = [_log_standard_error(pair) ** 2 for pair in function_pairs]
+        function_means.append(statistics.fmean(logs))
+        function_variances.append(sum(variances) / len(function_pairs) ** 2)
+    mean_log = statistics.fmean(function_means)
+    standard_error = math.sqrt(sum(function_variances)) / len(function_means)
+    return Interval(
+        value=math.exp(mean_log),
+        ci_low=math.exp(mean_log - _Z_95 * standard_error),
+        ci_high=math.exp(mean_log + _Z_95 * standard_error),
+    )
+
+
+def _log_standard_error(pair: PairResult) -> float:
+    return (math.log(pair.speedup.ci_high) - math.log(pair.speedup.ci_low)) / (2 * _Z_95)
+
+
+def memory_reduction(pair: PairResult) -> float | None:
+    """1 - Rust bytes/call / Python bytes/call (0.25 = Rust allocates 25% less); None if not measured."""
+    if pair.rust_memory is None or pair.python_memory is None:
+        return None
+    if pair.python_memory.alloc_bytes_per_call <= 0:
+        return None
+    return 1.0 - pair.rust_memory.alloc_bytes_per_call / pair.python_memory.alloc_bytes_per_call
+
+
+def overall_memory_reduction(pairs: Sequence[PairResult]) -> float | None:
+    """1 - the geometric mean of Rust/Python bytes per call over pairs where both sides allocate."""
+    ratios = [
+        pair.rust_memory.alloc_bytes_per_call / pair.python_memory.alloc_bytes_per_call
+        for pair in pairs
+        if pair.rust_memory is not None
+        and pair.python_memory is not None
+        and pair.rust_memory.alloc_bytes_per_call > 0
+        and pair.python_memory.alloc_bytes_per_call > 0
+    ]
+    if not ratios:
+        return None
+    return 1.0 - statistics.geometric_mean(ratios)
+
+
+def max_possible_speedup(pair: PairResult, floor: PairResult | None) -> float | None:
+    """Python time / Rust call floor: the speedup of a port whose body costs nothing."""
+    if floor is None:
+        return None
+    return pair.python.median_ns / floor.rust.median_ns
+
+
+def is_floor_bound(pair: PairResult, floor: PairResult | None) -> bool:
+    """True if even a free Rust body could not make this call ``FLOOR_MULTIPLE`` times faster."""
+    ceiling = max_possible_speedup(pair, floor)
+    return ceiling is not None and ceiling < FLOOR_MULTIPLE
+
+
+# --- formatting ---------------------------------------------------------------------------------------------
+
+
+def format_ns(value_ns: float | None) -> str:
+    """A duration with three significant digits in a readable unit: ``41.2 ns``, ``3.05 ms``."""
+    if value_ns is None or math.isnan(value_ns):
+        return "-"
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if abs(value_ns) >= scale:
+            return f"{value_ns / scale:.3g} {unit}"
+    return f"{value_ns:.3g} ns"
+
+
+def format_bytes(value_bytes: float | None) -> str:
+    """A size in binary units with three significant digits: ``512 B``, ``1.5 MiB``."""
+    if value_bytes is None:
+        return "-"
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(value_bytes) >= scale:
+            return f"{value_bytes / scale:.3g} {unit}"
+    return f"{value_bytes:.3g} B"
+
+
+def format_ratio(value: float | None) -> str:
+    """``3.85x``; large ratios in full (``42,000x``) rather than in exponent notation."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}x" if abs(value) >= 1000 else f"{value:.3g}x"
+
+
+def format_percent(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{fraction * 100:.1f}%"
+
+
+def format_size(size: float | None, unit: str) -> str:
+    if size is None:
+        return "-"
+    if unit == "bytes":
+        return format_bytes(size)
+    return f"{size:g} {unit}".strip()
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A GitHub-flavoured Markdown table; ``|`` inside cells is escaped."""
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+    lines = [line(header), "|" + "|".join("---" for _ in header) + "|"]
+    lines.extend(line(row) for row in rows)
+    return lines
+
+
+# --- sections ---------------------------------------------------------------------------------------------
+
+
+def _heading(run: RunResult) -> list[str]:
+    started = datetime.fromtimestamp(run.started_at_unix_s, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    lines = [
+        f"# skybench run {run.run_id}",
+        "",
+        f"Mode **{run.mode}**, started {started}, took {run.duration_seconds:.0f} s. "
+        f"{len(run.pairs)} pairs timed, {len(run.not_comparable)} not comparable.",
+        "",
+    ]
+    if run.interrupted:
+        lines += [
+            "> **This run was interrupted (Ctrl-C).** Everything below was measured; pairs that are missing "
+            "were not.",
+            "",
+        ]
+    return lines
+
+
+def _machine_section(run: RunResult) -> list[str]:
+    keys = [key for key in ENVIRONMENT_KEYS if key in run.environment]
+    keys += sorted(key for key in run.environment if key not in ENVIRONMENT_KEYS)
+    rows = [(key, str(run.environment[key])) for key in keys]
+    return ["## Machine", "", *markdown_table(("key", "value"), rows), ""]
+
+
+def _global_claims_section(run: RunResult) -> list[str]:
+    rows: list[tuple[str, str, str, str]] = []
+    average = geometric_mean_speedup(run.pairs)
+    if average is None:
+        rows.append((f"average speedup {CLAIMED_MEAN_SPEEDUP:g}x", "no pairs measured", "-", "-"))
+    else:
+        rows.append(
+            (
+                f"average speedup {CLAIMED_MEAN_SPEEDUP:g}x",
+                f"{format_ratio(average.value)} (geometric mean over functions)",
+                f"[{average.ci_low:.3g}, {average.ci_high:.3g}]",
+                str(verdict_for(average, CLAIMED_MEAN_SPEEDUP)),
+            )
+        )
+    low, high = CLAIMED_MEMORY_REDUCTION_RANGE
+    reduction = overall_memory_reduction(run.pairs)
+    if reduction is None:
+        memory_verdict = "not measured"
+    elif low <= reduction <= high:
+        memory_verdict = str(Verdict.CONFIRMED)
+    elif reduction > high:
+        memory_verdict = "exceeded (Rust allocates even less)"
+    else:
+        memory_verdict = str(Verdict.REFUTED)
+    rows.append(
+        (
+            f"memory {low * 100:.0f}-{high * 100:.0f}% lower",
+            f"{format_percent(reduction)} fewer bytes/call (geometric mean of Rust/Python)",
+            "-",
+            memory_verdict,
+        )
+    )
+    startup_ns = run.import_time_ns.get(STARTUP_MODULE)
+    if startup_ns is None:
+        rows.append((f"start-up under {format_ns(CLAIMED_IMPORT_TIME_NS)}", "not measured", "-", "-"))
+    else:
+        startup_verdict = Verdict.CONFIRMED if startup_ns < CLAIMED_IMPORT_TIME_NS else Verdict.REFUTED
+        rows.append(
+            (
+                f"start-up under {format_ns(CLAIMED_IMPORT_TIME_NS)}",
+                f"{format_ns(startup_ns)} to import {STARTUP_MODULE}",
+                "-",
+                str(startup_verdict),
+            )
+        )
+    lines = ["## Global claims", "", *markdown_table(("claim", "measured", "95% interval", "verdict"), rows)]
+    others = {module: ns for module, ns in run.import_time_ns.items() if module != STARTUP_MODULE}
+    if others:
+        lines += ["", "Other import times: " + ", ".join(f"{m} {format_ns(ns)}" for m, ns in others.items())]
+    lines += [
+        "",
+        "The average's interval reads each pair's interval as normal on the log scale and assumes the pairs "
+        "independent; the memory figure counts bytes requested from the allocators (Python's and C's).",
+        "",
+    ]
+    return lines
+
+
+def _speedup_section(run: RunResult) -> list[str]:
+    rows = []
+    too_wide = 0
+    for pair in run.pairs:
+        width = pair.speedup.relative_half_width
+        too_wide += width > TARGET_RELATIVE_HALF_WIDTH
+        rows.append(
+            (
+                pair.function,
+                pair.workload,
+                format_ns(pair.python.median_ns),
+                format_ns(pair.rust.median_ns),
+                format_ratio(pair.speedup.value),
+                f"[{pair.speedup.ci_low:.3g}, {pair.speedup.ci_high:.3g}]",
+                f"±{width * 100:.1f}%" + (" (wide)" if width > TARGET_RELATIVE_HALF_WIDTH else ""),
+                format_ratio(pair.claimed_speedup),
+                f"**{pair.verdict}**" if pair.verdict is Verdict.REFUTED else str(pair.verdict),
+            )
+        )
+    header = (
+        "function",
+        "workload",
+        "Python median",
+        "Rust median",
+        "speedup",
+        "95% interval",
+        "width",
+        "claim",
+        "verdict",
+    )
+    methods = sorted({pair.speedup.method for pair in run.pairs})
+    lines = ["## Speedups (Python time / Rust time)", "", *markdown_table(header, rows), ""]
+    if methods:
+        lines.append(f"Intervals: {'; '.join(methods)}. ")
+    lines += [
+        f"{too_wide} of {len(run.pairs)} intervals are wider than ±{TARGET_RELATIVE_HALF_WIDTH * 100:.0f}% "
+        "(marked *wide*). A verdict is *confirmed* when the whole interval is at or above the claim, "
+        "*refuted* when it is wholly below.",
+        "",
+    ]
+    return lines
+
+
+def _floor_section(run: RunResult) -> list[str]:
+    floor = run.call_floor
+    lines = ["## Call floor", ""]
+    if floor is None:
+        return [*lines, "The call floor (no-op functions) was not measured in this run.", ""]
+    lines += [
+        f"A no-op call costs {format_ns(floor.python.median_ns)} in Python and "
+        f"{format_ns(floor.rust.median_ns)} through PyO3. *Max speedup* is Python time / Rust floor: what a "
+        f"port whose body took no time would reach. Functions under {FLOOR_MULTIPLE:g}x are flagged "
+        "**too small for any port to pay off**.",
+        "",
+    ]
+    rows = []
+    for pair in run.pairs:
+        ceiling = max_possible_speedup(pair, floor)
+        rows.append(
+            (
+                pair.function,
+                pair.workload,
+                format_ns(pair.python.median_ns),
+                format_ratio(pair.python.median_ns / floor.python.median_ns),
+                format_ns(pair.rust.median_ns),
+                format_ratio(pair.rust.median_ns / floor.rust.median_ns),
+                format_ratio(ceiling),
+                "**too small for any port to pay off**" if is_floor_bound(pair, floor) else "",
+            )
+        )
+    header = (
+        "function",
+        "workload",
+        "Python",
+        "x Python floor",
+        "Rust",
+        "x Rust floor",
+        "max speedup",
+        "flag",
+    )
+    return [*lines, *markdown_table(header, rows), ""]
+
+
+def _criterion_section(run: RunResult) -> list[str]:
+    lines = ["## Rust time split: work (Criterion, no Python) and crossing cost", ""]
+    rows = []
+    for pair in run.pairs:
+        work_ns = run.rust_native_ns.get(pair_key(pair))
+        if work_ns is None:
+            continue
+        crossing_ns = pair.rust.median_ns - work_ns
+        rows.append(
+            (
+                pair.function,
+                pair.workload,
+                format_ns(pair.rust.median_ns),
+                format_ns(work_ns),
+                format_ns(crossing_ns),
+                format_percent(crossing_ns / pair.rust.median_ns),
+            )
+        )
+    if not rows:
+        return [
+            *lines,
+            "No Criterion time matches a timed pair in this run (Criterion not run or failed).",
+            "",
+        ]
+    header = ("function", "workload", "Rust via PyO3", "work (Criterion)", "crossing cost", "crossing share")
+    return [
+        *lines,
+        *markdown_table(header, rows),
+        "",
+        "Crossing cost = PyO3 median - Criterion median: argument conversion, the call and the result's "
+        "conversion. A negative value means the two measurements disagree by more than the crossing costs.",
+        "",
+    ]
+
+
+def _memory_section(run: RunResult) -> list[str]:
+    lines = ["## Memory", ""]
+    rows = []
+    for pair in run.pairs:
+        python_memory, rust_memory = pair.python_memory, pair.rust_memory
+        if python_memory is None and rust_memory is None:
+            continue
+        reduction = memory_reduction(pair)
+        low, _ = CLAIMED_MEMORY_REDUCTION_RANGE
+        rows.append(
+            (
+                pair.function,
+                pair.workload,
+                format_bytes(python_memory.alloc_bytes_per_call if python_memory else None),
+                format_bytes(rust_memory.alloc_bytes_per_call if rust_memory else None),
+                format_percent(reduction)
+                + (" (below claim)" if reduction is not None and reduction < low else ""),
+                f"{python_memory.allocs_per_call:.3g}" if python_memory else "-",
+                f"{rust_memory.allocs_per_call:.3g}" if rust_memory else "-",
+                format_bytes(python_memory.peak_rss_bytes if python_memory else None),
+                format_bytes(rust_memory.peak_rss_bytes if rust_memory else None),
+            )
+        )
+    if not rows:
+        return [*lines, "Memory was not measured in this run.", ""]
+    header = (
+        "function",
+        "workload",
+        "Python bytes/call",
+        "Rust bytes/call",
+        "reduction",
+        "Python allocs/call",
+        "Rust allocs/call",
+        "Python peak RSS",
+        "Rust peak RSS",
+    )
+    return [
+        *lines,
+        *markdown_table(header, rows),
+        "",
+        "Bytes and allocations per call are counted at the C allocator and pymalloc (memray), so Rust's "
+        "allocations are included; an empty loop's cost is subtracted. Peak RSS is the growth of a fresh "
+        "process's resident set while it runs the workload, measured for large workloads only.",
+        "",
+    ]
+
+
+def _scaling_section(run: RunResult) -> list[str]:
+    by_function: dict[str, list[PairResult]] = defaultdict(list)
+    for pair in run.pairs:
+        if pair.size is not None:
+            by_function[pair.function].append(pair)
+    scaled = {function: pairs for function, pairs in by_function.items() if len({p.size for p in pairs}) > 1}
+    lines = ["## Scaling", ""]
+    if not scaled:
+        return [*lines, "No function was measured at more than one size in this run.", ""]
+    for function, pairs in sorted(scaled.items()):
+        pairs.sort(key=lambda pair: (pair.size or 0.0, pair.workload))
+        rows = []
+        for pair in pairs:
+            row = [
+                pair.workload,
+                format_size(pair.size, pair.size_unit),
+                format_ns(pair.python.median_ns),
+                format_ns(pair.rust.median_ns),
+                format_ratio(pair.speedup.value),
+            ]
+            if pair.size_unit == "bytes" and pair.size:
+                row += [
+                    _throughput(pair.size, pair.python.median_ns),
+                    _throughput(pair.size, pair.rust.median_ns),
+                ]
+            else:
+                row += ["-", "-"]
+            rows.append(row)
+        header = ("workload", "size", "Python", "Rust", "speedup", "Python throughput", "Rust throughput")
+        lines += [f"### {function}", "", *markdown_table(header, rows), ""]
+    return lines
+
+
+def _throughput(size_bytes: float, median_ns: float) -> str:
+    return f"{format_bytes(size_bytes / (median_ns / 1e9))}/s"
+
+
+def _not_comparable_section(run: RunResult) -> list[str]:
+    if not run.not_comparable:
+        return []
+    rows = [(item.function, item.workload, item.difference) for item in run.not_comparable]
+    return [
+        "## Not comparable (outputs differ, not timed)",
+        "",
+        *markdown_table(("function", "workload", "difference"), rows),
+        "",
+    ]
+
+
+def _fallback_section(run: RunResult) -> list[str]:
+    if not run.fallback_calls:
+        return []
+    rows = [(key, str(count)) for key, count in sorted(run.fallback_calls.items())]
+    return ["## Calls served by harness.fallback", "", *markdown_table(("function/impl", "calls"), rows), ""]
+
+
+def _gate_section(run: RunResult) -> list[str]:
+    if not run.gate:
+        return []
+    rows = [
+        (
+            item.function,
+            str(item.impl),
+            item.workload,
+            item.metric,
+            format_ratio(item.change_ratio),
+            f"[{item.ci_low:.3g}, {item.ci_high:.3g}]",
+            "-" if item.p_value_adjusted is None else f"{item.p_value_adjusted:.3g}",
+            str(item.outcome),
+            item.detail,
+        )
+        for item in run.gate
+    ]
+    header = (
+        "function",
+        "impl",
+        "workload",
+        "metric",
+        "change",
+        "95% interval",
+        "p (adjusted)",
+        "outcome",
+        "detail",
+    )
+    return ["## Gate comparisons", "", *markdown_table(header, rows), ""]
+
+
+def _overhead_section(run: RunResult) -> list[str]:
+    floor = run.call_floor
+    if floor is None:
+        return []
+    return [
+        "## Harness overhead",
+        "",
+        "Each value is the mean of one call over a calibrated loop; the no-op rows above include the loop's "
+        f"own cost per call (at most {format_ns(min(floor.python.median_ns, floor.rust.median_ns))} here), "
+        "which is therefore an upper bound on what the harness adds to each timed call.",
+        "",
+    ]
+
+
+def render_report(run: RunResult) -> str:
+    """The whole ``report.md`` text."""
+    sections = [
+        _heading(run),
+        _machine_section(run),
+        _global_claims_section(run),
+        _speedup_section(run),
+        _floor_section(run),
+        _criterion_section(run),
+        _memory_section(run),
+        _scaling_section(run),
+        _not_comparable_section(run),
+        _overhead_section(run),
+        _fallback_section(run),
+        _gate_section(run),
+    ]
+    return "\n".join(line for section in sections for line in section).rstrip() + "\n"
+
+
+def write_report(run: RunResult, run_dir: Path) -> Path:
+    """Write ``report.md`` into ``run_dir`` (created if missing) and return its path."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / REPORT_FILENAME
+    path.write_text(render_report(run), encoding="utf-8")
+    return path

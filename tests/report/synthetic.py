@@ -1,0 +1,159 @@
+"""A synthetic ``RunResult`` for the report tests: every section of report.md and every chart has data.
+
+Built to exercise each rule: a confirmed, a refuted and an inconclusive claim, a function too small for any
+port to pay off (its Python time is under 5x the Rust call floor), a size-scaled function with two variants,
+memory with peak RSS, a Criterion time, a not-comparable pair and an interrupted run.
+"""
+
+from __future__ import annotations
+
+from harness.results import (
+    Impl,
+    MemorySample,
+    NotComparable,
+    PairResult,
+    RunResult,
+    Speedup,
+    TimingSample,
+    Verdict,
+)
+
+ENVIRONMENT = {
+    "cpu_model": "Synthetic CPU @ 1.00GHz",
+    "logical_cores": "2",
+    "memory_total_bytes": str(24 * 2**30),
+    "kernel": "6.1.0-synthetic",
+    "os": "Debian GNU/Linux 12 (bookworm)",
+    "arch": "x86_64",
+    "python_version": "3.11.7",
+    "python_implementation": "CPython",
+    "rustc_version": "rustc 1.95.0",
+    "pyo3_version": "0.30.1",
+    "sky_rs_build_profile": "release",
+    "sky_rs_path": "/nowhere/sky_rs.so",
+    "git_commit": "0123456789abcdef0123456789abcdef01234567",
+    "git_dirty": "false",
+    "machine_fingerprint": "x86_64-debian-2c-32gib-py311-deadbeef",
+}
+FLOOR_RUST_NS = 50.0
+FLOOR_PYTHON_NS = 40.0
+
+
+def timing(function: str, impl: Impl, workload: str, median_ns: float) -> TimingSample:
+    values = tuple(median_ns * factor for factor in (0.98, 0.99, 1.0, 1.01, 1.02))
+    return TimingSample(function=function, impl=impl, workload=workload, values_ns=values, loops=100)
+
+
+def pair(
+    function: str,
+    workload: str,
+    python_ns: float,
+    rust_ns: float,
+    *,
+    claim: float | None = None,
+    verdict: Verdict = Verdict.NO_CLAIM,
+    relative_half_width: float = 0.03,
+    size: float | None = None,
+    size_unit: str = "",
+    python_bytes: float | None = None,
+    rust_bytes: float | None = None,
+    peak_rss_bytes: int | None = None,
+) -> PairResult:
+    value = python_ns / rust_ns
+    speedup = Speedup(
+        value=value,
+        ci_low=value * (1 - relative_half_width),
+        ci_high=value * (1 + relative_half_width),
+        method="bootstrap over 5 paired rounds",
+    )
+    python_memory = rust_memory = None
+    if python_bytes is not None and rust_bytes is not None:
+        python_memory = MemorySample(function, Impl.PYTHON, workload, python_bytes, 10.0, peak_rss_bytes)
+        rust_memory = MemorySample(function, Impl.RUST, workload, rust_bytes, 2.0, peak_rss_bytes)
+    return PairResult(
+        function=function,
+        workload=workload,
+        size=size,
+        size_unit=size_unit,
+        rust=timing(function, Impl.RUST, workload, rust_ns),
+        python=timing(function, Impl.PYTHON, workload, python_ns),
+        speedup=speedup,
+        claimed_speedup=claim,
+        verdict=verdict,
+        rust_memory=rust_memory,
+        python_memory=python_memory,
+    )
+
+
+def synthetic_run(interrupted: bool = False) -> RunResult:
+    pairs = [
+        pair(
+            "base36_encode",
+            "hex32",
+            4_800.0,
+            400.0,
+            claim=10.0,
+            verdict=Verdict.CONFIRMED,
+            python_bytes=900.0,
+            rust_bytes=600.0,
+        ),
+        # 120 ns of Python against a 50 ns Rust floor: no port can be 5x faster.
+        pair(
+            "get_parallel_threads",
+            "aws",
+            120.0,
+            80.0,
+            claim=10.0,
+            verdict=Verdict.REFUTED,
+            python_bytes=64.0,
+            rust_bytes=0.0,
+        ),
+        pair(
+            "format_float",
+            "batch",
+            1_000.0,
+            260.0,
+            claim=4.0,
+            verdict=Verdict.INCONCLUSIVE,
+            relative_half_width=0.08,
+        ),
+    ]
+    for size_bytes in (4096, 1 << 20, 64 << 20):
+        for algorithm in ("md5", "sha256"):
+            pairs.append(
+                pair(
+                    "hash_file",
+                    _hash_workload_id(algorithm, size_bytes),
+                    python_ns=size_bytes * 1.6 + 3_000,
+                    rust_ns=size_bytes * 1.5 + 1_000,
+                    claim=7.0,
+                    verdict=Verdict.REFUTED,
+                    size=float(size_bytes),
+                    size_unit="bytes",
+                    python_bytes=300_000.0,
+                    rust_bytes=262_144.0,
+                    peak_rss_bytes=size_bytes // 64 if size_bytes >= 1 << 20 else None,
+                )
+            )
+    floor = pair("_noop", "call", FLOOR_PYTHON_NS, FLOOR_RUST_NS)
+    return RunResult(
+        run_id="20261128T150000Z-synthetic",
+        mode="quick",
+        started_at_unix_s=1_795_000_000.0,
+        duration_seconds=93.0,
+        environment=dict(ENVIRONMENT),
+        pairs=tuple(pairs),
+        not_comparable=(NotComparable("truncate_long_string", "unicode", "python 'ab...' != rust 'a...'"),),
+        call_floor=floor,
+        import_time_ns={"sky_rs": 1_250_000.0},
+        rust_native_ns={"base36_encode/hex32": 150.0},
+        fallback_calls={"base36_encode/rust": 12},
+        interrupted=interrupted,
+    )
+
+
+def _hash_workload_id(algorithm: str, size_bytes: int) -> str:
+    """Ids shaped like the registry's: ``md5-4KiB``, ``sha256-64MiB``."""
+    if size_bytes >= 1 << 20:
+        return f"{algorithm}-{size_bytes >> 20}MiB"
+    return f"{algorithm}-{size_bytes >> 10}KiB"

@@ -1,0 +1,160 @@
+"""Baselines: written as stable CSV + sidecar, reloaded exactly, and compared with the previous one."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from harness import baseline
+from harness.baseline import (
+    BASELINE_COLUMNS,
+    BaselineFormatError,
+    baseline_paths,
+    describe_changes,
+    load_baseline,
+    median_interval_ns,
+    record_baseline,
+    rows_from_run,
+    write_baseline,
+)
+from harness.bench import BenchOptions
+from harness.results import Impl, RunResult
+from harness.workloads import Mode
+
+from .synthetic import ENVIRONMENT, synthetic_run, timing
+
+
+def test_write_then_load_gives_back_every_row(tmp_path: Path) -> None:
+    run = synthetic_run()
+    csv_path = write_baseline(run, tmp_path)
+    assert csv_path == tmp_path / f"{ENVIRONMENT['machine_fingerprint']}.csv"
+    baseline = load_baseline(csv_path)
+    assert baseline.fingerprint == ENVIRONMENT["machine_fingerprint"]
+    assert baseline.environment["cpu_model"] == ENVIRONMENT["cpu_model"]
+    assert baseline.git_commit == ENVIRONMENT["git_commit"]
+    assert baseline.run_id == run.run_id
+    expected = {row.key: row for row in rows_from_run(run)}
+    assert dict(baseline.rows) == expected
+    # Two rows (Python, Rust) per pair, plus the call floor's two.
+    assert len(baseline.rows) == 2 * len(run.pairs) + 2
+    floor_row = baseline.rows[("_noop", "call", Impl.RUST)]
+    assert floor_row.speedup is None and floor_row.median_ns == pytest.approx(50.0)
+    rust_row = baseline.rows[("base36_encode", "hex32", Impl.RUST)]
+    assert rust_row.speedup == pytest.approx(12.0)
+    assert rust_row.alloc_bytes_per_call == 600.0
+    assert rust_row.peak_rss_bytes is None
+
+
+def test_csv_is_sorted_with_fixed_columns_and_rewrites_identically(tmp_path: Path) -> None:
+    csv_path = write_baseline(synthetic_run(), tmp_path)
+    first = csv_path.read_text(encoding="utf-8")
+    lines = first.splitlines()
+    assert lines[0] == ",".join(BASELINE_COLUMNS)
+    keys = [tuple(line.split(",")[:3]) for line in lines[1:]]
+    assert keys == sorted(keys)
+    write_baseline(synthetic_run(), tmp_path)
+    assert csv_path.read_text(encoding="utf-8") == first
+
+
+def test_record_baseline_shows_changes_against_the_previous_one(tmp_path: Path) -> None:
+    first_path, first_changes = record_baseline(synthetic_run(), tmp_path)
+    assert "no previous baseline" in first_changes[0]
+
+    run = synthetic_run()
+    slower_rust = dataclasses.replace(
+        run.pairs[0], rust=timing("base36_encode", Impl.RUST, "hex32", 800.0)
+    )  # 400 ns -> 800 ns
+    changed = dataclasses.replace(run, pairs=(slower_rust, *run.pairs[2:]))
+    second_path, changes = record_baseline(changed, tmp_path)
+    assert second_path == first_path
+
+    rust_line = next(line for line in changes if line.startswith("base36_encode/hex32/rust:"))
+    assert "median 400 ns -> 800 ns (2x)" in rust_line
+    unchanged = next(line for line in changes if line.startswith("base36_encode/hex32/python:"))
+    assert "(1x)" in unchanged
+    assert "get_parallel_threads/aws/python: gone (in the previous baseline only)" in changes
+    # The file now holds the second run.
+    assert load_baseline(second_path).rows[("base36_encode", "hex32", Impl.RUST)].median_ns == 800.0
+
+
+def test_describe_changes_marks_new_rows(tmp_path: Path) -> None:
+    run = synthetic_run()
+    old = load_baseline(write_baseline(dataclasses.replace(run, pairs=run.pairs[:1]), tmp_path))
+    lines = describe_changes(old, rows_from_run(run))
+    assert any(line.startswith("format_float/batch/rust: new, median 260 ns") for line in lines)
+
+
+def test_load_baseline_rejects_wrong_columns_and_values(tmp_path: Path) -> None:
+    wrong_header = tmp_path / "wrong.csv"
+    wrong_header.write_text("function,workload\nf,w\n", encoding="utf-8")
+    with pytest.raises(BaselineFormatError, match="expected columns"):
+        load_baseline(wrong_header)
+    bad_value = tmp_path / "bad.csv"
+    cells = ["f", "w", "rust", "fast", "1", "2", "5", "", "", "", "", "", ""]
+    bad_value.write_text(",".join(BASELINE_COLUMNS) + "\n" + ",".join(cells) + "\n", encoding="utf-8")
+    with pytest.raises(BaselineFormatError, match=r"bad.csv:2"):
+        load_baseline(bad_value)
+    with pytest.raises(FileNotFoundError):
+        load_baseline(tmp_path / "missing.csv")
+
+
+def test_fingerprint_must_be_a_plain_file_name(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="fingerprint"):
+        baseline_paths("../escape", tmp_path)
+    with pytest.raises(ValueError, match="fingerprint"):
+        baseline_paths("", tmp_path)
+
+
+def test_median_interval_contains_the_median_and_narrows_with_more_values() -> None:
+    few = timing("f", Impl.RUST, "w", 100.0)  # 5 values: the interval is the whole range
+    assert median_interval_ns(few) == (min(few.values_ns), max(few.values_ns))
+    many = dataclasses.replace(few, values_ns=tuple(float(value) for value in range(1, 101)))
+    low_ns, high_ns = median_interval_ns(many)
+    assert low_ns < many.median_ns < high_ns
+    assert low_ns > 30 and high_ns < 70
+
+
+def test_baseline_command_runs_the_bench_publishes_and_records(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    received: list[BenchOptions] = []
+
+    def fake_run_bench(options: BenchOptions) -> RunResult:
+        received.append(options)
+        return synthetic_run()
+
+    monkeypatch.setattr(baseline, "run_bench", fake_run_bench)
+    parser = argparse.ArgumentParser()
+    baseline.register(parser.add_subparsers())
+    arguments = parser.parse_args(
+        [
+            "baseline",
+            "--quick",
+            "--only",
+            "base36_encode",
+            "--out",
+            str(tmp_path / "reports"),
+            "--baselines-dir",
+            str(tmp_path / "baselines"),
+            "--no-progress",
+        ]
+    )
+    assert arguments.handler(arguments) == 0
+    assert received[0].mode is Mode.QUICK and received[0].only == ("base36_encode",)
+    assert (tmp_path / "reports" / "latest" / "run.json").exists()
+    assert (tmp_path / "baselines" / f"{ENVIRONMENT['machine_fingerprint']}.csv").exists()
+    assert "no previous baseline" in capsys.readouterr().out
+
+
+def test_an_interrupted_bench_is_not_recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(baseline, "run_bench", lambda _options: synthetic_run(interrupted=True))
+    parser = argparse.ArgumentParser()
+    baseline.register(parser.add_subparsers())
+    arguments = parser.parse_args(
+        ["baseline", "--out", str(tmp_path / "reports"), "--baselines-dir", str(tmp_path / "baselines")]
+    )
+    assert arguments.handler(arguments) == 130
+    assert not (tmp_path / "baselines").exists()
