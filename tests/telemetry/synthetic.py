@@ -61,7 +61,9 @@ def _pair(index: int, function: str) -> PairResult:
     )
 
 
-def synthetic_run(run_id: str = "synthetic-1", *, interrupted: bool = False, mode: str = "quick") -> RunResult:
+def synthetic_run(
+    run_id: str = "synthetic-1", *, interrupted: bool = False, mode: str = "quick", machine: str = MACHINE
+) -> RunResult:
     pairs = tuple(_pair(index, function) for index, function in enumerate(FUNCTIONS))
     floor = _pair(0, "_noop")
     gate = tuple(
@@ -84,7 +86,7 @@ def synthetic_run(run_id: str = "synthetic-1", *, interrupted: bool = False, mod
         mode=mode,
         started_at_unix_s=time.time() - 60.0,
         duration_seconds=42.5,
-        environment={"machine_fingerprint": MACHINE, "git_commit": "0123abc", "sky_rs_version": "0.1.0"},
+        environment={"machine_fingerprint": machine, "git_commit": "0123abc", "sky_rs_version": "0.1.0"},
         pairs=pairs,
         call_floor=floor,
         import_time_ns={"sky_rs": 1_234_567.0},
