@@ -1,0 +1,119 @@
+"""Prometheus rules (promtool check and test) and the Grafana dashboards (generated, well formed, valid)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from harness.telemetry.dashboards import DASHBOARDS_DIR, DATASOURCE, all_dashboards, main
+from harness.telemetry.textfile import exposition
+
+from .synthetic import synthetic_run
+from .test_metrics import promtool
+
+REPO = Path(__file__).resolve().parents[2]
+RULES = REPO / "dashboards" / "rules" / "skybench.rules.yml"
+RULES_TEST = REPO / "dashboards" / "rules" / "skybench.rules.test.yml"
+PROVISIONING = REPO / "dashboards" / "provisioning"
+# What the live tests substitute for the dashboards' template variables.
+TEMPLATE_VALUES = {"$machine": ".*", "$suite": ".*", "$function": "base36_encode"}
+
+
+def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([promtool(), *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def panel_queries() -> list[tuple[str, str, str]]:
+    """(dashboard uid, panel title, expr with the template variables substituted) of every panel."""
+    queries = []
+    for board in all_dashboards().values():
+        for panel in board["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"]
+                for variable, value in TEMPLATE_VALUES.items():
+                    expr = expr.replace(variable, value)
+                queries.append((board["uid"], panel["title"], expr))
+    return queries
+
+
+def test_rules_pass_promtool_check() -> None:
+    result = run_promtool("check", "rules", str(RULES))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 7 rules found" in result.stdout
+
+
+def test_rules_pass_their_unit_tests() -> None:
+    result = run_promtool("test", "rules", str(RULES_TEST))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_prometheus_config_template_is_valid(tmp_path: Path) -> None:
+    template = (REPO / "telemetry" / "prometheus.yml.in").read_text()
+    values = {
+        "@SCRAPE_INTERVAL@": "1s",
+        "@RULES_DIR@": str(RULES.parent),
+        "@PUSHGATEWAY_PORT@": "19091",
+        "@COLLECTD_PROMETHEUS_PORT@": "19103",
+    }
+    for placeholder, value in values.items():
+        template = template.replace(placeholder, value)
+    assert not re.search(r"@[A-Z_]+@", template)
+    config = tmp_path / "prometheus.yml"
+    config.write_text(template)
+    result = run_promtool("check", "config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_committed_dashboards_are_what_the_generator_writes() -> None:
+    assert main(["--check"]) == 0, "run: python -m harness.telemetry.dashboards"
+    assert sorted(path.name for path in DASHBOARDS_DIR.glob("*.json")) == sorted(all_dashboards())
+
+
+def test_dashboards_are_well_formed() -> None:
+    boards: list[dict[str, Any]] = [json.loads(path.read_text()) for path in DASHBOARDS_DIR.glob("*.json")]
+    assert len({board["uid"] for board in boards}) == len(boards)
+    provisioned_uid = re.search(r"uid: (\S+)", (PROVISIONING / "datasources" / "skybench.yml").read_text())
+    assert provisioned_uid is not None and provisioned_uid[1] == DATASOURCE["uid"]
+    for board in boards:
+        ids = [panel["id"] for panel in board["panels"]]
+        assert len(set(ids)) == len(ids), board["uid"]
+        variables = {variable["name"] for variable in board["templating"]["list"]}
+        for panel in board["panels"]:
+            assert panel["datasource"] == DATASOURCE, panel["title"]
+            assert panel["targets"], panel["title"]
+            for target in panel["targets"]:
+                assert target["expr"].strip(), panel["title"]
+                assert set(re.findall(r"\$(\w+)", target["expr"])) <= variables, panel["title"]
+            position = panel["gridPos"]
+            assert position["x"] + position["w"] <= 24
+    drilldown = next(board for board in boards if board["uid"] == "skybench-function")
+    assert "function" in {variable["name"] for variable in drilldown["templating"]["list"]}
+
+
+def test_panel_queries_are_valid_promql(tmp_path: Path) -> None:
+    # JSON is YAML: every panel query as a recording rule lets promtool parse them all offline.
+    rules = [
+        {"record": f"panel:query_{index}:check", "expr": expr}
+        for index, (_, _, expr) in enumerate(panel_queries())
+    ]
+    path = tmp_path / "panel-queries.yml"
+    path.write_text(json.dumps({"groups": [{"name": "panels", "rules": rules}]}))
+    result = run_promtool("check", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_panel_queries_use_only_exported_metrics() -> None:
+    exported = {
+        sample.name
+        for family in text_string_to_metric_families(exposition(synthetic_run(), succeeded=True).decode())
+        for sample in family.samples
+    }
+    for uid, title, expr in panel_queries():
+        used = set(re.findall(r"\bskybench_[a-z_]+", expr))
+        assert used and used <= exported, f"{uid} / {title}: {used - exported}"
