@@ -1,0 +1,190 @@
+"""The gate's outputs: terminal table, ``gate-summary.md``, ``gate-junit.xml``, ``gate-comparisons.json``."""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.gate.outcome import ExitCode, GateReport, comparison_key
+from harness.results import GateComparison, GateOutcome
+
+SUMMARY_NAME = "gate-summary.md"
+JUNIT_NAME = "gate-junit.xml"
+JSON_NAME = "gate-comparisons.json"
+
+_HEADERS = ("pair", "side", "workload", "metric", "change", "interval", "p (adj.)", "verdict")
+_VERDICT_WORDS = {
+    GateOutcome.PASS: "pass",
+    GateOutcome.REGRESSION: "REGRESSION",
+    GateOutcome.IMPROVEMENT: "improvement",
+    GateOutcome.CANNOT_JUDGE: "cannot judge",
+}
+_EXIT_WORDS = {
+    ExitCode.NO_REGRESSION: "no regression",
+    ExitCode.REGRESSION: "regression found",
+    ExitCode.USAGE_OR_TOOL_ERROR: "usage or tool error",
+    ExitCode.CANNOT_JUDGE: "cannot judge",
+}
+
+
+def format_change(ratio: float) -> str:
+    """A ratio as a signed percentage: 1.1 -> ``+10.0%``."""
+    if not math.isfinite(ratio) or ratio > 1e6:
+        return "new"
+    return f"{(ratio - 1) * 100:+.1f}%"
+
+
+def _row(comparison: GateComparison) -> tuple[str, ...]:
+    interval = (
+        "-"
+        if comparison.ci_low == comparison.ci_high
+        else f"[{format_change(comparison.ci_low)}, {format_change(comparison.ci_high)}]"
+    )
+    p_value = "-" if comparison.p_value_adjusted is None else f"{comparison.p_value_adjusted:.3g}"
+    return (
+        comparison.function,
+        str(comparison.impl),
+        comparison.workload,
+        comparison.metric,
+        "-" if comparison.outcome is GateOutcome.CANNOT_JUDGE else format_change(comparison.change_ratio),
+        interval,
+        p_value,
+        _VERDICT_WORDS[comparison.outcome],
+    )
+
+
+def _ordered(comparisons: Sequence[GateComparison]) -> list[GateComparison]:
+    """Regressions first, then cannot-judge, improvements, passes; stable within each."""
+    rank = {
+        GateOutcome.REGRESSION: 0,
+        GateOutcome.CANNOT_JUDGE: 1,
+        GateOutcome.IMPROVEMENT: 2,
+        GateOutcome.PASS: 3,
+    }
+    return sorted(comparisons, key=lambda c: rank[c.outcome])
+
+
+def format_table(report: GateReport) -> str:
+    """Plain-text table for the terminal, then the conclusion line."""
+    rows = [_HEADERS, *(_row(c) for c in _ordered(report.comparisons))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADERS))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines.append("")
+    lines.append(conclusion(report))
+    return "\n".join(lines)
+
+
+def conclusion(report: GateReport) -> str:
+    code = report.exit_code
+    counts = {outcome: 0 for outcome in GateOutcome}
+    for comparison in report.comparisons:
+        counts[comparison.outcome] += 1
+    tally = ", ".join(f"{counts[o]} {_VERDICT_WORDS[o]}" for o in GateOutcome if counts[o])
+    reason = f": {report.cannot_judge_reason}" if report.cannot_judge_reason else ""
+    return f"gate: {_EXIT_WORDS[code]} (exit {int(code)}){reason}. {tally or 'no comparisons'}."
+
+
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown_summary(report: GateReport) -> str:
+    """``gate-summary.md``: conclusion first, regressions spelled out, then the full table."""
+    lines = [
+        "# Regression gate",
+        "",
+        f"**{conclusion(report)}**",
+        "",
+        f"- mode: {report.mode}",
+        f"- base: `{report.base}`",
+        f"- candidate: `{report.candidate}`",
+        f"- duration: {report.duration_seconds:.0f} s",
+    ]
+    lines += [f"- {note}" for note in report.notes]
+    if report.regressions:
+        lines += ["", "## Regressions", ""]
+        for comparison in report.regressions:
+            lines.append(
+                f"- `{comparison_key(comparison)}`: {format_change(comparison.change_ratio)} "
+                f"({_markdown_cell(comparison.detail)})"
+            )
+    if report.comparisons:
+        lines += ["", "## All comparisons", ""]
+        lines.append("| " + " | ".join(_HEADERS) + " | detail |")
+        lines.append("|" + "---|" * (len(_HEADERS) + 1))
+        for comparison in _ordered(report.comparisons):
+            cells = [*_row(comparison), comparison.detail]
+            lines.append("| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |")
+    if report.noise_floors:
+        lines += ["", "## Calibrated noise floors used", ""]
+        lines.append("| comparison | floor (A/A, 95th percentile) |")
+        lines.append("|---|---|")
+        for key, floor in sorted(report.noise_floors.items()):
+            lines.append(f"| {key} | {floor:.1%} |")
+    return "\n".join(lines) + "\n"
+
+
+def junit_xml(report: GateReport) -> str:
+    """JUnit XML: one testcase per comparison; regressions are failures, cannot-judge cases are skipped."""
+    failures = len(report.regressions)
+    skipped = sum(1 for c in report.comparisons if c.outcome is GateOutcome.CANNOT_JUDGE)
+    errors = 1 if report.cannot_judge_reason else 0
+    suites = ET.Element("testsuites", name="skybench-gate")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="skybench-gate",
+        tests=str(len(report.comparisons) + errors),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped + errors),
+        time=f"{report.duration_seconds:.3f}",
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("mode", report.mode), ("base", report.base), ("candidate", report.candidate)):
+        ET.SubElement(properties, "property", name=name, value=value)
+    if report.cannot_judge_reason:
+        case = ET.SubElement(suite, "testcase", classname="skybench.gate", name="gate", time="0")
+        ET.SubElement(case, "skipped", message=f"cannot judge: {report.cannot_judge_reason}")
+    for comparison in report.comparisons:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"skybench.gate.{comparison.function}",
+            name=f"{comparison.impl}/{comparison.workload}/{comparison.metric}",
+            time="0",
+        )
+        message = f"{format_change(comparison.change_ratio)}: {comparison.detail}"
+        if comparison.outcome is GateOutcome.REGRESSION:
+            failure = ET.SubElement(case, "failure", message=message, type="regression")
+            failure.text = _failure_text(comparison)
+        elif comparison.outcome is GateOutcome.CANNOT_JUDGE:
+            ET.SubElement(case, "skipped", message=f"cannot judge: {comparison.detail}")
+        else:
+            ET.SubElement(case, "system-out").text = f"{_VERDICT_WORDS[comparison.outcome]}: {message}"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _failure_text(comparison: GateComparison) -> str:
+    p_value = "n/a" if comparison.p_value_adjusted is None else f"{comparison.p_value_adjusted:.3g}"
+    return (
+        f"{comparison_key(comparison)}\n"
+        f"change (candidate/base): {comparison.change_ratio:.4f} "
+        f"[{comparison.ci_low:.4f}, {comparison.ci_high:.4f}]\n"
+        f"adjusted p-value: {p_value}\n{comparison.detail}"
+    )
+
+
+def write_outputs(report: GateReport, out_dir: Path) -> list[Path]:
+    """Writes the three files; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / SUMMARY_NAME, out_dir / JUNIT_NAME, out_dir / JSON_NAME]
+    paths[0].write_text(markdown_summary(report), encoding="utf-8")
+    paths[1].write_text(junit_xml(report), encoding="utf-8")
+    paths[2].write_text(json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return paths
