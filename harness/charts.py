@@ -100,7 +100,7 @@ def speedup_chart(pairs: Sequence[PairResult], path: Path) -> Path:
         for verdict, colour in _VERDICT_COLOURS.items()
     ]
     handles.append(Line2D([], [], color="black", marker="|", linestyle="", markersize=10, label="claim"))
-    axes.legend(handles=handles, loc="lower right", fontsize=8)
+    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     axes.grid(axis="x", which="both", alpha=0.3)
     return _save(figure, path)
 
@@ -166,12 +166,16 @@ def memory_chart(pairs: Sequence[PairResult], path: Path) -> Path:
         color=_SIDE_COLOURS["Rust"],
         label="Rust",
     )
+    for row, python_value, rust_value in zip(rows, python_bytes, rust_bytes, strict=True):
+        for offset, value in ((bar_height / 2, python_value), (-bar_height / 2, rust_value)):
+            if value <= 0:  # nothing to draw on a log axis: say it
+                axes.text(axis_floor, row + offset, " 0 B", va="center", fontsize=7)
     axes.set_xscale("log")
     axes.set_xlim(left=axis_floor)
     axes.set_yticks(rows, labels, fontsize=8)
     axes.set_xlabel("bytes allocated per call (C allocator + pymalloc, log scale)")
     axes.set_title("Memory allocated per call")
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     axes.grid(axis="x", which="both", alpha=0.3)
     return _save(figure, path)
 
