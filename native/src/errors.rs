@@ -1,0 +1,236 @@
+//! The one error type of the crate and its single conversion to Python exceptions.
+//!
+//! Every variant names the Python builtin it becomes, so callers' `except ValueError` (and so on) keep working
+//! exactly as with the Python reference.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// An error of one of the 12 functions, named after the Python exception it becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkyError {
+    /// `ValueError(message)`.
+    Value(String),
+    /// `OSError(errno, strerror[, filename])`: Python picks the subclass (`FileNotFoundError`, ...) from errno.
+    Os {
+        errno: i32,
+        filename: Option<PathBuf>,
+    },
+    /// `OSError(message)` without an errno (e.g. "No free ports available.").
+    OsMessage(String),
+    /// `AssertionError(message)`: SkyPilot's preconditions, raised explicitly.
+    Assertion(String),
+    /// `RuntimeError(f"{context}: {str(oserror)}")`, chained from that `OSError` (read_last_n_lines).
+    WrappedOs {
+        context: String,
+        errno: i32,
+        filename: PathBuf,
+    },
+    /// `OverflowError(message)`.
+    Overflow(String),
+    /// `TypeError(message)`.
+    Type(String),
+    /// `UnicodeDecodeError(encoding, input, start, end, reason)`.
+    UnicodeDecode {
+        encoding: &'static str,
+        input: Vec<u8>,
+        start: usize,
+        end: usize,
+        reason: &'static str,
+    },
+}
+
+impl SkyError {
+    /// An `OSError` from an `io::Error`, keeping the errno so Python picks the right subclass.
+    pub fn from_io(error: &std::io::Error, filename: Option<PathBuf>) -> Self {
+        SkyError::Os {
+            errno: io_errno(error),
+            filename,
+        }
+    }
+}
+
+/// The errno of an I/O error; `EIO` for the rare errors that carry none.
+pub fn io_errno(error: &std::io::Error) -> i32 {
+    error.raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// The C library's text for an errno, as Python's `os.strerror` gives it.
+pub fn strerror(errno: i32) -> String {
+    let mut buffer = [0 as libc::c_char; 256];
+    // SAFETY: the buffer is valid for its length; the XSI strerror_r writes a NUL-terminated string into it.
+    let status = unsafe { libc::strerror_r(errno, buffer.as_mut_ptr(), buffer.len()) };
+    if status != 0 {
+        return format!("Unknown error {errno}");
+    }
+    // SAFETY: strerror_r succeeded, so the buffer holds a NUL-terminated string.
+    let text = unsafe { std::ffi::CStr::from_ptr(buffer.as_ptr()) };
+    text.to_string_lossy().into_owned()
+}
+
+/// `str(OSError(errno, strerror, filename))` with Rust's `{:?}` standing in for Python's `repr` of the name.
+fn os_error_text(errno: i32, filename: Option<&PathBuf>) -> String {
+    match filename {
+        Some(name) => format!(
+            "[Errno {errno}] {}: {:?}",
+            strerror(errno),
+            name.to_string_lossy()
+        ),
+        None => format!("[Errno {errno}] {}", strerror(errno)),
+    }
+}
+
+impl fmt::Display for SkyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkyError::Value(message)
+            | SkyError::OsMessage(message)
+            | SkyError::Assertion(message)
+            | SkyError::Overflow(message)
+            | SkyError::Type(message) => f.write_str(message),
+            SkyError::Os { errno, filename } => {
+                f.write_str(&os_error_text(*errno, filename.as_ref()))
+            }
+            SkyError::WrappedOs {
+                context,
+                errno,
+                filename,
+            } => {
+                write!(f, "{context}: {}", os_error_text(*errno, Some(filename)))
+            }
+            SkyError::UnicodeDecode {
+                encoding,
+                input,
+                start,
+                end,
+                reason,
+            } => {
+                if end - start == 1 {
+                    let byte = input.get(*start).copied().unwrap_or_default();
+                    write!(f, "'{encoding}' codec can't decode byte 0x{byte:02x} in position {start}: {reason}")
+                } else {
+                    write!(
+                        f,
+                        "'{encoding}' codec can't decode bytes in position {start}-{}: {reason}",
+                        end - 1
+                    )
+                }
+            }
+        }
+    }
+}
+
+impl std::error::Error for SkyError {}
+
+#[cfg(feature = "python")]
+mod python {
+    use super::{strerror, SkyError};
+    use pyo3::exceptions::{
+        PyAssertionError, PyOSError, PyOverflowError, PyRuntimeError, PyTypeError,
+        PyUnicodeDecodeError, PyValueError,
+    };
+    use pyo3::prelude::*;
+    use std::ffi::CString;
+
+    fn os_error(errno: i32, filename: Option<&std::path::Path>) -> PyErr {
+        let strerror = strerror(errno);
+        match filename {
+            // An OsStr becomes a str the way os.fsdecode does, so odd bytes survive as surrogates.
+            Some(name) => PyOSError::new_err((errno, strerror, name.as_os_str().to_os_string())),
+            None => PyOSError::new_err((errno, strerror)),
+        }
+    }
+
+    impl From<SkyError> for PyErr {
+        fn from(error: SkyError) -> PyErr {
+            match error {
+                SkyError::Value(message) => PyValueError::new_err(message),
+                SkyError::OsMessage(message) => PyOSError::new_err(message),
+                SkyError::Assertion(message) => PyAssertionError::new_err(message),
+                SkyError::Overflow(message) => PyOverflowError::new_err(message),
+                SkyError::Type(message) => PyTypeError::new_err(message),
+                SkyError::Os { errno, filename } => os_error(errno, filename.as_deref()),
+                SkyError::WrappedOs {
+                    context,
+                    errno,
+                    filename,
+                } => Python::attach(|py| {
+                    // The message embeds str() of the real OSError, Python's repr of the name included.
+                    let cause = os_error(errno, Some(&filename));
+                    let cause_text = cause
+                        .value(py)
+                        .str()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default();
+                    let wrapped = PyRuntimeError::new_err(format!("{context}: {cause_text}"));
+                    wrapped.set_cause(py, Some(cause));
+                    wrapped
+                }),
+                SkyError::UnicodeDecode {
+                    encoding,
+                    input,
+                    start,
+                    end,
+                    reason,
+                } => Python::attach(|py| {
+                    let encoding = CString::new(encoding).unwrap_or_default();
+                    let reason = CString::new(reason).unwrap_or_default();
+                    match PyUnicodeDecodeError::new(py, &encoding, &input, start..end, &reason) {
+                        Ok(exception) => PyErr::from_value(exception.into_any()),
+                        Err(error) => error,
+                    }
+                }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strerror_matches_the_c_library_text() {
+        assert_eq!(strerror(libc::ENOENT), "No such file or directory");
+        assert_eq!(strerror(libc::EISDIR), "Is a directory");
+    }
+
+    #[test]
+    fn wrapped_os_error_reads_like_python() {
+        let error = SkyError::WrappedOs {
+            context: "Failed to read last 3 lines from files".to_string(),
+            errno: libc::EISDIR,
+            filename: PathBuf::from("files"),
+        };
+        assert_eq!(
+            error.to_string(),
+            "Failed to read last 3 lines from files: [Errno 21] Is a directory: \"files\""
+        );
+    }
+
+    #[test]
+    fn decode_error_names_the_byte_or_the_range() {
+        let single = SkyError::UnicodeDecode {
+            encoding: "utf-8",
+            input: vec![0xff],
+            start: 0,
+            end: 1,
+            reason: "invalid start byte",
+        };
+        assert_eq!(
+            single.to_string(),
+            "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"
+        );
+        let range = SkyError::UnicodeDecode {
+            encoding: "utf-8",
+            input: vec![0xe2, 0x82],
+            start: 0,
+            end: 2,
+            reason: "unexpected end of data",
+        };
+        assert_eq!(
+            range.to_string(),
+            "'utf-8' codec can't decode bytes in position 0-1: unexpected end of data"
+        );
+    }
+}

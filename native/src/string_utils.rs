@@ -1,0 +1,338 @@
+//! `base36_encode`, `format_float` and `truncate_long_string` (spec sections 2.4-2.6).
+
+use crate::errors::SkyError;
+use crate::numeric_text::parse_python_ascii_int;
+use num_bigint::BigUint;
+
+const BASE36_DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+const ELLIPSIS: &str = "...";
+/// Hex digits that always fit a u128, the fast path (SkyPilot passes 32-digit md5/uuid hex).
+const MAX_U128_HEX_DIGITS: usize = 32;
+
+/// Why `base36_encode` rejected its input; the message needs Python's `repr` of the input, which the caller
+/// supplies (see [`Base36Error::into_sky_error`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base36Error {
+    /// Not what `int(x, 16)` accepts for ASCII text (non-ASCII text included: a deviation).
+    InvalidLiteral,
+    /// A negative value (a deviation: SkyPilot loops forever).
+    Negative,
+}
+
+impl Base36Error {
+    /// The `ValueError` with the reference's message, given `repr(hex_str)`.
+    pub fn into_sky_error(self, hex_str_repr: &str) -> SkyError {
+        match self {
+            Base36Error::InvalidLiteral => SkyError::Value(format!(
+                "invalid literal for int() with base 16: {hex_str_repr}"
+            )),
+            Base36Error::Negative => SkyError::Value(format!(
+                "base36_encode does not accept a negative value: {hex_str_repr}"
+            )),
+        }
+    }
+}
+
+fn base36_of_u128(mut value: u128) -> String {
+    if value == 0 {
+        return "0".to_string();
+    }
+    // 2**128 has 25 base-36 digits.
+    let mut reversed = Vec::with_capacity(25);
+    while value != 0 {
+        reversed.push(BASE36_DIGITS[(value % 36) as usize]);
+        value /= 36;
+    }
+    reversed
+        .iter()
+        .rev()
+        .map(|&digit| char::from(digit))
+        .collect()
+}
+
+/// Whether the text is plain hex digits, short enough for the u128 path.
+fn is_short_plain_hex(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_U128_HEX_DIGITS
+        && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Lower-case base-36 digits of `int(hex_str, 16)` at arbitrary precision (spec 2.4).
+pub fn base36_encode(hex_str: &str) -> Result<String, Base36Error> {
+    if is_short_plain_hex(hex_str) {
+        let value = u128::from_str_radix(hex_str, 16).map_err(|_| Base36Error::InvalidLiteral)?;
+        return Ok(base36_of_u128(value));
+    }
+    let (negative, magnitude) =
+        parse_python_ascii_int(hex_str, 16).ok_or(Base36Error::InvalidLiteral)?;
+    if negative && magnitude != BigUint::ZERO {
+        return Err(Base36Error::Negative);
+    }
+    Ok(magnitude.to_str_radix(36))
+}
+
+/// Whether `float.is_integer()` holds: finite with no fractional part.
+pub fn is_whole_number(value: f64) -> bool {
+    value.is_finite() && value.fract() == 0.0
+}
+
+/// `format_float` for a float: no decimals for a whole number, else `precision` decimals (spec 2.5).
+///
+/// Rust's `{:.p$}` rounds exactly like Python's `.pf` (ties to even on the binary value); only NaN and the
+/// infinities are spelled differently.
+pub fn format_float(value: f64, precision: usize) -> String {
+    if is_whole_number(value) {
+        format!("{value:.0}")
+    } else if value.is_nan() {
+        "nan".to_string()
+    } else if value.is_infinite() {
+        if value > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else {
+        format!("{value:.precision$}")
+    }
+}
+
+/// The first `count` code points of `s` (all of it if shorter).
+fn char_prefix(s: &str, count: usize) -> &str {
+    match s.char_indices().nth(count) {
+        Some((byte_index, _)) => &s[..byte_index],
+        None => s,
+    }
+}
+
+/// The last `count` code points of `s` (`count` must be at most its length).
+fn char_suffix(s: &str, count: usize) -> &str {
+    if count == 0 {
+        return "";
+    }
+    match s.char_indices().rev().nth(count - 1) {
+        Some((byte_index, _)) => &s[byte_index..],
+        None => s,
+    }
+}
+
+/// Python's `s[:stop]` as a code-point count, negative `stop` counting from the end.
+fn slice_stop(length: usize, stop: i64) -> usize {
+    let length_i = i64::try_from(length).unwrap_or(i64::MAX);
+    let resolved = if stop < 0 {
+        length_i.saturating_add(stop).max(0)
+    } else {
+        stop.min(length_i)
+    };
+    usize::try_from(resolved).unwrap_or(0)
+}
+
+/// SkyPilot's truncation in code points, quirks included (spec 2.6): end mode cuts at `max_length` or past it
+/// at a word boundary; middle mode keeps the head and the tail around `...`.
+pub fn truncate_long_string(s: &str, max_length: i64, truncate_middle: bool) -> String {
+    let length = s.chars().count();
+    if i64::try_from(length).is_ok_and(|length| length <= max_length) {
+        return s.to_string();
+    }
+    if truncate_middle {
+        // Here 3 < max_length < length, so both slices are in range.
+        let Some(kept) = usize::try_from(max_length)
+            .ok()
+            .and_then(|m| m.checked_sub(ELLIPSIS.len()))
+        else {
+            return ELLIPSIS.to_string();
+        };
+        if kept == 0 {
+            return ELLIPSIS.to_string();
+        }
+        let tail_length = kept / 2;
+        let head_length = kept - tail_length;
+        return [
+            char_prefix(s, head_length),
+            ELLIPSIS,
+            char_suffix(s, tail_length),
+        ]
+        .concat();
+    }
+    let words: Vec<&str> = s.split(' ').collect();
+    let first_word = words.first().copied().unwrap_or_default();
+    let first_length = first_word.chars().count();
+    if i64::try_from(first_length).is_ok_and(|first| first > max_length) {
+        return [
+            char_prefix(first_word, slice_stop(first_length, max_length)),
+            ELLIPSIS,
+        ]
+        .concat();
+    }
+    // From here 0 <= max_length. Find the first word index at which the word lengths (spaces not counted)
+    // reach max_length, or the last index.
+    let word_lengths: Vec<usize> = words.iter().map(|word| word.chars().count()).collect();
+    let mut stop_index = 0;
+    let mut total_length: i64 = 0;
+    for (index, &word_length) in word_lengths.iter().enumerate() {
+        stop_index = index;
+        total_length = total_length.saturating_add(i64::try_from(word_length).unwrap_or(i64::MAX));
+        if total_length >= max_length {
+            break;
+        }
+    }
+    // len(' '.join(words[:stop_index])): the words before stop_index and the spaces between them.
+    let prefix_length =
+        word_lengths[..stop_index].iter().sum::<usize>() + stop_index.saturating_sub(1);
+    let cut = prefix_length.max(slice_stop(length, max_length));
+    [char_prefix(s, cut), ELLIPSIS].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base36_spec_examples() {
+        let cases = [
+            ("ff", "73"),
+            ("0x10", "g"),
+            ("100", "74"),
+            ("0", "0"),
+            ("deadbeef", "1ps9wxb"),
+            (
+                "ffffffffffffffffffffffffffffffff",
+                "f5lxx1zz5pnorynqglhzmsp33",
+            ),
+            (
+                "174c94f5c7f5a11941cab1d8069bf820",
+                "1dnnp4655ofxd5nvtxhl1rhuo",
+            ),
+            (
+                "77fe611e20f1bd65209f766f67abc3c1",
+                "73qoaddned4hf8r951m65curl",
+            ),
+            (
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "5oaq0bjhj6un82wg98mgigso5q7qlhc63je4gw7ivixqqhkd3p",
+            ),
+            (
+                "111111111111111111111111111111111",
+                "g5zekuxkpakgttrptpbzlx0cx",
+            ),
+            (" +0X_F_F\n", "73"),
+            ("-0", "0"),
+        ];
+        for (hex, expected) in cases {
+            assert_eq!(base36_encode(hex).as_deref(), Ok(expected), "{hex:?}");
+        }
+    }
+
+    #[test]
+    fn base36_rejects_invalid_and_negative_input() {
+        for bad in ["", "xyz", "0x", "ff ff", "0x0x10", "١٢", "f\u{3000}"] {
+            assert_eq!(
+                base36_encode(bad),
+                Err(Base36Error::InvalidLiteral),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(base36_encode("-ff"), Err(Base36Error::Negative));
+        let error = Base36Error::InvalidLiteral.into_sky_error("'xyz'");
+        assert_eq!(
+            error,
+            SkyError::Value("invalid literal for int() with base 16: 'xyz'".to_string())
+        );
+    }
+
+    #[test]
+    fn format_float_spec_examples() {
+        let cases: [(f64, usize, &str); 27] = [
+            (2.0, 1, "2"),
+            (2.5, 1, "2.5"),
+            (2.25, 1, "2.2"),
+            (0.25, 1, "0.2"),
+            (2.35, 1, "2.4"),
+            (0.05, 1, "0.1"),
+            (0.15, 1, "0.1"),
+            (-1.25, 1, "-1.2"),
+            (1234.5678, 1, "1234.6"),
+            (1234567.89, 2, "1234567.89"),
+            (0.123, 2, "0.12"),
+            (3.14158, 0, "3"),
+            (2.5, 0, "2"),
+            (3.5, 0, "4"),
+            (62.5, 0, "62"),
+            (15.999, 1, "16.0"),
+            (0.96, 1, "1.0"),
+            (0.5, 3, "0.500"),
+            (1e-7, 1, "0.0"),
+            (-0.0, 1, "-0"),
+            (1.5e20, 1, "150000000000000000000"),
+            (9007199254740993.0, 1, "9007199254740992"),
+            (f64::NAN, 1, "nan"),
+            (f64::INFINITY, 1, "inf"),
+            (f64::NEG_INFINITY, 1, "-inf"),
+            (16.0, 1, "16"),
+            (2.0, 5, "2"),
+        ];
+        for (value, precision, expected) in cases {
+            assert_eq!(
+                format_float(value, precision),
+                expected,
+                "{value} {precision}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncate_spec_examples() {
+        let s48 = "this is a very long string that needs truncation";
+        let zone = "us-west-2-availability-zone-1";
+        let cases: [(&str, i64, bool, &str); 24] = [
+            (s48, 35, false, "this is a very long string that needs..."),
+            (s48, 20, false, "this is a very long ..."),
+            (
+                s48,
+                47,
+                false,
+                "this is a very long string that needs truncatio...",
+            ),
+            (s48, 48, false, s48),
+            ("hello world foo", 12, false, "hello world ..."),
+            ("a b c d e f g", 5, false, "a b c d..."),
+            ("supercalifragilistic word", 10, false, "supercalif..."),
+            ("p3.16xlarge.extra.long", 15, false, "p3.16xlarge.ext..."),
+            ("m6i.32xlarge-extra", 15, false, "m6i.32xlarge-ex..."),
+            (
+                "python train.py --epochs 100 --lr 0.001 --batch-size 64",
+                25,
+                false,
+                "python train.py --epochs ...",
+            ),
+            ("日本語のテキスト です", 5, false, "日本語のテ..."),
+            ("abcdef", 0, false, "..."),
+            ("abcdef", -1, false, "abcde..."),
+            ("", 10, false, ""),
+            ("abcdefghijklmnopqrstuvwxyz", 10, true, "abcd...xyz"),
+            ("abcdefghijklmnopqrstuvwxyz", 11, true, "abcd...wxyz"),
+            ("abcde", 4, true, "a..."),
+            (zone, 20, true, "us-west-2...y-zone-1"),
+            (zone, 15, true, "us-wes...zone-1"),
+            (zone, 3, true, "..."),
+            (zone, 2, true, "..."),
+            (zone, -5, true, "..."),
+            (
+                "us-east-1-very-long-region",
+                25,
+                true,
+                "us-east-1-v...long-region",
+            ),
+            ("ääääää öööö", 5, false, "äääää..."),
+        ];
+        for (s, max_length, middle, expected) in cases {
+            assert_eq!(
+                truncate_long_string(s, max_length, middle),
+                expected,
+                "{s:?} {max_length} {middle}"
+            );
+        }
+        assert_eq!(
+            truncate_long_string(&"a  ".repeat(30), 29, false)
+                .chars()
+                .count(),
+            86
+        );
+        assert_eq!(truncate_long_string("abc", i64::MIN, false), "...");
+    }
+}
