@@ -31,31 +31,47 @@ from pathlib import Path
 from harness.gate.compare import judge_deterministic
 from harness.results import GateComparison, GateOutcome, Impl
 
-DEFAULT_CALLS = 20
-DEFAULT_FACTORY = "harness.registry:build_call"
+DEFAULT_CALLS = 5  # passes over the workload's batch; the counts are deterministic, so few suffice
+REGISTRY_FACTORY = ""  # the driver's own: the registry's workload, as the timing worker calls it
 _TOGGLE_FUNCTION = "functools_reduce"
 _TIMEOUT_S = 1800.0
 _TOTALS = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
 _PART = re.compile(r"^part:\s*(\d+)", re.MULTILINE)
 
 # Runs inside the measured build's interpreter (python -c), so it may only use that build's modules.
-# argv: factory "module:attr", calls, scratch, jobs JSON. Prints one JSON line per job.
+# argv: factory "module:attr" ("" = the registry's call), calls, scratch, jobs JSON. One JSON line per job.
 _DRIVER = r"""
 import functools, importlib, json, sys
 from pathlib import Path
-module_name, _, attribute = sys.argv[1].partition(":")
-factory = getattr(importlib.import_module(module_name), attribute)
 calls = int(sys.argv[2]); scratch = Path(sys.argv[3]); jobs = json.loads(sys.argv[4])
-try:
-    from harness.results import Impl
-except ImportError:
-    Impl = str
+from harness.results import Impl
+
+def registry_factory(function, impl, workload, scratch):
+    # The timing worker's call, rebuilt from the registry of the build being measured.
+    from harness.registry import find_workload, resolve_callable
+    from harness.workloads import prepare
+    prepared = prepare(find_workload(function, workload), scratch, 0)
+    target = resolve_callable(function, impl)
+    function_to_call = prepared.adapter(target) if prepared.adapter else target
+    batch = prepared.batch
+    def call():
+        for arguments in batch:
+            function_to_call(*arguments)
+    call.batch_length = len(batch)
+    return call
+
+if sys.argv[1]:
+    module_name, _, attribute = sys.argv[1].partition(":")
+    factory = getattr(importlib.import_module(module_name), attribute)
+else:
+    factory = registry_factory
 def empty_step(accumulator, _):
     return None
 for job in jobs:
-    record = {"key": job["key"], "loops": 0}
+    record = {"key": job["key"], "loops": 0, "batch_length": 1}
     try:
         call = factory(job["function"], Impl(job["impl"]), job["workload"], scratch)
+        record["batch_length"] = getattr(call, "batch_length", 1)
         call()  # first call outside the count: lazy imports, caches, page faults of the data
         functools.reduce(empty_step, range(calls), None)
         record["loops"] = 1
@@ -105,7 +121,7 @@ def count_instructions(
     cwd: Path,
     scratch: Path,
     calls: int = DEFAULT_CALLS,
-    factory: str = DEFAULT_FACTORY,
+    factory: str = REGISTRY_FACTORY,
     extra_environment: Mapping[str, str] | None = None,
 ) -> list[InstructionCount]:
     """Instructions per call of each job, measured by ``python`` (one build) in one callgrind process."""
@@ -190,7 +206,8 @@ def _per_call_counts(
             results.append(InstructionCount(job, None, record.get("error", "incomplete")))
             continue
         empty_total, real_total = loops
-        results.append(InstructionCount(job, max(0.0, (real_total - empty_total) / calls)))
+        calls_per_loop = calls * max(1, int(record["batch_length"]))
+        results.append(InstructionCount(job, max(0.0, (real_total - empty_total) / calls_per_loop)))
     return results
 
 

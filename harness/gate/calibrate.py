@@ -1,0 +1,214 @@
+"""A/A calibration: how far two runs of the *same* build drift apart on this machine, per comparison.
+
+``calibrate`` runs the candidate build against itself (separate worker processes, interleaved exactly as the
+gate does) several times and records, per (function, side, workload):
+
+* ``noise_floor``: the 95th percentile of |median log ratio| over the A/A runs, as a relative change. The
+  gate raises a comparison's minimum effect to this floor: a change the same build shows against itself in
+  1 run of 20 is not evidence of a regression;
+* ``round_spread``: a robust standard deviation (1.4826 x MAD) of per-round log ratios;
+* ``min_detectable_slowdown``: the smallest slowdown the gate flags with 95% power here. Two conditions must
+  hold for a regression: the signed-rank test must reject after Holm over ``comparisons`` (normal
+  approximation with the test's 3/pi efficiency: (z_(1-alpha/2m) + z_0.95) * spread / sqrt(3n/pi)), and the
+  median ratio must clear the minimum effect with 95% probability (threshold + 1.645 * 1.2533 * spread /
+  sqrt(n), the median's standard error). The larger of the two is reported.
+
+Saved as ``reports/calibration/<machine fingerprint>.json``; the gate loads the file of its own machine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from harness.gate.build import Build
+from harness.gate.compare import GatePolicy
+from harness.gate.measure import MeasurePlan, Target, TargetKey, measure_interleaved
+
+CALIBRATION_DIR = Path("reports/calibration")
+CALIBRATION_FORMAT_VERSION = 1
+_POWER = 0.95
+_MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)  # SE of a normal sample's median = 1.2533 sigma / sqrt(n)
+_SIGNED_RANK_EFFICIENCY = 3 / math.pi  # asymptotic relative efficiency vs the t-test under normal noise
+
+
+class CalibrationError(ValueError):
+    """A calibration file that cannot be used (format, or another machine's)."""
+
+
+@dataclass(frozen=True)
+class ComparisonNoise:
+    key: str  # "function/impl/workload/time"
+    noise_floor: float
+    round_spread: float
+    min_detectable_slowdown: float
+    aa_median_ratios: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    fingerprint: str
+    created_at_unix_s: float
+    runs: int
+    rounds: int
+    comparisons: Mapping[str, ComparisonNoise] = field(default_factory=dict)
+    format_version: int = CALIBRATION_FORMAT_VERSION
+
+    def floor_for(self, key: str) -> float | None:
+        noise = self.comparisons.get(key)
+        return None if noise is None else noise.noise_floor
+
+    def to_json_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["comparisons"] = {key: asdict(value) for key, value in sorted(self.comparisons.items())}
+        return data
+
+
+def key_of(target_key: TargetKey) -> str:
+    function, impl, workload = target_key
+    return f"{function}/{impl}/{workload}/time"
+
+
+def min_detectable_slowdown(
+    *, round_spread: float, rounds: int, comparisons: int, threshold: float, alpha: float
+) -> float:
+    """The smallest relative slowdown flagged with 95% power (see the module docstring)."""
+    if rounds < 1 or comparisons < 1:
+        raise ValueError("rounds and comparisons must be >= 1")
+    z_alpha = float(stats.norm.ppf(1 - alpha / (2 * comparisons)))
+    z_power = float(stats.norm.ppf(_POWER))
+    test_limited = (z_alpha + z_power) * round_spread / math.sqrt(rounds * _SIGNED_RANK_EFFICIENCY)
+    effect_limited = math.log1p(threshold) + z_power * _MEDIAN_SE_FACTOR * round_spread / math.sqrt(rounds)
+    return math.expm1(max(test_limited, effect_limited))
+
+
+def noise_of(
+    key: str,
+    runs: Sequence[tuple[Sequence[float], Sequence[float]]],
+    *,
+    comparisons: int,
+    policy: GatePolicy,
+) -> ComparisonNoise:
+    """Noise of one comparison from its A/A runs, each (base values, candidate values) paired by round."""
+    if not runs:
+        raise ValueError(f"{key}: no A/A runs")
+    medians: list[float] = []
+    centred: list[np.ndarray] = []
+    for base, candidate in runs:
+        logs = np.log(np.asarray(candidate, dtype=float)) - np.log(np.asarray(base, dtype=float))
+        median = float(np.median(logs))
+        medians.append(median)
+        centred.append(logs - median)
+    pooled = np.concatenate(centred)
+    spread = float(1.4826 * np.median(np.abs(pooled)))
+    floor = math.expm1(float(np.quantile(np.abs(medians), 0.95)))
+    rounds = min(len(base) for base, _ in runs)
+    return ComparisonNoise(
+        key=key,
+        noise_floor=floor,
+        round_spread=spread,
+        min_detectable_slowdown=min_detectable_slowdown(
+            round_spread=spread,
+            rounds=rounds,
+            comparisons=comparisons,
+            threshold=max(policy.min_effect, floor),
+            alpha=policy.alpha,
+        ),
+        aa_median_ratios=tuple(math.exp(m) for m in medians),
+    )
+
+
+def run_calibration(
+    build: Build,
+    targets: Sequence[Target],
+    plan: MeasurePlan,
+    *,
+    runs: int,
+    fingerprint: str,
+    scratch: Path,
+    policy: GatePolicy,
+    progress: Callable[[str], None] = lambda message: None,
+) -> Calibration:
+    """``runs`` A/A gate measurements of ``build`` against itself, summarised per comparison."""
+    if runs < 2:
+        raise ValueError(f"calibration needs at least 2 A/A runs, got {runs}")
+    per_key: dict[TargetKey, list[tuple[list[float], list[float]]]] = {}
+    for run_index in range(runs):
+        progress(f"A/A run {run_index + 1}/{runs}")
+        measurements = measure_interleaved(build, build, targets, plan, scratch=scratch, progress=progress)
+        for target_key, base_values in measurements.base_ns.items():
+            per_key.setdefault(target_key, []).append((base_values, measurements.candidate_ns[target_key]))
+    comparisons = len(per_key)
+    return Calibration(
+        fingerprint=fingerprint,
+        created_at_unix_s=time.time(),
+        runs=runs,
+        rounds=plan.rounds,
+        comparisons={
+            key_of(target_key): noise_of(key_of(target_key), key_runs, comparisons=comparisons, policy=policy)
+            for target_key, key_runs in per_key.items()
+            if len(key_runs) == runs
+        },
+    )
+
+
+def calibration_path(fingerprint: str, directory: Path = CALIBRATION_DIR) -> Path:
+    return directory / f"{fingerprint}.json"
+
+
+def save_calibration(calibration: Calibration, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(calibration.to_json_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def load_calibration(path: Path, *, fingerprint: str) -> Calibration:
+    """The calibration at ``path``; CalibrationError if unreadable or measured on another machine."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CalibrationError(f"cannot read calibration {path}: {error}") from error
+    if data.get("format_version") != CALIBRATION_FORMAT_VERSION:
+        raise CalibrationError(f"{path}: format {data.get('format_version')!r} is not supported")
+    if data.get("fingerprint") != fingerprint:
+        raise CalibrationError(
+            f"{path} was measured on machine {data.get('fingerprint')!r}, this is {fingerprint!r}"
+        )
+    try:
+        comparisons = {
+            key: ComparisonNoise(**{**value, "aa_median_ratios": tuple(value["aa_median_ratios"])})
+            for key, value in data["comparisons"].items()
+        }
+        return Calibration(
+            fingerprint=data["fingerprint"],
+            created_at_unix_s=float(data["created_at_unix_s"]),
+            runs=int(data["runs"]),
+            rounds=int(data["rounds"]),
+            comparisons=comparisons,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise CalibrationError(f"{path}: {error}") from error
+
+
+def calibration_table(calibration: Calibration) -> str:
+    """Markdown table of the floors, for the terminal and docs."""
+    lines = [
+        f"A/A calibration on `{calibration.fingerprint}`: "
+        f"{calibration.runs} runs x {calibration.rounds} rounds",
+        "",
+        "| comparison | noise floor | round spread | smallest slowdown detected at 95% power |",
+        "|---|---|---|---|",
+    ]
+    for key, noise in sorted(calibration.comparisons.items()):
+        lines.append(
+            f"| {key} | {noise.noise_floor:.1%} | {noise.round_spread:.1%} "
+            f"| {noise.min_detectable_slowdown:.1%} |"
+        )
+    return "\n".join(lines) + "\n"
