@@ -9,7 +9,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from harness.telemetry.config import (
     DEFAULT_SEND_TIMEOUT_SECONDS,
@@ -78,9 +77,9 @@ def run_publish_command(args: argparse.Namespace) -> int:
     return EXIT_OK if report.all_delivered else EXIT_NOT_DELIVERED
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``publish RUN_DIR`` to a parser's subcommands; its ``handler(args) -> int`` runs it."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = subparsers.add_parser(
         "publish",
         help="send a stored run (run folder) to the Pushgateway/StatsD now",
         description="Send a stored run to the servers; what a run could not send is kept in RUN_DIR/unsent/.",
