@@ -149,6 +149,8 @@ def run_bench(options: BenchOptions) -> RunResult:
     """Measures every selected pair; returns what was measured (``interrupted=True`` after Ctrl-C)."""
     started_at = time.time()
     started_monotonic = time.monotonic()
+    # Workers run in the repository root; relative paths must mean what they meant to the caller.
+    options = replace(options, scratch=options.scratch.resolve(), python=options.python.absolute())
     plan = options.timing_plan
     tasks = _tasks(options)
     pairs: list[PairResult] = []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from harness.bench import BenchOptions, run_bench
+from harness.cli import UsageError
 from harness.outputs import DEFAULT_OUT, publish_run
 from harness.registry import DEFAULT_MODULES, FUNCTIONS
 from harness.results import Impl
@@ -88,9 +90,13 @@ def options_from_arguments(args: argparse.Namespace) -> BenchOptions:
         "min_time_s": args.min_time,
         "pair_budget_s": args.pair_budget,
     }
-    plan = replace(plan, **{name: value for name, value in overrides.items() if value is not None})
-    if plan.max_rounds < plan.min_rounds:
-        plan = replace(plan, max_rounds=plan.min_rounds)
+    given = {name: value for name, value in overrides.items() if value is not None}
+    if "min_rounds" in given and "max_rounds" not in given:
+        given["max_rounds"] = max(plan.max_rounds, given["min_rounds"])
+    try:
+        plan = replace(plan, **given)
+    except ValueError as error:
+        raise UsageError(f"bench: {error}") from error
     return BenchOptions(
         mode=mode,
         only=tuple(args.only or ()),
@@ -105,6 +111,9 @@ def options_from_arguments(args: argparse.Namespace) -> BenchOptions:
 
 def bench_command(args: argparse.Namespace) -> int:
     run = run_bench(options_from_arguments(args))
+    if run.interrupted:
+        # The user has pressed Ctrl-C once already; a second press must not lose what was measured.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     run_dir = publish_run(run, args.out)
     timed = len(run.pairs)
     print(f"{timed} pairs timed, {len(run.not_comparable)} not comparable; results in {run_dir}")

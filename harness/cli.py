@@ -19,6 +19,10 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 
 
+class UsageError(ValueError):
+    """Arguments that parse but do not make sense together; the command exits 2 with the message."""
+
+
 def build_parser(feature_modules: Sequence[str] = FEATURE_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skybench",
@@ -37,5 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    exit_code: int = handler(args)
+    try:
+        exit_code: int = handler(args)
+    except UsageError as error:
+        print(f"skybench: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     return exit_code

@@ -1,0 +1,51 @@
+"""run_bench: parity before timing, and Ctrl-C that keeps what was measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+
+import harness.bench
+import harness.timing
+from harness.bench import run_bench
+
+from .conftest import tiny_options
+
+
+@pytest.mark.usefixtures("stand_ins_on_path")
+def test_bench_refuses_to_time_a_broken_pair(tmp_path: Path) -> None:
+    options = tiny_options(
+        tmp_path, only=("base36_encode", "truncate_long_string", "format_float"), rust_module="broken_rust"
+    )
+    run = run_bench(options)
+    not_comparable = {(n.function, n.workload): n.difference for n in run.not_comparable}
+    assert ("base36_encode", "md5-hex") in not_comparable
+    assert "rust returned" in not_comparable[("base36_encode", "md5-hex")]
+    assert "raised ValueError: broken on purpose" in not_comparable[("truncate_long_string", "commands-25")]
+    timed = {pair.function for pair in run.pairs}
+    assert timed == {"format_float"}, "only the pair that agrees may be timed"
+    assert not run.interrupted
+    assert run.call_floor is not None
+
+
+def test_interrupt_keeps_finished_measurements_and_stops_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_time_pair = harness.timing.time_pair
+    started_workers: list[int] = []
+
+    def time_pair_then_ctrl_c(workers, function, workload, plan, seed=0):  # type: ignore[no-untyped-def]
+        started_workers.extend(worker.pid for worker in workers)
+        if function != "_noop":
+            raise KeyboardInterrupt
+        return real_time_pair(workers, function, workload, plan, seed)
+
+    monkeypatch.setattr(harness.bench, "time_pair", time_pair_then_ctrl_c)
+    run = run_bench(tiny_options(tmp_path, only=("base36_encode",)))
+    assert run.interrupted
+    assert run.call_floor is not None, "the call floor was measured before Ctrl-C and must be kept"
+    assert run.pairs == ()
+    for pid in started_workers:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

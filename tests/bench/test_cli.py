@@ -1,0 +1,105 @@
+"""The command line: help everywhere, usage errors exit 2, Ctrl-C keeps what was measured and exits 130."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.cli import EXIT_USAGE, build_parser, main
+
+from .conftest import REPO_ROOT
+
+
+def _skybench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["bench"]])
+def test_help(command: list[str]) -> None:
+    completed = _skybench(*command, "--help")
+    assert completed.returncode == 0
+    assert "usage:" in completed.stdout
+
+
+def test_every_subcommand_has_help() -> None:
+    parser = build_parser()
+    subparsers = next(
+        a for a in parser._actions if a.dest == "==SUPPRESS==" or a.__class__.__name__ == "_SubParsersAction"
+    )
+    for name, subparser in subparsers.choices.items():  # type: ignore[union-attr]
+        assert subparser.format_help().startswith("usage:"), name
+
+
+def test_no_command_is_a_usage_error() -> None:
+    assert main([]) == EXIT_USAGE
+
+
+def test_bad_only_exits_2_naming_the_choices() -> None:
+    completed = _skybench("bench", "--only", "base37_encode")
+    assert completed.returncode == 2
+    assert "invalid choice: 'base37_encode'" in completed.stderr
+    assert "base36_encode" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--quick", "--full"],
+        ["--min-time", "0"],
+        ["--processes", "0"],
+        ["--min-rounds", "9", "--max-rounds", "3"],
+    ],
+)
+def test_bad_flags_exit_2(flags: list[str]) -> None:
+    assert _skybench("bench", *flags).returncode == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    command = [
+        sys.executable, "-m", "harness", "bench", "--quick", "--only", "base36_encode",
+        "--rust-module", "harness.reference", "--no-memory", "--no-progress",
+        "--out", str(out), "--scratch", str(tmp_path / "scratch"),
+        # far more rounds than the test waits for: the run is certainly mid-measurement at Ctrl-C
+        "--processes", "2", "--min-rounds", "100000", "--pair-budget", "1000", "--min-time", "0.001",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        parent = psutil.Process(process.pid)
+        deadline = time.monotonic() + 60
+        workers: list[psutil.Process] = []
+        while time.monotonic() < deadline and len(workers) < 2:
+            time.sleep(0.2)
+            workers = [
+                p for p in parent.children(recursive=True) if "harness.worker" in " ".join(p.cmdline())
+            ]
+        assert len(workers) == 2, "the bench never started its workers"
+        time.sleep(1.0)
+        os.kill(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    run = json.loads((out / "latest" / "run.json").read_text())
+    assert run["interrupted"] is True
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, "worker processes were left behind"

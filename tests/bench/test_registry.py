@@ -1,0 +1,132 @@
+"""harness.registry and harness.workloads: coverage of every mode, stable ids, deterministic data."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from harness.registry import (
+    FUNCTIONS,
+    UnknownNameError,
+    build_registry,
+    find_workload,
+    resolve_callable,
+    validate_functions,
+)
+from harness.results import Impl
+from harness.workloads import (
+    GENERATOR_VERSION,
+    NOOP_FUNCTION,
+    DataItem,
+    Mode,
+    all_workloads,
+    ensure_data,
+    occupy_ports_ahead,
+)
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_every_function_has_a_workload_in_every_mode(mode: Mode) -> None:
+    registry = build_registry()
+    assert list(registry) == list(FUNCTIONS)
+    for pair in registry.values():
+        assert pair.workloads_for(mode), f"{pair.function} has no workload in {mode}"
+
+
+def test_workload_ids_are_unique_per_function() -> None:
+    keys = [(workload.function, workload.id) for workload in all_workloads()]
+    assert len(keys) == len(set(keys))
+
+
+def test_workload_ids_are_stable() -> None:
+    # Baselines and the gate key results by these ids: renaming one silently orphans its history.
+    ids = {f"{workload.function}[{workload.id}]" for workload in all_workloads()}
+    expected_subset = {
+        "read_last_n_lines[100MB-n10000]",
+        "read_last_n_lines[1MB-crlf-n1000]",
+        "read_last_n_lines[1MB-invalid-utf8-n1000]",
+        "hash_file[sha256-256MiB]",
+        "hash_file[md5-tree-2000]",
+        "find_free_port[occupied-100]",
+        "base36_encode[md5-hex]",
+        "format_float[mixed-p1]",
+        "truncate_long_string[regions-middle-25]",
+        "get_parallel_threads[kubernetes]",
+        "is_process_alive[dead-pid]",
+        "estimate_fd_for_directory[dir-100000]",
+        "get_max_workers_for_file_mounts[dir-10000]",
+    }
+    assert expected_subset <= ids
+
+
+def test_largest_workloads_run_in_full_mode_only() -> None:
+    for workload in all_workloads():
+        if workload.size_unit == "bytes" and workload.size is not None and workload.size >= 1_000_000_000:
+            assert workload.modes == {Mode.FULL}, workload.id
+
+
+def test_quick_mode_has_no_large_workload() -> None:
+    assert not [w.id for w in all_workloads() if Mode.QUICK in w.modes and w.large]
+
+
+def test_unknown_names_are_clear_errors() -> None:
+    with pytest.raises(UnknownNameError, match="choose from"):
+        validate_functions(["base36_encode", "nope"])
+    with pytest.raises(UnknownNameError, match="md5-hex"):
+        find_workload("base36_encode", "nope")
+    with pytest.raises(UnknownNameError):
+        find_workload("nope", "md5-hex")
+    assert find_workload(NOOP_FUNCTION, "call").function == NOOP_FUNCTION
+
+
+def test_resolve_callable_names_the_missing_module_function() -> None:
+    assert resolve_callable("base36_encode", Impl.PYTHON)("ff") == "73"
+    with pytest.raises(AttributeError, match="json"):
+        resolve_callable("base36_encode", Impl.RUST, {Impl.RUST: "json", Impl.PYTHON: "json"})
+
+
+def _counting_item(calls: list[int]) -> DataItem:
+    def generate(path: Path, rng: object) -> None:
+        calls.append(1)
+        path.write_bytes(rng.randbytes(64))  # type: ignore[attr-defined]
+
+    return DataItem(name="sample.bin", params=(("size_bytes", 64),), generate=generate)
+
+
+def test_data_is_seeded_and_reused(tmp_path: Path) -> None:
+    calls: list[int] = []
+    item = _counting_item(calls)
+    first = ensure_data(item, tmp_path / "a", seed=1).read_bytes()
+    ensure_data(item, tmp_path / "a", seed=1)
+    assert len(calls) == 1, "an up-to-date item must be reused, not regenerated"
+    assert ensure_data(item, tmp_path / "b", seed=1).read_bytes() == first, "same seed, same bytes"
+    assert ensure_data(item, tmp_path / "a", seed=2).read_bytes() != first, "a new seed regenerates"
+    marker = (tmp_path / "a" / "data" / "sample.bin.marker.json").read_text()
+    assert f'"generator_version": {GENERATOR_VERSION}' in marker
+
+
+def test_real_generators_are_deterministic(tmp_path: Path) -> None:
+    workload = find_workload("read_last_n_lines", "1MB-n10")
+    item = workload.data[0]
+    assert (
+        ensure_data(item, tmp_path / "a", 0).read_bytes() == ensure_data(item, tmp_path / "b", 0).read_bytes()
+    )
+    data = ensure_data(item, tmp_path / "a", 0).read_bytes()
+    assert len(data) == 1_000_000
+    assert data.endswith(b"\n")
+    assert max(len(line) for line in data.split(b"\n")) > 8192, "some lines must exceed the 8 KiB scan block"
+
+
+def test_occupied_ports_block_the_wildcard_bind() -> None:
+    start, held = occupy_ports_ahead(3)
+    try:
+        assert [sock.getsockname() for sock in held] == [("127.0.0.1", start + i) for i in range(3)]
+        for port in range(start, start + 3):
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            with pytest.raises(OSError), probe:
+                probe.bind(("", port))
+    finally:
+        for sock in held:
+            sock.close()
