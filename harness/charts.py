@@ -22,6 +22,7 @@ matplotlib.use("Agg")  # files only, never a window; must precede pyplot's impor
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from harness.results import PairResult, RunResult, Verdict
 
@@ -91,6 +92,10 @@ def speedup_chart(pairs: Sequence[PairResult], path: Path) -> Path:
             axes.plot(pair.claimed_speedup, row, marker="|", color="black", markersize=12, markeredgewidth=2)
     axes.axvline(1.0, color="gray", linestyle="--", linewidth=1)
     axes.set_xscale("log")
+    # Labels at 1-2-5 steps: decades alone leave most speedups between two labels.
+    axes.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:g}x"))
+    axes.xaxis.set_minor_formatter(NullFormatter())
     axes.set_yticks(rows, labels, fontsize=8)
     axes.set_ylim(-1, len(pairs))
     axes.set_xlabel("speedup = Python time / Rust time (log scale; dashed: equal speed)")

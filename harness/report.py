@@ -18,6 +18,7 @@ from pathlib import Path
 
 from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED_MEMORY_REDUCTION_RANGE
 from harness.environment import ENVIRONMENT_KEYS
+from harness.registry import FUNCTIONS
 from harness.results import PairResult, RunResult, Verdict
 
 REPORT_FILENAME = "report.md"
@@ -155,7 +156,10 @@ def format_ratio(value: float | None) -> str:
 
 
 def format_percent(fraction: float | None) -> str:
-    return "-" if fraction is None else f"{fraction * 100:.1f}%"
+    if fraction is None:
+        return "-"
+    text = f"{fraction * 100:.1f}%"
+    return "0.0%" if text == "-0.0%" else text
 
 
 def format_size(size: float | None, unit: str) -> str:
@@ -190,9 +194,12 @@ def _heading(run: RunResult) -> list[str]:
         "",
     ]
     if run.interrupted:
+        seen = {pair.function for pair in run.pairs} | {item.function for item in run.not_comparable}
+        missing = [function for function in FUNCTIONS if function not in seen]
         lines += [
             "> **This run was interrupted (Ctrl-C).** Everything below was measured; pairs that are missing "
             "were not.",
+            "> Functions without any result: " + (", ".join(missing) if missing else "none") + ".",
             "",
         ]
     return lines
@@ -296,7 +303,7 @@ def _speedup_section(run: RunResult) -> list[str]:
     methods = sorted({pair.speedup.method for pair in run.pairs})
     lines = ["## Speedups (Python time / Rust time)", "", *markdown_table(header, rows), ""]
     if methods:
-        lines.append(f"Intervals: {'; '.join(methods)}. ")
+        lines.append(f"Intervals: {'; '.join(methods)}.")
     lines += [
         f"{too_wide} of {len(run.pairs)} intervals are wider than ±{TARGET_RELATIVE_HALF_WIDTH * 100:.0f}% "
         "(marked *wide*). A verdict is *confirmed* when the whole interval is at or above the claim, "

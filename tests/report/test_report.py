@@ -11,6 +11,7 @@ from harness.report import (
     Interval,
     format_bytes,
     format_ns,
+    format_percent,
     geometric_mean_speedup,
     is_floor_bound,
     render_report,
@@ -137,6 +138,13 @@ def test_verdict_rule(interval: Interval, expected: Verdict) -> None:
 def test_scaling_not_comparable_and_interruption_are_reported() -> None:
     text = render_report(synthetic_run(interrupted=True))
     assert "This run was interrupted" in text
+    # The synthetic run has results for base36_encode, format_float, get_parallel_threads, hash_file and
+    # truncate_long_string (not comparable); the other seven functions have none.
+    missing_line = next(
+        line for line in text.splitlines() if line.startswith("> Functions without any result")
+    )
+    assert "read_last_n_lines" in missing_line and "estimate_fd_for_directory" in missing_line
+    assert "hash_file" not in missing_line and "truncate_long_string" not in missing_line
     scaling = _section(text, "Scaling")
     assert "### hash_file" in scaling
     assert "| md5-4KiB | 4 KiB |" in scaling
@@ -173,3 +181,9 @@ def test_format_ns(value_ns: float | None, expected: str) -> None:
 def test_format_bytes() -> None:
     assert format_bytes(512) == "512 B"
     assert format_bytes(1.5 * 2**20) == "1.5 MiB"
+
+
+def test_format_percent_never_shows_negative_zero() -> None:
+    assert format_percent(-0.00001) == "0.0%"
+    assert format_percent(-0.25) == "-25.0%"
+    assert format_percent(None) == "-"
