@@ -150,8 +150,25 @@ export SKYBENCH_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 EOF
 }
 
+# A running stack keeps the ports it was started with; asking for others would wait on the wrong ports.
+check_running_ports() {
+  local name running=""
+  for name in "${SERVICES[@]}"; do
+    if [[ -n $(running_pid "$name") ]]; then running+="$name "; fi
+  done
+  [[ -n $running && -f $STATE_DIR/ports.env ]] || return 0
+  local wanted
+  wanted=$(printf 'PROMETHEUS_PORT=%s\nPUSHGATEWAY_PORT=%s\nSTATSD_PORT=%s\nCOLLECTD_PROMETHEUS_PORT=%s' \
+    "$PROMETHEUS_PORT" "$PUSHGATEWAY_PORT" "$STATSD_PORT" "$COLLECTD_PROMETHEUS_PORT")
+  if [[ $wanted != "$(<"$STATE_DIR/ports.env")" ]]; then
+    log "${running}already running in $STATE_DIR with other ports ($(tr '\n' ' ' <"$STATE_DIR/ports.env")); run down first"
+    exit 1
+  fi
+}
+
 cmd_up() {
   bash "$REPO_DIR/scripts/install-telemetry-deps.sh"
+  check_running_ports
   write_configs
   for name in "${SERVICES[@]}"; do
     start_service "$name"

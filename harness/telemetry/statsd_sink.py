@@ -105,8 +105,8 @@ class _CheckedStatsClient(StatsClient):  # type: ignore[misc]
     back).
     """
 
-    def __init__(self, host: str, port: int, timeout_seconds: float) -> None:
-        super().__init__(host, port, prefix=None, maxudpsize=MAX_DATAGRAM_BYTES)
+    def __init__(self, host: str, port: int, timeout_seconds: float, *, ipv6: bool) -> None:
+        super().__init__(host, port, prefix=None, maxudpsize=MAX_DATAGRAM_BYTES, ipv6=ipv6)
         self._sock.settimeout(timeout_seconds)
         self._sock.connect(self._addr)
         self.errors: list[str] = []
@@ -125,7 +125,8 @@ class _CheckedStatsClient(StatsClient):  # type: ignore[misc]
 def send_gauges(gauges: list[StatsdGauge], server: HostPort, timeout_seconds: float) -> None:
     """Send gauges over UDP; raises StatsdError if the address does not resolve or the port refuses."""
     try:
-        client = _CheckedStatsClient(server.bare_host, server.port, timeout_seconds)
+        ipv6 = server.host.startswith("[")
+        client = _CheckedStatsClient(server.bare_host, server.port, timeout_seconds, ipv6=ipv6)
     except (OSError, UnicodeError) as error:  # gaierror is an OSError; an over-long name is a UnicodeError
         raise StatsdError(f"statsd {server}: {type(error).__name__}: {error}") from error
     try:
