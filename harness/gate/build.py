@@ -187,11 +187,14 @@ def build_commit(
     slot: str = "base",
     gate_dir: Path | None = None,
     patch: Callable[[Path], None] | None = None,
+    rebuild_native: bool = True,
     progress: Callable[[str], None] = lambda message: None,
 ) -> Build:
     """Worktree + venv + editable build of ``commit``; ``patch`` may edit the tree before it is built.
 
-    Skips the build when the slot already holds this commit, unpatched, built and verified.
+    Skips the build when the slot already holds this commit, unpatched, built and verified. With
+    ``rebuild_native=False`` (a patch of Python sources only) a slot built for this commit is re-patched
+    without rebuilding ``sky_rs``.
     """
     gate_dir = (gate_dir or repo / GATE_DIR).resolve()
     tree = gate_dir / "trees" / slot
@@ -204,6 +207,16 @@ def build_commit(
         if head == commit and not dirty:
             progress(f"{slot}: reusing the build of {commit[:12]}")
             return Build(label=slot, commit=commit, tree=tree, python=venv / "bin" / "python")
+    stamp = _read_stamp(stamp_path)
+    if not rebuild_native and isinstance(stamp, dict) and stamp.get("commit") == commit:
+        # The patch touches Python only: the editable install serves the tree's sources as they are now.
+        progress(f"{slot}: re-patching the Python sources of {commit[:12]} (native build kept)")
+        prepare_worktree(repo, commit, tree)
+        if patch is not None:
+            patch(tree)
+        verify_build(venv / "bin" / "python", tree, venv)
+        stamp_path.write_text(json.dumps(wanted_stamp), encoding="utf-8")
+        return Build(label=slot, commit=commit, tree=tree, python=venv / "bin" / "python")
     stamp_path.unlink(missing_ok=True)
     progress(f"{slot}: worktree of {commit[:12]} at {tree}")
     prepare_worktree(repo, commit, tree)

@@ -1,0 +1,459 @@
+"""``experiment``: does the gate catch a known slowdown, and does it stay quiet on identical builds?
+
+A scratch worktree of HEAD gets a busy loop inserted at the top of one Python reference function
+(``_n = N; while _n: _n -= 1``: no call, no allocation); N is chosen so the loop costs the requested
+fraction of the function's measured time on the chosen workload. The gate's own measurement and statistics
+then compare the clean build (base) with the patched one (candidate), exactly as ``gate --against`` would:
+
+* A/A runs (clean against clean) count false alarms: runs where any timing comparison regressed;
+* injected runs count detections (the target comparison regressed) and false alarms elsewhere (any other
+  function regressed; the patched function's other workloads are slower for real, so they are not counted).
+
+``--instructions`` runs the instruction-count version: two callgrind counts of the clean build (A/A: must
+agree), then a patch sized to add ``--instruction-change`` (default 2%) to the target's instructions.
+
+Results go to ``reports/experiments/<UTC time>/``: ``results.csv``, ``results.md`` and ``runs.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import functools
+import json
+import math
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from harness.environment import collect_environment
+from harness.gate.build import Build, BuildError, build_commit, repo_root, resolve_commit
+from harness.gate.calibrate import CalibrationError, calibration_path, load_calibration
+from harness.gate.config import ConfigError, GateConfig, load_config
+from harness.gate.gate import judge_measurements, machine_fingerprint_here, targets_for
+from harness.gate.instructions import InstructionCountError, InstructionJob, count_instructions
+from harness.gate.measure import QUICK_PLAN, MeasurePlan, Target, measure_interleaved
+from harness.gate.options import add_measure_arguments, mode_of, plan_of
+from harness.gate.outcome import ExitCode
+from harness.registry import FUNCTIONS, UnknownNameError, find_workload
+from harness.results import GateComparison, GateOutcome, Impl
+from harness.worker import WorkerClient, WorkerError
+from harness.workloads import DEFAULT_SCRATCH, Mode
+
+EXPERIMENTS_DIR = Path("reports/experiments")
+REFERENCE_PACKAGE = Path("harness/reference")
+SPIN_VARIABLE = "_skybench_spin"
+# About 1 us and about 100 us per call of the Python reference on this kind of machine (quick workloads).
+DEFAULT_TARGETS: tuple[tuple[str, str], ...] = (("format_float", "mixed-p0"), ("get_cpu_count", "host"))
+Progress = Callable[[str], None]
+
+
+class PatchError(ValueError):
+    """The function to slow down was not found in the reference sources."""
+
+
+@dataclass(frozen=True)
+class ExperimentOptions:
+    repo: Path
+    targets: tuple[Target, ...] = tuple(Target(f, w) for f, w in DEFAULT_TARGETS)
+    fractions: tuple[float, ...] = (0.05, 0.10, 0.25)
+    runs: int = 20  # injected runs per target and fraction
+    aa_runs: int = 20
+    mode: Mode = Mode.QUICK
+    plan: MeasurePlan = QUICK_PLAN  # the gate's CI plan; memory is not part of the experiment
+    config: GateConfig = field(default_factory=load_config)
+    use_calibration: bool = True
+    scratch: Path = DEFAULT_SCRATCH
+    gate_dir: Path | None = None
+    out_dir: Path | None = None
+    instructions: bool = False
+    instruction_change: float = 0.02
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    kind: str  # "A/A", "injected", "instructions A/A", "instructions injected"
+    function: str
+    workload: str
+    injected: float  # the slowdown aimed at, as a fraction; 0 for A/A
+    runs: int
+    detections: int
+    false_alarm_runs: int
+    median_measured_change: float | None  # of the target comparison, over the runs
+    iterations: int = 0  # loop iterations inserted
+
+
+# --- the patch ---
+
+
+def spin_lines(iterations: int, indent: str) -> list[str]:
+    return [f"{indent}{SPIN_VARIABLE} = {iterations}\n", f"{indent}while {SPIN_VARIABLE}:\n",
+            f"{indent}    {SPIN_VARIABLE} -= 1\n"]  # fmt: skip
+
+
+def inject_python_slowdown(tree: Path, function: str, iterations: int) -> Path:
+    """Inserts the busy loop as the first statement of ``function`` in the tree's reference package."""
+    if iterations < 0:
+        raise ValueError(f"iterations must be >= 0, got {iterations}")
+    for source_path in sorted((tree / REFERENCE_PACKAGE).glob("*.py")):
+        source = source_path.read_text(encoding="utf-8")
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.FunctionDef) and node.name == function:
+                first = node.body[0]
+                has_docstring = (
+                    isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)
+                )  # fmt: skip
+                anchor = node.body[1] if has_docstring and len(node.body) > 1 else first
+                lines = source.splitlines(keepends=True)
+                insert_at = (first.end_lineno or first.lineno) if has_docstring else anchor.lineno - 1
+                indent = " " * anchor.col_offset
+                lines[insert_at:insert_at] = spin_lines(iterations, indent)
+                source_path.write_text("".join(lines), encoding="utf-8")
+                return source_path
+    raise PatchError(f"no top-level function {function!r} in {tree / REFERENCE_PACKAGE}")
+
+
+def spin_ns_per_iteration(iterations: int = 2_000_000, repeats: int = 5) -> float:
+    """What one loop iteration costs in this interpreter (the base build uses the same one)."""
+    namespace: dict[str, Any] = {}
+    body = "".join(spin_lines(iterations, "    "))
+    exec(compile(f"def spin():\n{body}", "<spin>", "exec"), namespace)
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        namespace["spin"]()
+        best = min(best, time.perf_counter_ns() - start)
+    return best / iterations
+
+
+def function_time_ns(build: Build, target: Target, scratch: Path) -> float:
+    """Median per-call time of the target's Python side on ``build``."""
+    with WorkerClient(build.python, scratch, cwd=build.tree) as worker:
+        response = worker.time(
+            target.function, impl=Impl.PYTHON, workload=target.workload, loops=None, values=7, warmups=2,
+            min_time_s=0.05,
+        )  # fmt: skip
+    return statistics.median(response.values_ns)
+
+
+# --- the runs ---
+
+
+def _noise_floors(options: ExperimentOptions, repo: Path) -> dict[str, float]:
+    if not options.use_calibration:
+        return {}
+    fingerprint = machine_fingerprint_here(repo)
+    path = repo / calibration_path(fingerprint)
+    try:
+        calibration = load_calibration(path, fingerprint=fingerprint)
+    except CalibrationError:
+        return {}
+    return {key: noise.noise_floor for key, noise in calibration.comparisons.items()}
+
+
+def _timing_regressions(comparisons: Sequence[GateComparison]) -> list[GateComparison]:
+    return [c for c in comparisons if c.metric == "time" and c.outcome is GateOutcome.REGRESSION]
+
+
+def _one_run(
+    base: Build, candidate: Build, options: ExperimentOptions, floors: dict[str, float], progress: Progress
+) -> list[GateComparison]:
+    measurements = measure_interleaved(
+        base,
+        candidate,
+        targets_for(options.mode, ()),
+        options.plan,
+        scratch=options.scratch,
+        progress=progress,
+    )
+    return judge_measurements(measurements, options.config, floors)
+
+
+def _is_target(comparison: GateComparison, target: Target) -> bool:
+    return (
+        comparison.function == target.function
+        and comparison.workload == target.workload
+        and comparison.impl is Impl.PYTHON
+        and comparison.metric == "time"
+    )
+
+
+def run_experiment(options: ExperimentOptions, progress: Progress = lambda message: None) -> list[ResultRow]:
+    repo = repo_root(options.repo)
+    commit = resolve_commit(repo, "HEAD")
+    for target in options.targets:
+        find_workload(target.function, target.workload)  # UnknownNameError early, before any build
+    clean = build_commit(repo, commit, slot="experiment-clean", gate_dir=options.gate_dir, progress=progress)
+    if options.instructions:
+        return _instruction_experiment(repo, commit, clean, options, progress)
+    floors = _noise_floors(options, repo)
+    log = _RunLog(options.out_dir)
+    rows: list[ResultRow] = []
+
+    alarms = 0
+    for run_index in range(options.aa_runs):
+        progress(f"A/A run {run_index + 1}/{options.aa_runs}")
+        comparisons = _one_run(clean, clean, options, floors, progress)
+        regressions = _timing_regressions(comparisons)
+        alarms += bool(regressions)
+        log.write("A/A", None, 0.0, run_index, comparisons)
+    if options.aa_runs:
+        rows.append(ResultRow("A/A", "(whole suite)", "", 0.0, options.aa_runs, 0, alarms, None))
+
+    ns_per_iteration = spin_ns_per_iteration()
+    for target in options.targets:
+        base_ns = function_time_ns(clean, target, options.scratch)
+        for fraction in options.fractions:
+            iterations = max(1, round(fraction * base_ns / ns_per_iteration))
+            progress(
+                f"{target.function}/{target.workload}: {base_ns:.0f} ns per call, +{fraction:.0%} = "
+                f"{iterations} loop iterations of {ns_per_iteration:.1f} ns"
+            )
+            patched = build_commit(
+                repo, commit, slot="experiment-patched", gate_dir=options.gate_dir, rebuild_native=False,
+                patch=functools.partial(_patch, function=target.function, iterations=iterations),
+                progress=progress,
+            )  # fmt: skip
+            detections = false_alarms = 0
+            changes: list[float] = []
+            for run_index in range(options.runs):
+                progress(
+                    f"injected +{fraction:.0%} into {target.function}: run {run_index + 1}/{options.runs}"
+                )
+                comparisons = _one_run(clean, patched, options, floors, progress)
+                for comparison in comparisons:
+                    if _is_target(comparison, target):
+                        changes.append(comparison.change_ratio - 1)
+                        detections += comparison.outcome is GateOutcome.REGRESSION
+                others = [r for r in _timing_regressions(comparisons) if r.function != target.function]
+                false_alarms += bool(others)
+                log.write("injected", target, fraction, run_index, comparisons)
+            rows.append(
+                ResultRow("injected", target.function, target.workload, fraction, options.runs, detections,
+                          false_alarms, statistics.median(changes) if changes else None, iterations)
+            )  # fmt: skip
+    return rows
+
+
+def _patch(tree: Path, *, function: str, iterations: int) -> None:
+    inject_python_slowdown(tree, function, iterations)
+
+
+def _instruction_experiment(
+    repo: Path, commit: str, clean: Build, options: ExperimentOptions, progress: Progress
+) -> list[ResultRow]:
+    scratch = options.scratch.resolve()
+    threshold = options.config.policy.instructions_threshold
+    suite = [
+        InstructionJob(t.function, impl, t.workload)
+        for t in targets_for(options.mode, ())
+        for impl in (Impl.RUST, Impl.PYTHON)
+    ]
+    progress(f"instruction counts of {len(suite)} calls on the clean build, twice (A/A)")
+    first = count_instructions(clean.python, suite, cwd=clean.tree, scratch=scratch)
+    second = count_instructions(clean.python, suite, cwd=clean.tree, scratch=scratch)
+    differing = [
+        a.job.key
+        for a, b in zip(first, second, strict=True)
+        if a.instructions_per_call is not None
+        and b.instructions_per_call is not None
+        and abs(b.instructions_per_call / max(a.instructions_per_call, 1.0) - 1) > threshold
+    ]
+    rows = [ResultRow("instructions A/A", "(whole suite)", "", 0.0, 1, 0, int(bool(differing)), None)]
+    log = _RunLog(options.out_dir)
+    log.write_raw({"kind": "instructions A/A", "over_threshold": differing,
+                   "counts": [[a.job.key, a.instructions_per_call, b.instructions_per_call]
+                              for a, b in zip(first, second, strict=True)]})  # fmt: skip
+    for target in options.targets:
+        job = InstructionJob(target.function, Impl.PYTHON, target.workload)
+        base = next(c.instructions_per_call for c in first if c.job == job)
+        if base is None:
+            raise InstructionCountError(f"{job.key} could not be counted on the clean build")
+        probe_iterations = 1000
+        probe = build_commit(
+            repo, commit, slot="experiment-patched", gate_dir=options.gate_dir, rebuild_native=False,
+            patch=functools.partial(_patch, function=target.function, iterations=probe_iterations),
+            progress=progress,
+        )  # fmt: skip
+        (probe_count,) = count_instructions(probe.python, [job], cwd=probe.tree, scratch=scratch)
+        assert probe_count.instructions_per_call is not None
+        per_iteration = (probe_count.instructions_per_call - base) / probe_iterations
+        iterations = max(1, round(options.instruction_change * base / per_iteration))
+        patched = build_commit(
+            repo, commit, slot="experiment-patched", gate_dir=options.gate_dir, rebuild_native=False,
+            patch=functools.partial(_patch, function=target.function, iterations=iterations),
+            progress=progress,
+        )  # fmt: skip
+        (patched_count,) = count_instructions(patched.python, [job], cwd=patched.tree, scratch=scratch)
+        assert patched_count.instructions_per_call is not None
+        change = patched_count.instructions_per_call / base - 1
+        rows.append(
+            ResultRow("instructions injected", target.function, target.workload,
+                      options.instruction_change, 1, int(change > threshold), 0, change, iterations)
+        )  # fmt: skip
+        log.write_raw({"kind": "instructions injected", "job": job.key, "base": base,
+                       "patched": patched_count.instructions_per_call, "iterations": iterations})  # fmt: skip
+    return rows
+
+
+class _RunLog:
+    """runs.jsonl: every run's comparisons, so a surprising number can be traced back."""
+
+    def __init__(self, out_dir: Path | None) -> None:
+        self.path = out_dir / "runs.jsonl" if out_dir is not None else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(
+        self,
+        kind: str,
+        target: Target | None,
+        fraction: float,
+        run: int,
+        comparisons: Sequence[GateComparison],
+    ) -> None:
+        self.write_raw({
+            "kind": kind, "target": asdict(target) if target else None, "injected": fraction, "run": run,
+            "regressions": [asdict(c) for c in _timing_regressions(comparisons)],
+            "comparisons": [asdict(c) for c in comparisons],
+        })  # fmt: skip
+
+    def write_raw(self, record: dict[str, Any]) -> None:
+        if self.path is not None:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, default=str) + "\n")
+
+
+# --- outputs ---
+
+_COLUMNS = (
+    "kind", "function", "workload", "injected", "iterations", "runs", "detections", "false_alarm_runs",
+    "median_measured_change",
+)  # fmt: skip
+
+
+def write_results(rows: Sequence[ResultRow], out_dir: Path, machine: str) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, markdown_path = out_dir / "results.csv", out_dir / "results.md"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(_COLUMNS)
+        for row in rows:
+            writer.writerow([getattr(row, column) for column in _COLUMNS])
+    markdown_path.write_text(results_markdown(rows, machine), encoding="utf-8")
+    return csv_path, markdown_path
+
+
+def results_markdown(rows: Sequence[ResultRow], machine: str) -> str:
+    lines = [
+        f"Gate experiment on {machine}",
+        "",
+        "| kind | function / workload | injected | runs | detected | runs with a false alarm "
+        "| median measured |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        target = row.function + (f" / {row.workload}" if row.workload else "")
+        measured = "-" if row.median_measured_change is None else f"{row.median_measured_change:+.1%}"
+        detected = "-" if row.kind.endswith("A/A") else f"{row.detections}/{row.runs}"
+        lines.append(
+            f"| {row.kind} | {target} | {row.injected:+.0%} | {row.runs} | {detected} | "
+            f"{row.false_alarm_runs}/{row.runs} | {measured} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def machine_description(repo: Path) -> str:
+    environment = collect_environment(repo)
+    return (
+        f"{environment['cpu_model']}, {environment['logical_cores']} logical cores, "
+        f"{int(environment['memory_total_bytes']) / 2**30:.0f} GiB, {environment['os']}, "
+        f"Python {platform.python_version()} (fingerprint {environment['machine_fingerprint']})"
+    )
+
+
+# --- command line ---
+
+
+def _target(text: str) -> Target:
+    function, _, workload = text.partition("/")
+    if not workload or function not in FUNCTIONS:
+        raise argparse.ArgumentTypeError(
+            f"expected FUNCTION/WORKLOAD with FUNCTION one of the 12, got {text!r}"
+        )
+    return Target(function, workload)
+
+
+def _fractions(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected comma-separated fractions, got {text!r}") from error
+    if not values or any(not 0 < v < 10 for v in values):
+        raise argparse.ArgumentTypeError(f"fractions must be in (0, 10), got {text!r}")
+    return values
+
+
+def register_experiment(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "experiment",
+        help="inject known slowdowns and run A/A comparisons: the gate's detection and false-alarm rates",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    parser.add_argument("--target", action="append", type=_target, metavar="FUNCTION/WORKLOAD",
+                        help="function to slow down, on this workload (repeatable; default: "
+                        + ", ".join(f"{f}/{w}" for f, w in DEFAULT_TARGETS) + ")")  # fmt: skip
+    parser.add_argument("--fractions", type=_fractions, default=(0.05, 0.10, 0.25),
+                        help="slowdowns to inject (default: 0.05,0.1,0.25)")  # fmt: skip
+    parser.add_argument("--runs", type=int, default=20, help="injected runs per target and fraction")
+    parser.add_argument("--aa-runs", type=int, default=20, help="A/A runs (clean against clean)")
+    parser.add_argument("--instructions", action="store_true", help="the instruction-count experiment")
+    parser.add_argument(
+        "--instruction-change", type=float, default=0.02, help="instructions to add (0.02 = 2%%)"
+    )
+    parser.add_argument("--no-calibration", action="store_true", help="ignore calibrated noise floors")
+    parser.add_argument("--out", type=Path, help="results folder (default: reports/experiments/<UTC time>)")
+    add_measure_arguments(parser)
+    parser.set_defaults(handler=experiment_command)
+
+
+def experiment_command(arguments: argparse.Namespace) -> int:
+    if arguments.runs < 0 or arguments.aa_runs < 0:
+        print("experiment: usage error: --runs and --aa-runs must be >= 0", file=sys.stderr)
+        return ExitCode.USAGE_OR_TOOL_ERROR
+    out_dir = arguments.out or EXPERIMENTS_DIR / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    try:
+        repo = repo_root(Path.cwd())
+        options = ExperimentOptions(
+            repo=repo,
+            targets=tuple(arguments.target) if arguments.target else ExperimentOptions.targets,
+            fractions=arguments.fractions,
+            runs=arguments.runs,
+            aa_runs=arguments.aa_runs,
+            mode=mode_of(arguments, default=Mode.QUICK),
+            plan=replace(plan_of(arguments, default=Mode.QUICK), memory_calls=0),
+            config=load_config(arguments.config),
+            use_calibration=not arguments.no_calibration,
+            scratch=arguments.scratch.resolve(),
+            out_dir=out_dir,
+            instructions=arguments.instructions,
+            instruction_change=arguments.instruction_change,
+        )  # fmt: skip
+        rows = run_experiment(options, progress=lambda message: print(f"  .. {message}", file=sys.stderr))
+    except (ConfigError, UnknownNameError, PatchError, ValueError) as error:
+        print(f"experiment: usage error: {error}", file=sys.stderr)
+        return ExitCode.USAGE_OR_TOOL_ERROR
+    except (BuildError, WorkerError, InstructionCountError, OSError) as error:
+        print(f"experiment: tool error: {error}", file=sys.stderr)
+        return ExitCode.USAGE_OR_TOOL_ERROR
+    csv_path, markdown_path = write_results(rows, out_dir, machine_description(repo))
+    print(markdown_path.read_text(encoding="utf-8"))
+    print(f"wrote {csv_path}, {markdown_path}, {out_dir / 'runs.jsonl'}")
+    return ExitCode.NO_REGRESSION

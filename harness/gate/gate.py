@@ -1,0 +1,396 @@
+"""``run_gate``: from options to a GateReport. Three ways to judge the working tree:
+
+* against a commit (default: the parent, or the merge base with the main branch): both builds measured
+  interleaved in this run, on this machine; timings, allocations and the Rust floors are judged;
+* against a committed baseline (``--baseline``): only on the machine the baseline was measured on, unless
+  ``--ratios-only`` compares the in-run Rust/Python speedups, which travel between machines better;
+* instruction counts under callgrind (``--instructions``), against a commit: deterministic, 1% threshold.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from harness.baseline import BaselineFormatError, load_baseline, median_interval_ns
+from harness.bench import BenchOptions, run_bench
+from harness.environment import collect_environment
+from harness.gate.build import (
+    Build,
+    BuildError,
+    build_commit,
+    candidate_build,
+    default_ref,
+    repo_root,
+    require_worker_protocol,
+    resolve_commit,
+)
+from harness.gate.calibrate import CalibrationError, calibration_path, key_of, load_calibration
+from harness.gate.compare import (
+    GatePolicy,
+    PairedRounds,
+    RatioEstimate,
+    judge_deterministic,
+    judge_rounds,
+    judge_speedup_floor,
+)
+from harness.gate.config import GateConfig, load_config
+from harness.gate.instructions import InstructionJob, count_instructions, judge_instructions
+from harness.gate.measure import QUICK_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
+from harness.gate.outcome import GateReport
+from harness.registry import FUNCTIONS, build_registry, validate_functions
+from harness.results import GateComparison, GateOutcome, Impl
+from harness.workloads import DEFAULT_SCRATCH, Mode
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """Everything a gate run can be told. Defaults are the CI gate's (``--quick`` against the parent)."""
+
+    repo: Path = field(default_factory=Path.cwd)
+    against: str | None = None  # None: the parent commit or the merge base with the main branch
+    baseline: Path | None = None
+    ratios_only: bool = False
+    instructions: bool = False
+    mode: Mode = Mode.QUICK
+    only: tuple[str, ...] = ()
+    plan: MeasurePlan = QUICK_PLAN
+    config: GateConfig = field(default_factory=load_config)
+    calibration: Path | None = None  # None: reports/calibration/<this machine>.json if it exists
+    use_calibration: bool = True
+    scratch: Path = DEFAULT_SCRATCH
+    gate_dir: Path | None = None  # None: <repo>/.skybench/gate
+    instruction_calls: int = 5
+
+
+class GateUsageError(ValueError):
+    """Bad options or an unknown revision: exit 2."""
+
+
+def targets_for(mode: Mode, only: Sequence[str]) -> list[Target]:
+    """The candidate's registry decides what is measured; a workload the base lacks cannot be judged."""
+    registry = build_registry()
+    functions = validate_functions(tuple(only)) if only else FUNCTIONS
+    return [Target(f, workload.id) for f in functions for workload in registry[f].workloads_for(mode)]
+
+
+def machine_fingerprint_here(repo: Path) -> str:
+    return collect_environment(repo)["machine_fingerprint"]
+
+
+def run_gate(options: GateOptions, progress: Progress = lambda message: None) -> GateReport:
+    started = time.monotonic()
+    if options.baseline is not None:
+        if options.instructions:
+            raise GateUsageError("--instructions compares with a commit, not with a baseline file")
+        report = _gate_against_baseline(options, progress)
+    else:
+        if options.ratios_only:
+            raise GateUsageError("--ratios-only applies to --baseline only")
+        report = _gate_against_commit(options, progress)
+    return replace(report, duration_seconds=time.monotonic() - started)
+
+
+# --- against a commit ---
+
+
+def _base_build(options: GateOptions, progress: Progress) -> Build | GateReport:
+    """The base build, or a cannot-judge report explaining why there is none. Unknown --against: usage."""
+    repo = repo_root(options.repo)
+    try:
+        commit = resolve_commit(repo, options.against) if options.against else default_ref(repo)
+    except BuildError as error:  # no parent commit
+        return GateReport(
+            mode="against", base="HEAD~1", candidate="working tree", cannot_judge_reason=str(error)
+        )
+    except ValueError as error:  # RefError: the user named something git does not know
+        raise GateUsageError(str(error)) from error
+    try:
+        require_worker_protocol(repo, commit)
+        return build_commit(repo, commit, gate_dir=options.gate_dir, progress=progress)
+    except BuildError as error:
+        return GateReport(
+            mode="against", base=commit, candidate="working tree", cannot_judge_reason=str(error)
+        )
+
+
+def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport:
+    base = _base_build(options, progress)
+    if isinstance(base, GateReport):
+        return base
+    repo = repo_root(options.repo)
+    candidate = candidate_build(repo)
+    targets = targets_for(options.mode, options.only)
+    if options.instructions:
+        return _gate_instructions(options, base, candidate, targets, progress)
+    notes: list[str] = []
+    floors = _noise_floors(options, repo, notes)
+    measurements = measure_interleaved(
+        base, candidate, targets, options.plan, scratch=options.scratch.resolve(), progress=progress
+    )
+    comparisons = judge_measurements(measurements, options.config, floors)
+    notes.append(
+        f"{options.plan.rounds} interleaved rounds, fresh worker processes every "
+        f"{options.plan.fresh_processes_every or 'never'} round(s); {options.config.policy.correction} "
+        f"correction at alpha {options.config.policy.alpha}; "
+        f"minimum effect {options.config.policy.min_effect:.0%}"
+    )
+    used_floors = {
+        key: floor for key, floor in floors.items() if key in {_comparison_key(c) for c in comparisons}
+    }
+    return GateReport(
+        mode="against",
+        base=base.commit,
+        candidate=candidate.commit,
+        comparisons=tuple(comparisons),
+        notes=tuple(notes),
+        noise_floors=used_floors,
+    )
+
+
+def _comparison_key(comparison: GateComparison) -> str:
+    return f"{comparison.function}/{comparison.impl}/{comparison.workload}/{comparison.metric}"
+
+
+def _noise_floors(options: GateOptions, repo: Path, notes: list[str]) -> dict[str, float]:
+    if not options.use_calibration:
+        notes.append("calibration not used (--no-calibration)")
+        return {}
+    fingerprint = machine_fingerprint_here(repo)
+    path = options.calibration or repo / calibration_path(fingerprint)
+    if not path.exists():
+        notes.append(f"no calibration for this machine ({path}); `make calibrate` measures the noise floors")
+        return {}
+    try:
+        calibration = load_calibration(path, fingerprint=fingerprint)
+    except CalibrationError as error:
+        notes.append(f"calibration not used: {error}")
+        return {}
+    notes.append(f"noise floors from {path} ({calibration.runs} A/A runs)")
+    return {key: noise.noise_floor for key, noise in calibration.comparisons.items()}
+
+
+def judge_measurements(
+    measurements: Measurements, config: GateConfig, noise_floors: dict[str, float]
+) -> list[GateComparison]:
+    """Timing (Holm/BH over all keys), allocations, and the Rust floors, from one interleaved measurement."""
+    policy = config.policy
+    paired = [
+        PairedRounds(
+            function=function,
+            impl=impl,
+            workload=workload,
+            base_values=tuple(measurements.base_ns[(function, impl, workload)]),
+            candidate_values=tuple(measurements.candidate_ns[(function, impl, workload)]),
+            noise_floor=noise_floors.get(key_of((function, impl, workload))),
+        )
+        for function, impl, workload in measurements.base_ns
+    ]
+    comparisons = judge_rounds(paired, policy)
+    comparisons += [
+        _cannot_judge(function, impl, workload, "time", reason)
+        for (function, impl, workload), reason in measurements.errors.items()
+    ]
+    for key, base_bytes in measurements.base_alloc_bytes.items():
+        function, impl, workload = key
+        comparisons.append(
+            judge_deterministic(
+                function=function,
+                impl=impl,
+                workload=workload,
+                metric="alloc_bytes",
+                base_value=base_bytes,
+                candidate_value=measurements.candidate_alloc_bytes[key],
+                relative_threshold=policy.memory_threshold,
+                absolute_floor=policy.memory_floor_bytes,
+                unit=" B",
+            )
+        )
+    comparisons += _rust_floors(measurements, config)
+    return comparisons
+
+
+def _rust_floors(measurements: Measurements, config: GateConfig) -> list[GateComparison]:
+    verdicts: list[GateComparison] = []
+    for function, impl, workload in measurements.candidate_ns:
+        if impl is not Impl.RUST or (function, Impl.PYTHON, workload) not in measurements.candidate_ns:
+            continue
+        floor = config.floor_for(function)
+        if floor <= 0:
+            continue
+        verdicts.append(
+            judge_speedup_floor(
+                function=function,
+                workload=workload,
+                rust_values_ns=measurements.candidate_ns[(function, Impl.RUST, workload)],
+                python_values_ns=measurements.candidate_ns[(function, Impl.PYTHON, workload)],
+                floor=floor,
+                policy=config.policy,
+            )
+        )
+    return verdicts
+
+
+def _cannot_judge(function: str, impl: Impl, workload: str, metric: str, reason: str) -> GateComparison:
+    return GateComparison(
+        function=function,
+        impl=impl,
+        workload=workload,
+        metric=metric,
+        change_ratio=1.0,
+        ci_low=1.0,
+        ci_high=1.0,
+        p_value_adjusted=None,
+        outcome=GateOutcome.CANNOT_JUDGE,
+        detail=reason,
+    )
+
+
+def _gate_instructions(
+    options: GateOptions, base: Build, candidate: Build, targets: Sequence[Target], progress: Progress
+) -> GateReport:
+    jobs = [
+        InstructionJob(t.function, impl, t.workload) for t in targets for impl in (Impl.RUST, Impl.PYTHON)
+    ]
+    counts = {}
+    for build in (base, candidate):
+        progress(f"counting instructions of {len(jobs)} calls on {build.label} under callgrind")
+        counts[build.label] = count_instructions(
+            build.python,
+            jobs,
+            cwd=build.tree,
+            scratch=options.scratch.resolve(),
+            calls=options.instruction_calls,
+        )
+    comparisons = judge_instructions(
+        counts[base.label],
+        counts[candidate.label],
+        relative_threshold=options.config.policy.instructions_threshold,
+    )
+    return GateReport(
+        mode="instructions",
+        base=base.commit,
+        candidate=candidate.commit,
+        comparisons=tuple(comparisons),
+        notes=(
+            f"instructions per call under callgrind, {options.instruction_calls} passes per workload, "
+            f"empty loop subtracted; fails above +{options.config.policy.instructions_threshold:.1%}",
+        ),
+    )
+
+
+# --- against a baseline file ---
+
+
+def _gate_against_baseline(options: GateOptions, progress: Progress) -> GateReport:
+    assert options.baseline is not None
+    try:
+        baseline = load_baseline(options.baseline)
+    except FileNotFoundError as error:
+        raise GateUsageError(f"baseline {options.baseline} does not exist") from error
+    except BaselineFormatError as error:
+        raise GateUsageError(str(error)) from error
+    repo = repo_root(options.repo)
+    fingerprint = machine_fingerprint_here(repo)
+    mode = "ratios-only" if options.ratios_only else "baseline"
+    base_label = f"{options.baseline} ({baseline.fingerprint})"
+    if baseline.fingerprint != fingerprint and not options.ratios_only:
+        return GateReport(
+            mode=mode,
+            base=base_label,
+            candidate="working tree",
+            cannot_judge_reason=(
+                f"the baseline was measured on machine {baseline.fingerprint}, this is {fingerprint}: "
+                "absolute times do not travel between machines (--ratios-only compares the speedups)"
+            ),
+        )
+    progress("measuring the working tree with the bench")
+    run = run_bench(
+        BenchOptions(
+            mode=options.mode, only=options.only, scratch=options.scratch, repo_root=repo, progress=False
+        )
+    )
+    policy = options.config.policy
+    comparisons: list[GateComparison] = []
+    for pair in run.pairs:
+        if options.ratios_only:
+            row = baseline.rows.get((pair.function, pair.workload, Impl.RUST))
+            if row is None or row.speedup is None or row.ci_low is None or row.ci_high is None:
+                comparisons.append(
+                    _cannot_judge(
+                        pair.function, Impl.RUST, pair.workload, "rust_vs_python", "not in baseline"
+                    )
+                )
+                continue
+            # Rust's advantage shrank if base speedup / candidate speedup > 1; conservative interval.
+            estimate = RatioEstimate(
+                row.speedup / pair.speedup.value,
+                row.ci_low / pair.speedup.ci_high,
+                row.ci_high / pair.speedup.ci_low,
+            )
+            comparisons.append(
+                _interval_verdict(
+                    pair.function,
+                    Impl.RUST,
+                    pair.workload,
+                    "rust_vs_python",
+                    estimate=estimate,
+                    policy=policy,
+                )
+            )
+            continue
+        for impl, sample in ((Impl.RUST, pair.rust), (Impl.PYTHON, pair.python)):
+            row = baseline.rows.get((pair.function, pair.workload, impl))
+            if row is None:
+                comparisons.append(
+                    _cannot_judge(pair.function, impl, pair.workload, "time", "not in baseline")
+                )
+                continue
+            low, high = median_interval_ns(sample)
+            estimate = RatioEstimate(
+                sample.median_ns / row.median_ns, low / row.median_ci_high_ns, high / row.median_ci_low_ns
+            )
+            comparisons.append(
+                _interval_verdict(
+                    pair.function, impl, pair.workload, "time", estimate=estimate, policy=policy
+                )
+            )
+    return GateReport(
+        mode=mode,
+        base=base_label,
+        candidate="working tree",
+        comparisons=tuple(comparisons),
+        notes=(
+            "baseline mode: the baseline keeps medians and intervals, not rounds, so the verdict uses "
+            "conservative intervals (no p-values); the run-to-run drift of a shared machine is not in them, "
+            "which is why `--against` is the default",
+        ),
+    )
+
+
+def _interval_verdict(
+    function: str, impl: Impl, workload: str, metric: str, *, estimate: RatioEstimate, policy: GatePolicy
+) -> GateComparison:
+    """Fails when the whole interval is beyond 1 and the point estimate beyond the minimum effect."""
+    if estimate.ci_low > 1 and estimate.ratio > 1 + policy.min_effect:
+        outcome = GateOutcome.REGRESSION
+    elif estimate.ci_high < 1 and estimate.ratio < 1 / (1 + policy.min_effect):
+        outcome = GateOutcome.IMPROVEMENT
+    else:
+        outcome = GateOutcome.PASS
+    return GateComparison(
+        function=function,
+        impl=impl,
+        workload=workload,
+        metric=metric,
+        change_ratio=estimate.ratio,
+        ci_low=min(estimate.ci_low, estimate.ratio),
+        ci_high=max(estimate.ci_high, estimate.ratio),
+        p_value_adjusted=None,
+        outcome=outcome,
+        detail=f"interval vs baseline; minimum effect {policy.min_effect:.0%}",
+    )

@@ -1,0 +1,53 @@
+"""Command-line options shared by ``gate``, ``calibrate`` and ``experiment``: what to measure, how hard."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from harness.gate.config import DEFAULT_CONFIG
+from harness.gate.measure import DEFAULT_PLAN, FULL_PLAN, QUICK_PLAN, MeasurePlan
+from harness.registry import FUNCTIONS
+from harness.workloads import DEFAULT_SCRATCH, Mode
+
+_PLANS = {Mode.QUICK: QUICK_PLAN, Mode.DEFAULT: DEFAULT_PLAN, Mode.FULL: FULL_PLAN}
+
+
+def _rounds(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be >= 2, got {text}")
+    return value
+
+
+def add_measure_arguments(parser: argparse.ArgumentParser) -> None:
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="the CI gate's workloads and rounds")
+    size.add_argument("--full", action="store_true", help="every workload, more rounds")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=FUNCTIONS,
+        metavar="FUNCTION",
+        help="only this function (repeatable)",
+    )
+    parser.add_argument("--rounds", type=_rounds, help="interleaved rounds (default: by --quick/--full)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the allocation comparison")
+    parser.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH, help="workload data folder")
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help="gate settings (default: %(default)s)"
+    )
+
+
+def mode_of(arguments: argparse.Namespace, default: Mode = Mode.DEFAULT) -> Mode:
+    return Mode.QUICK if arguments.quick else Mode.FULL if arguments.full else default
+
+
+def plan_of(arguments: argparse.Namespace, default: Mode = Mode.DEFAULT) -> MeasurePlan:
+    plan = _PLANS[mode_of(arguments, default)]
+    if arguments.rounds:
+        plan = replace(plan, rounds=arguments.rounds)
+    if arguments.no_memory:
+        plan = replace(plan, memory_calls=0)
+    return plan
