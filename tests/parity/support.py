@@ -31,6 +31,7 @@ settings.register_profile(
     max_examples=PARITY_EXAMPLES,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 PARITY_SETTINGS = settings.get_profile("parity")
