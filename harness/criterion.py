@@ -6,6 +6,10 @@ logic. Criterion writes one ``<target>/criterion/<bench path>/new/estimates.json
 named ``"<function>/<workload id>"`` with the registry's workload ids, so ``full_id`` is the key the report
 uses to pair each Criterion time with the PyO3 time of the same function and workload.
 
+The harness's times are per call. A bench that times a whole batch of calls per iteration (``format_float``
+over 1000 values, say) declares ``Throughput::Elements(batch_length)``; its median is then divided by that
+count, so every returned figure is the time of one call.
+
 Only estimates written by this run are read: stale folders of benches that no longer exist are ignored.
 """
 
@@ -109,15 +113,32 @@ def read_estimates(criterion_dir: Path, newer_than_unix_s: float = 0.0) -> dict[
         try:
             estimates: dict[str, Any] = json.loads(estimates_path.read_text(encoding="utf-8"))
             median_ns = float(estimates["median"]["point_estimate"])
-            bench_id = _bench_id(benchmark_path, estimates_path, criterion_dir)
+            benchmark: dict[str, Any] = (
+                json.loads(benchmark_path.read_text(encoding="utf-8")) if benchmark_path.exists() else {}
+            )
+            bench_id = str(
+                benchmark.get("full_id") or estimates_path.parent.parent.relative_to(criterion_dir).as_posix()
+            )
+            calls_per_iteration = _elements_per_iteration(benchmark.get("throughput"))
         except (OSError, KeyError, TypeError, ValueError) as error:
             raise CriterionError(f"cannot read Criterion estimate {estimates_path}: {error}") from error
-        medians_ns[bench_id] = median_ns
+        medians_ns[bench_id] = median_ns / calls_per_iteration
     return medians_ns
 
 
-def _bench_id(benchmark_path: Path, estimates_path: Path, criterion_dir: Path) -> str:
-    """The benchmark's ``full_id`` from benchmark.json, else its folder path below ``criterion/``."""
-    if benchmark_path.exists():
-        return str(json.loads(benchmark_path.read_text(encoding="utf-8"))["full_id"])
-    return estimates_path.parent.parent.relative_to(criterion_dir).as_posix()
+def _elements_per_iteration(throughput: object) -> int:
+    """The ``Throughput::Elements`` count of a bench (calls per iteration), 1 if it declares none.
+
+    benchmark.json stores it as ``{"Elements": n}`` (or ``{"ElementsAndBytes": {"elements": n, ...}}``).
+    """
+    if not isinstance(throughput, dict):
+        return 1
+    if "Elements" in throughput:
+        elements = int(throughput["Elements"])
+    elif "ElementsAndBytes" in throughput:
+        elements = int(throughput["ElementsAndBytes"]["elements"])
+    else:
+        return 1  # Bytes throughput: one call per iteration over that many bytes
+    if elements < 1:
+        raise ValueError(f"throughput of {elements} elements per iteration")
+    return elements

@@ -25,7 +25,7 @@ from typing import cast
 
 import memray
 
-from harness.registry import find_workload, resolve_callable
+from harness.registry import DEFAULT_MODULES, find_workload, resolve_callable
 from harness.results import Impl
 from harness.workloads import prepare
 
@@ -141,14 +141,16 @@ def measure_allocations(call: Callable[[], object], calls: int) -> tuple[float, 
 
 
 def build_workload_call(
-    function: str, impl: Impl, workload: str, scratch: Path, seed: int
+    function: str, impl: Impl, workload: str, scratch: Path, *, seed: int, module: str | None = None
 ) -> tuple[Callable[[], object], Callable[[], None]]:
     """One pass over the workload's batch as a zero-argument call, built as the timing worker builds it.
 
-    Returns the call and a ``close`` that releases what the workload holds (sockets).
+    ``module`` replaces the side's default module (``sky_rs`` / ``harness.reference``). Returns the call and
+    a ``close`` that releases what the workload holds (sockets).
     """
+    modules = {**DEFAULT_MODULES, impl: module} if module else DEFAULT_MODULES
     prepared = prepare(find_workload(function, workload), scratch, seed)
-    target = resolve_callable(function, impl)
+    target = resolve_callable(function, impl, modules)
     if prepared.adapter is not None:
         target = prepared.adapter(target)
     batch = prepared.batch
@@ -169,13 +171,15 @@ def measure_peak_rss(
     *,
     seed: int = 0,
     cwd: Path | None = None,
+    module: str | None = None,
 ) -> int:
     """Growth of the resident set (bytes) while a fresh ``python`` process runs the workload's call.
 
     The child builds the call (generating workload data if needed, with the bench's ``seed``), then resets
     its high-water mark, runs one pass over the workload's batch ``PEAK_RSS_CALLS`` times and reports how far
     the peak rose above the resident set it had before the first pass. ``cwd`` is the child's working folder
-    (the tree whose ``harness`` it should import, for the gate).
+    (the tree whose ``harness`` it should import, for the gate); ``module`` overrides the side's module as
+    the bench's ``--rust-module`` / ``--python-module`` do.
     """
     command = [
         str(python),
@@ -192,6 +196,7 @@ def measure_peak_rss(
         str(scratch),
         "--seed",
         str(seed),
+        *(["--module", module] if module else []),
     ]
     try:
         completed = subprocess.run(
@@ -271,6 +276,9 @@ def _parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     peak.add_argument("--workload", required=True, help="workload id from harness.registry")
     peak.add_argument("--scratch", required=True, type=Path, help="folder for generated workload data")
     peak.add_argument("--seed", type=int, default=0, help="seed of the generated workload data")
+    peak.add_argument(
+        "--module", help="module of this side instead of the default (sky_rs, harness.reference)"
+    )
     peak.add_argument("--calls", type=int, default=PEAK_RSS_CALLS, help="passes over the workload's batch")
     return parser.parse_args(argv)
 
@@ -279,7 +287,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
         call, close = build_workload_call(
-            arguments.function, Impl(arguments.impl), arguments.workload, arguments.scratch, arguments.seed
+            arguments.function,
+            Impl(arguments.impl),
+            arguments.workload,
+            arguments.scratch,
+            seed=arguments.seed,
+            module=arguments.module,
         )
     except (ValueError, ImportError, AttributeError) as error:  # unknown name, missing side
         print(f"error: {error}", file=sys.stderr)

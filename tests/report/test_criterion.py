@@ -11,7 +11,9 @@ import pytest
 from harness.criterion import CriterionError, read_estimates, run_criterion
 
 
-def _write_estimate(root: Path, folder: str, full_id: str | None, median_ns: float) -> Path:
+def _write_estimate(
+    root: Path, folder: str, full_id: str | None, median_ns: float, throughput: object = None
+) -> Path:
     new_dir = root / folder / "new"
     new_dir.mkdir(parents=True)
     estimates = {
@@ -21,7 +23,8 @@ def _write_estimate(root: Path, folder: str, full_id: str | None, median_ns: flo
     path = new_dir / "estimates.json"
     path.write_text(json.dumps(estimates), encoding="utf-8")
     if full_id is not None:
-        (new_dir / "benchmark.json").write_text(json.dumps({"full_id": full_id}), encoding="utf-8")
+        benchmark = {"full_id": full_id, "throughput": throughput}
+        (new_dir / "benchmark.json").write_text(json.dumps(benchmark), encoding="utf-8")
     return path
 
 
@@ -29,6 +32,12 @@ def test_read_estimates_keys_medians_by_full_id(tmp_path: Path) -> None:
     _write_estimate(tmp_path, "hash_file/md5-4KiB", "hash_file/md5-4KiB", 1234.5)
     _write_estimate(tmp_path, "base36_encode/hex32", "base36_encode/hex32", 150.0)
     assert read_estimates(tmp_path) == {"hash_file/md5-4KiB": 1234.5, "base36_encode/hex32": 150.0}
+
+
+def test_batch_benches_are_divided_into_single_calls(tmp_path: Path) -> None:
+    _write_estimate(tmp_path, "format_float/batch", "format_float/batch", 50_000.0, {"Elements": 1000})
+    _write_estimate(tmp_path, "hash_file/md5-1MiB", "hash_file/md5-1MiB", 2_000_000.0, {"Bytes": 1 << 20})
+    assert read_estimates(tmp_path) == {"format_float/batch": 50.0, "hash_file/md5-1MiB": 2_000_000.0}
 
 
 def test_read_estimates_falls_back_to_the_folder_path(tmp_path: Path) -> None:

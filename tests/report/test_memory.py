@@ -96,6 +96,18 @@ def test_measure_peak_rss_runs_a_registry_workload_in_a_fresh_process(tmp_path: 
     assert 0 <= growth_bytes < 256 * MIB
 
 
+def test_measure_peak_rss_uses_the_given_module(tmp_path: Path) -> None:
+    with pytest.raises(MemoryMeasurementError, match="no_such_module"):
+        measure_peak_rss(
+            Path(sys.executable),
+            "read_last_n_lines",
+            Impl.RUST,
+            "1KB-n1000",
+            tmp_path / "scratch",
+            module="no_such_module",
+        )
+
+
 def test_measure_peak_rss_reports_an_unknown_workload(tmp_path: Path) -> None:
     with pytest.raises(MemoryMeasurementError, match="unknown workload 'no-such-workload'"):
         measure_peak_rss(Path(sys.executable), "hash_file", Impl.PYTHON, "no-such-workload", tmp_path)
