@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from harness.criterion import CriterionError, run_criterion
 from harness.environment import collect_environment
 from harness.memory import MemoryMeasurementError, measure_peak_rss
 from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
@@ -48,8 +49,11 @@ class BenchOptions:
     plan: TimingPlan | None = None  # None: the plan of the mode
     modules: Mapping[Impl, str] = field(default_factory=lambda: dict(DEFAULT_MODULES))
     memory: bool = True  # allocations per call (and peak RSS of large workloads)
+    criterion: bool = True  # the Rust functions without Python (cargo bench), for the report's split
     import_time_repeats: int = 7  # fresh-process imports of sky_rs; 0 skips the measurement
     progress: bool = True
+    # Called after each pair with (pairs done, pairs in the run), e.g. by a live telemetry sink.
+    on_pair_done: Callable[[int, int], None] | None = None
 
     @property
     def timing_plan(self) -> TimingPlan:
@@ -157,6 +161,7 @@ def run_bench(options: BenchOptions) -> RunResult:
     not_comparable: list[NotComparable] = []
     call_floor: PairResult | None = None
     import_time_ns: dict[str, float] = {}
+    rust_native_ns: dict[str, float] = {}
     environment: dict[str, str] = {}
     interrupted = False
     with ExitStack() as stack, _progress(len(tasks) + 1, options.progress) as bar:
@@ -175,7 +180,7 @@ def run_bench(options: BenchOptions) -> RunResult:
             bar.set_description("call floor")
             call_floor = _time_task(pool, _Task(NOOP_FUNCTION, NOOP_WORKLOAD, None), plan, options.seed)
             bar.update()
-            for task in tasks:
+            for pairs_done, task in enumerate(tasks, start=1):
                 bar.set_description(f"{task.function}[{task.workload.id}]")
                 try:
                     difference = pool.workers[0].parity(task.function, task.workload.id)
@@ -203,6 +208,14 @@ def run_bench(options: BenchOptions) -> RunResult:
                     )
                     pool.replace_dead()
                 bar.update()
+                if options.on_pair_done is not None:
+                    options.on_pair_done(pairs_done, len(tasks))
+            if options.criterion:
+                bar.set_description("criterion (Rust without Python)")
+                try:
+                    rust_native_ns = run_criterion(quick=options.mode is Mode.QUICK)
+                except CriterionError as error:
+                    bar.write(f"Rust-only Criterion times not measured: {error}")
         except KeyboardInterrupt:
             interrupted = True
     return RunResult(
@@ -215,6 +228,7 @@ def run_bench(options: BenchOptions) -> RunResult:
         not_comparable=tuple(not_comparable),
         call_floor=call_floor,
         import_time_ns=import_time_ns,
+        rust_native_ns=rust_native_ns,
         interrupted=interrupted,
     )
 

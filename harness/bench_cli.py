@@ -66,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tuning.add_argument("--min-time", type=_positive_float, help="seconds one timed value should last")
     tuning.add_argument("--pair-budget", type=_positive_float, help="seconds per pair before rounds stop")
     parser.add_argument("--no-memory", action="store_true", help="skip allocation and peak-RSS measurements")
+    parser.add_argument(
+        "--no-criterion", action="store_true", help="skip the Rust-only Criterion benches (cargo bench)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--rust-module",
@@ -81,14 +84,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def options_from_arguments(args: argparse.Namespace) -> BenchOptions:
+    """Bench options from parsed arguments; commands that reuse it (baseline) may lack the tuning flags."""
     mode = Mode.QUICK if args.quick else Mode.FULL if args.full else Mode.DEFAULT
     plan = PLANS[mode]
     overrides = {
-        "processes": args.processes,
-        "min_rounds": args.min_rounds,
-        "max_rounds": args.max_rounds,
-        "min_time_s": args.min_time,
-        "pair_budget_s": args.pair_budget,
+        "processes": getattr(args, "processes", None),
+        "min_rounds": getattr(args, "min_rounds", None),
+        "max_rounds": getattr(args, "max_rounds", None),
+        "min_time_s": getattr(args, "min_time", None),
+        "pair_budget_s": getattr(args, "pair_budget", None),
     }
     given = {name: value for name, value in overrides.items() if value is not None}
     if "min_rounds" in given and "max_rounds" not in given:
@@ -103,8 +107,12 @@ def options_from_arguments(args: argparse.Namespace) -> BenchOptions:
         scratch=args.scratch,
         seed=args.seed,
         plan=plan,
-        modules={Impl.RUST: args.rust_module, Impl.PYTHON: args.python_module},
+        modules={
+            Impl.RUST: getattr(args, "rust_module", DEFAULT_MODULES[Impl.RUST]),
+            Impl.PYTHON: getattr(args, "python_module", DEFAULT_MODULES[Impl.PYTHON]),
+        },
         memory=not args.no_memory,
+        criterion=not getattr(args, "no_criterion", False),
         progress=not args.no_progress,
     )
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import pyperf
 
+from harness.charts import write_charts
+from harness.report import write_report
 from harness.results import Impl, MemorySample, PairResult, RunResult, TimingSample
 
 DEFAULT_OUT = Path("reports")
@@ -202,6 +204,8 @@ def write_run_folder(run: RunResult, out_dir: Path = DEFAULT_OUT) -> Path:
 def publish_run(run: RunResult, out_dir: Path = DEFAULT_OUT) -> Path:
     """Writes the run folder, then hands the run to the sinks that read it. Returns the run folder."""
     run_dir = write_run_folder(run, out_dir)
-    # --- sinks: report.md and charts (harness.report, harness.charts), telemetry (harness.telemetry) ---
-    # The single call site for every consumer of a finished run; add each here once its module exists.
+    # --- sinks: the single call site for every consumer of a finished run -----------------------------
+    write_report(run, run_dir)
+    write_charts(run, run_dir)
+    # TELEMETRY: the telemetry sinks (harness.telemetry) are called here, once their call is agreed.
     return run_dir

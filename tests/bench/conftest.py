@@ -40,6 +40,7 @@ def tiny_options(
         python=Path(sys.executable),
         modules={Impl.RUST: rust_module, Impl.PYTHON: "harness.reference"},
         memory=False,
+        criterion=False,
         import_time_repeats=1,
         progress=False,
     )
