@@ -1,0 +1,130 @@
+"""Bad input gets the error the spec names, the same on both sides: never a panic, a hang or a wrong value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from .support import compare_call, outcome_of
+from .trees import cgroup_v1_files, cgroup_v2_files, write_tree
+
+LOG = b"one\ntwo\nthree\n"
+
+
+def _expect(impl: ModuleType, function: str, args: tuple[Any, ...], error_type: type[BaseException]) -> None:
+    outcome = outcome_of(lambda: getattr(impl, function)(*args))
+    assert outcome.error_type is error_type, f"{function}{args!r} {outcome.describe()}"
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> str:
+    path = tmp_path / "log.txt"
+    path.write_bytes(LOG)
+    return str(path)
+
+
+def test_read_last_n_lines_bad_arguments(impl: ModuleType, tmp_path: Path, log_file: str) -> None:
+    _expect(impl, "read_last_n_lines", (str(tmp_path / "missing"), 3), AssertionError)
+    _expect(impl, "read_last_n_lines", (str(tmp_path), 3), RuntimeError)
+    _expect(impl, "read_last_n_lines", (None, 3), TypeError)
+    _expect(impl, "read_last_n_lines", (log_file, 2.5), TypeError)  # fails at slicing in SkyPilot
+    _expect(impl, "read_last_n_lines", (log_file, "3"), TypeError)
+    _expect(impl, "read_last_n_lines", (log_file, -(2**70)), AssertionError)
+    _expect(impl, "read_last_n_lines", (log_file, 3, -1), AssertionError)
+
+
+def test_read_last_n_lines_broken_symlink_is_not_found(impl: ModuleType, tmp_path: Path) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "gone")
+    expected = f"File not found: {link}"
+    outcome = outcome_of(lambda: impl.read_last_n_lines(str(link), 1))
+    assert (outcome.error_type, outcome.error_message) == (AssertionError, expected)
+
+
+def test_read_last_n_lines_huge_n_returns_every_line(impl: ModuleType, log_file: str) -> None:
+    assert impl.read_last_n_lines(log_file, 2**62) == ["one\n", "two\n", "three"]
+
+
+def test_hash_file_bad_arguments(impl: ModuleType, tmp_path: Path, log_file: str) -> None:
+    _expect(impl, "hash_file", (str(tmp_path / "missing"), "md5"), FileNotFoundError)
+    _expect(impl, "hash_file", (str(tmp_path), "md5"), IsADirectoryError)
+    _expect(impl, "hash_file", (None, "md5"), TypeError)
+    _expect(impl, "hash_file", (log_file, None), TypeError)
+    _expect(impl, "hash_file", (log_file, "not-a-hash"), ValueError)
+
+
+@pytest.mark.parametrize(
+    ("start_port", "error_type"),
+    [(-5, OverflowError), (-(2**31), OverflowError), (65535, OSError), (2**31, OSError), ("8000", TypeError)],
+)
+def test_find_free_port_out_of_range(
+    impl: ModuleType, start_port: object, error_type: type[BaseException]
+) -> None:
+    _expect(impl, "find_free_port", (start_port,), error_type)
+
+
+@pytest.mark.parametrize("value", [255, None])
+def test_base36_encode_non_text(impl: ModuleType, value: object) -> None:
+    _expect(impl, "base36_encode", (value,), TypeError)
+
+
+def test_truncate_long_string_bad_arguments(impl: ModuleType) -> None:
+    _expect(impl, "truncate_long_string", (None,), TypeError)
+    _expect(impl, "truncate_long_string", ("abc", "5"), TypeError)
+
+
+@pytest.mark.parametrize("pid", ["1", None, 1.5])
+def test_is_process_alive_non_integer(impl: ModuleType, pid: object) -> None:
+    _expect(impl, "is_process_alive", (pid,), TypeError)
+
+
+@pytest.mark.parametrize("path", [None, 5.5])
+def test_estimate_fd_for_directory_non_string(impl: ModuleType, path: object) -> None:
+    _expect(impl, "estimate_fd_for_directory", (path,), TypeError)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        cgroup_v2_files(cpu_max=None, memory_max=None),  # directories where files belong: unreadable
+        cgroup_v1_files(quota=None, period=None, memory_limit=None),
+        cgroup_v2_files(cpu_max=b"\xff\xfe 100000", memory_max=b"\xff"),  # not UTF-8
+    ],
+    ids=["v2 unreadable", "v1 unreadable", "v2 invalid utf-8"],
+)
+def test_unreadable_cgroup_files_mean_no_limit(
+    impl: ModuleType, tmp_path: Path, files: dict[str, Any]
+) -> None:
+    root = str(write_tree(tmp_path / "cgroup", files))
+    assert impl._get_cpu_count_at(root, {}, 6, None) == 6
+    assert impl._get_mem_size_gb_at(root, {}, 2 * 1024**3) == 2.0
+
+
+def test_cgroup_root_that_is_missing_or_a_file(impl: ModuleType, tmp_path: Path) -> None:
+    regular_file = tmp_path / "file"
+    regular_file.write_bytes(b"")
+    for root in (str(tmp_path / "missing"), str(regular_file)):
+        assert impl._get_cpu_count_at(root, {}, 6, 3) == 3
+        assert impl._get_mem_size_gb_at(root, {}, 1024**3) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "error_type"),
+    [
+        ("inf 100000", OverflowError),  # int(inf) in SkyPilot's min(): not caught
+        ("100000 nan", ValueError),  # int(nan)
+    ],
+)
+def test_cgroup_quota_that_is_not_finite(
+    impl: ModuleType, tmp_path: Path, cpu_max: str, error_type: type[BaseException]
+) -> None:
+    root = str(write_tree(tmp_path / "cgroup", cgroup_v2_files(cpu_max=cpu_max)))
+    _expect(impl, "_get_cpu_count_at", (root, {}, 4, None), error_type)
+
+
+def test_huge_environment_cpu_count_is_exact() -> None:
+    """int(float('1e300')) is a 997-bit int; Rust must not saturate or wrap it."""
+    compare_call("_get_cpu_count_at", "/nonexistent", {"SKYPILOT_POD_CPU_CORE_LIMIT": "1e300"}, 4, None)
