@@ -1,0 +1,110 @@
+"""Plumbing of the experiment and of the worktree build: the patch applies, compiles and runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+from functools import partial
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from harness.gate.build import build_commit, resolve_commit
+from harness.gate.experiment import (
+    SPIN_VARIABLE,
+    PatchError,
+    ResultRow,
+    inject_python_slowdown,
+    results_markdown,
+    write_results,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _copy_reference(tmp_path: Path) -> Path:
+    tree = tmp_path / "tree"
+    shutil.copytree(REPO / "harness" / "reference", tree / "harness" / "reference")
+    return tree
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"patched_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_patch_inserts_a_loop_that_runs_and_keeps_the_result(tmp_path: Path) -> None:
+    tree = _copy_reference(tmp_path)
+    patched_path = inject_python_slowdown(tree, "format_float", 12345)
+    assert patched_path.name == "string_utils.py"
+    module = _load(patched_path)
+    function = module.format_float
+    assert SPIN_VARIABLE in function.__code__.co_varnames
+    assert 12345 in function.__code__.co_consts
+    assert function.__doc__ is not None  # inserted after the docstring, which stays the docstring
+    assert function(2.0) == "2" and function(1.25, 1) == "1.2" and function(7) == "7"
+
+
+def test_patch_of_an_unknown_function_is_an_error(tmp_path: Path) -> None:
+    tree = _copy_reference(tmp_path)
+    with pytest.raises(PatchError, match="no_such_function"):
+        inject_python_slowdown(tree, "no_such_function", 10)
+    with pytest.raises(ValueError, match="iterations"):
+        inject_python_slowdown(tree, "format_float", -1)
+
+
+def test_results_table_counts(tmp_path: Path) -> None:
+    rows = [
+        ResultRow("A/A", "(whole suite)", "", 0.0, 3, 0, 1, None),
+        ResultRow("injected", "format_float", "mixed-p0", 0.10, 3, 3, 0, 0.104, 5),
+    ]
+    markdown = results_markdown(rows, "test machine")
+    assert "| A/A | (whole suite) | +0% | 3 | - | 1/3 | - |" in markdown
+    assert "| injected | format_float / mixed-p0 | +10% | 3 | 3/3 | 0/3 | +10.4% |" in markdown
+    csv_path, _ = write_results(rows, tmp_path, "test machine")
+    assert (
+        csv_path.read_text(encoding="utf-8")
+        .splitlines()[2]
+        .startswith("injected,format_float,mixed-p0,0.1,5,3,3")
+    )
+
+
+def _patch_format_float(tree: Path, *, iterations: int) -> None:
+    inject_python_slowdown(tree, "format_float", iterations)
+
+
+@pytest.mark.slow
+def test_worktree_build_of_head_then_a_python_only_patch(tmp_path: Path) -> None:
+    commit = resolve_commit(REPO, "HEAD")
+    try:
+        build = build_commit(REPO, commit, slot="test", gate_dir=tmp_path)
+        probe = "import json, harness, sky_rs; print(json.dumps([harness.__file__, sky_rs.__file__]))"
+        harness_file, sky_rs_file = json.loads(
+            subprocess.run(
+                [str(build.python), "-c", probe], cwd=build.tree, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        assert Path(harness_file).is_relative_to(build.tree)
+        assert Path(sky_rs_file).is_relative_to(tmp_path / "venvs" / "test")
+        assert subprocess.run(["git", "-C", str(build.tree), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip() == commit  # fmt: skip
+        # The experiment's cheapest setting: patch the Python reference, keep the native build.
+        patched = build_commit(
+            REPO, commit, slot="test", gate_dir=tmp_path, rebuild_native=False,
+            patch=partial(_patch_format_float, iterations=1),
+        )  # fmt: skip
+        source = (patched.tree / "harness" / "reference" / "string_utils.py").read_text(encoding="utf-8")
+        assert f"{SPIN_VARIABLE} = 1" in source
+        check = "from harness.reference import format_float; assert format_float(2.5) == '2.5'"
+        subprocess.run([str(patched.python), "-c", check], cwd=patched.tree, check=True)
+    finally:
+        tree = str(tmp_path / "trees" / "test")
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "remove", "--force", tree], capture_output=True, check=False
+        )
