@@ -22,8 +22,8 @@ from harness.gate.config import ConfigError, load_config, parse_config
 
 def _aa_runs(
     rng: np.random.Generator, *, spread: float, bias: float, runs: int = 20, rounds: int = 15
-) -> list:
-    result = []
+) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
+    result: list[tuple[tuple[float, ...], tuple[float, ...]]] = []
     for _ in range(runs):
         base = 1000 * np.exp(rng.normal(0, spread, rounds))
         candidate = 1000 * math.exp(rng.normal(0, bias)) * np.exp(rng.normal(0, spread, rounds))
