@@ -7,8 +7,9 @@ digits). We send one summarised value per statistic, not every call, so no serve
 needed.
 
 Names: ``PREFIX.FUNCTION.WORKLOAD.IMPL.STAT`` (e.g. ``skybench.base36_encode.small.rust.median_ns``);
-speedups ``PREFIX.FUNCTION.WORKLOAD.speedup_ratio``; run values ``PREFIX.run.duration_seconds``. collectd
-exports them as ``collectd_statsd_gauge{statsd="<name>"}``.
+speedups ``PREFIX.FUNCTION.WORKLOAD.speedup_ratio``; the call floor ``PREFIX.call_floor.IMPL.median_ns``;
+run values ``PREFIX.run.duration_seconds``. collectd exports them as
+``collectd_statsd_gauge{statsd="<name>"}``.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ def _pair_gauges(prefix: str, pair: PairResult) -> Iterable[StatsdGauge]:
 def run_gauges(run: RunResult, prefix: str) -> list[StatsdGauge]:
     """Every gauge a run sends, in a stable order."""
     gauges = [gauge for pair in run.pairs for gauge in _pair_gauges(prefix, pair)]
+    if run.call_floor is not None:
+        for sample in (run.call_floor.rust, run.call_floor.python):
+            gauges.append(StatsdGauge(f"{prefix}.call_floor.{sample.impl}.median_ns", sample.median_ns))
     gauges.append(StatsdGauge(f"{prefix}.run.duration_seconds", run.duration_seconds))
     gauges.append(StatsdGauge(f"{prefix}.run.timestamp_seconds", run.started_at_unix_s))
     return gauges

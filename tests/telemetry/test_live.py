@@ -211,13 +211,18 @@ def test_real_quick_bench_run_reaches_prometheus(telemetry_stack: Stack, tmp_pat
         rows = list(csv.DictReader(handle))
     assert rows
     for row in rows:
-        side = f'{where}, function="{row["function"]}", impl="{row["impl"]}", workload="{row["workload"]}"'
         csv_median_ns = float(row["median_ns"])
-        got = value_of(stack.query(f"{m.CALL_MEDIAN}{{{side}}}"))
-        assert got * 1e9 == pytest.approx(csv_median_ns, rel=1e-6), side  # the CSV rounds
-        statsd_name = f"skybench_real.{row['function']}.{row['workload']}.{row['impl']}.median_ns"
+        if row["function"] == "_noop":  # the call floor
+            series = f'{m.CALL_FLOOR}{{{where}, impl="{row["impl"]}"}}'
+            statsd_name = f"skybench_real.call_floor.{row['impl']}.median_ns"
+        else:
+            side = f'function="{row["function"]}", impl="{row["impl"]}", workload="{row["workload"]}"'
+            series = f"{m.CALL_MEDIAN}{{{where}, {side}}}"
+            statsd_name = f"skybench_real.{row['function']}.{row['workload']}.{row['impl']}.median_ns"
+        got = value_of(stack.query(series))
+        assert got * 1e9 == pytest.approx(csv_median_ns, rel=1e-9), series
         got_ns = value_of(stack.wait_for(f'collectd_statsd_gauge{{statsd="{statsd_name}"}}'))
-        assert got_ns == pytest.approx(csv_median_ns, rel=1e-6), statsd_name
+        assert got_ns == pytest.approx(csv_median_ns, rel=1e-9), statsd_name
     for pair in run.pairs:
         one = f'{where}, function="{pair.function}", workload="{pair.workload}"'
         assert value_of(stack.query(f"{m.SPEEDUP}{{{one}}}")) == pytest.approx(
