@@ -112,7 +112,8 @@ class RunCollector(Collector):
                 "run_id": run.run_id,
                 "mode": run.mode,
                 "git_commit": run.environment.get("git_commit", ""),
-                "sky_rs_version": run.environment.get("sky_rs_version", ""),
+                "git_dirty": run.environment.get("git_dirty", ""),
+                "python_version": run.environment.get("python_version", ""),
             },
         )
         yield info

@@ -86,7 +86,7 @@ def synthetic_run(
         mode=mode,
         started_at_unix_s=time.time() - 60.0,
         duration_seconds=42.5,
-        environment={"machine_fingerprint": machine, "git_commit": "0123abc", "sky_rs_version": "0.1.0"},
+        environment={"machine_fingerprint": machine, "git_commit": "0123abc", "python_version": "3.11.7"},
         pairs=pairs,
         call_floor=floor,
         import_time_ns={"sky_rs": 1_234_567.0},
