@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import operator
 import os
 import resource
 from collections.abc import Mapping
@@ -108,6 +109,7 @@ def _is_process_alive_at(pid: int, proc_root: str) -> bool:
 
 def _is_thread_group_leader(pid: int, proc_root: str) -> bool:
     """False for a thread id (Tgid != pid); if status is unreadable, psutil's fallback: pid in /proc."""
+    pid = operator.index(pid)  # psutil reads True's status as pid 1's
     status_path = os.path.join(proc_root, str(pid), "status")
     try:
         with open(status_path, "rb") as f:

@@ -81,6 +81,12 @@ def test_is_process_alive_non_integer(impl: ModuleType, pid: object) -> None:
     _expect(impl, "is_process_alive", (pid,), TypeError)
 
 
+def test_is_process_alive_bool_is_an_int(impl: ModuleType) -> None:
+    """psutil.pid_exists(True) checks pid 1."""
+    assert impl.is_process_alive(True) is True
+    assert impl.is_process_alive(False) is False
+
+
 @pytest.mark.parametrize("path", [None, 5.5])
 def test_estimate_fd_for_directory_non_string(impl: ModuleType, path: object) -> None:
     _expect(impl, "estimate_fd_for_directory", (path,), TypeError)
