@@ -1,0 +1,159 @@
+//! Adapters for `read_last_n_lines`, `hash_file` and `find_free_port`.
+
+use super::arguments::{clamped_i64, is_plain_i64, named_path, not_an_integer, OptionalArg};
+use crate::errors::SkyError;
+use crate::io_utils::{self, DecodeErrors, Encoding, FileDigest, HASH_ALGORITHMS};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyFrozenSet, PyInt, PyString};
+
+/// SkyPilot's default `chunk_size`.
+const DEFAULT_CHUNK_BYTES: i64 = 8192;
+
+/// The last `n` lines of a file (spec 2.1). Rust decodes utf-8, latin-1 and ascii (any alias) with
+/// `errors` strict, replace or ignore; anything else raises `ValueError` before the file is read.
+#[pyfunction]
+#[pyo3(
+    signature = (file_path, n, chunk_size = OptionalArg::Omitted, encoding = "utf-8", errors = "replace"),
+    text_signature = "(file_path, n, chunk_size=8192, encoding='utf-8', errors='replace')"
+)]
+pub fn read_last_n_lines(
+    py: Python<'_>,
+    file_path: &Bound<'_, PyAny>,
+    n: &Bound<'_, PyAny>,
+    chunk_size: OptionalArg<'_>,
+    encoding: &str,
+    errors: &str,
+) -> PyResult<Vec<String>> {
+    // The preconditions format the arguments as Python does (bools and huge ints included).
+    let line_count = clamped_i64(n)?;
+    if line_count < 0 {
+        return Err(
+            SkyError::Assertion(format!("n must be non-negative. Got {}", n.str()?)).into(),
+        );
+    }
+    let chunk_bytes = match &chunk_size {
+        OptionalArg::Omitted => DEFAULT_CHUNK_BYTES,
+        OptionalArg::Given(value) => clamped_i64(value)?,
+    };
+    if let (OptionalArg::Given(value), true) = (&chunk_size, chunk_bytes <= 0) {
+        return Err(SkyError::Assertion(format!(
+            "chunk_size must be positive. Got {}",
+            value.str()?
+        ))
+        .into());
+    }
+    let decoding = Encoding::from_python_name(encoding).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "sky_rs does not decode {encoding:?}; use the fallback"
+        ))
+    })?;
+    let decode_errors = DecodeErrors::from_python_name(errors).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "sky_rs does not support errors={errors:?}; use the fallback"
+        ))
+    })?;
+    let file = named_path(file_path)?;
+    let n_text = if is_plain_i64(n) {
+        None
+    } else {
+        Some(n.str()?.to_string())
+    };
+    let result = py.detach(|| {
+        io_utils::read_last_n_lines(&file, line_count, chunk_bytes, decoding, decode_errors)
+    });
+    result.map_err(|error| match (error, n_text) {
+        // Python prints n itself (True, or an int beyond i64) in the message.
+        (
+            SkyError::WrappedOs {
+                errno, filename, ..
+            },
+            Some(n_text),
+        ) => SkyError::WrappedOs {
+            context: format!("Failed to read last {n_text} lines from {}", file.shown_as),
+            errno,
+            filename,
+        }
+        .into(),
+        (error, _) => error.into(),
+    })
+}
+
+/// What `hash_file` returns: the finished digest with hashlib's accessors.
+#[pyclass(frozen, module = "sky_rs", name = "HashResult")]
+pub struct HashResult {
+    digest: FileDigest,
+}
+
+#[pymethods]
+impl HashResult {
+    /// The digest as lower-case hex.
+    fn hexdigest(&self) -> String {
+        self.digest.hexdigest()
+    }
+
+    /// The digest bytes.
+    fn digest<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.digest.digest)
+    }
+
+    /// hashlib's canonical name of the algorithm.
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.digest.name
+    }
+
+    /// The digest length in bytes.
+    #[getter]
+    fn digest_size(&self) -> usize {
+        self.digest.digest.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<sky_rs.HashResult {} {}>",
+            self.digest.name,
+            self.digest.hexdigest()
+        )
+    }
+}
+
+/// The digest of a file's bytes (spec 2.2); algorithms in `SUPPORTED_HASH_ALGORITHMS`, spelled as hashlib
+/// accepts them.
+#[pyfunction]
+pub fn hash_file(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    hash_alg: &Bound<'_, PyAny>,
+) -> PyResult<HashResult> {
+    let fs_path = named_path(path)?.path;
+    let Ok(name) = hash_alg.cast::<PyString>() else {
+        // Python opens the file first, so an OSError wins over a bad name.
+        let opened = py.detach(|| std::fs::File::open(&fs_path).map(drop));
+        opened.map_err(|error| SkyError::from_io(&error, Some(fs_path.clone())))?;
+        return Err(PyTypeError::new_err("hash_file() hash_alg must be a str"));
+    };
+    let name = name.to_str()?.to_owned();
+    let digest = py.detach(|| io_utils::hash_file(&fs_path, &name))?;
+    Ok(HashResult { digest })
+}
+
+/// The lower-case names `hash_file` implements, as a frozenset.
+pub fn supported_hash_algorithms(py: Python<'_>) -> PyResult<Bound<'_, PyFrozenSet>> {
+    let names: Vec<&str> = HASH_ALGORITHMS
+        .iter()
+        .map(|algorithm| algorithm.name)
+        .collect();
+    PyFrozenSet::new(py, &names)
+}
+
+/// The first port from `start_port` that binds on 0.0.0.0 (spec 2.3).
+#[pyfunction]
+pub fn find_free_port(py: Python<'_>, start_port: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if !start_port.is_instance_of::<PyInt>() {
+        return Err(not_an_integer(start_port));
+    }
+    // Beyond i64 the range is empty (positive) or the first bind overflows (negative); clamping keeps both.
+    let start = clamped_i64(start_port)?;
+    Ok(py.detach(|| io_utils::find_free_port(start))?)
+}

@@ -1,0 +1,8 @@
+//! Thin PyO3 adapters: convert Python arguments, call the pure Rust functions (releasing the GIL around file
+//! and directory I/O), and let `SkyError` become the Python exception at the edge.
+
+pub mod arguments;
+pub mod io;
+pub mod process;
+pub mod strings;
+pub mod system;

@@ -1,0 +1,165 @@
+//! Adapters for `get_parallel_threads`, `get_max_workers_for_file_mounts`, `is_process_alive`,
+//! `estimate_fd_for_directory`, their hooks and `_noop`.
+
+use super::arguments::fs_path;
+use crate::process_utils::{self, HOST_PROC_ROOT, RLIM_INFINITY};
+use crate::system_utils::online_cpu_count;
+use pyo3::exceptions::PyOverflowError;
+use pyo3::prelude::*;
+use pyo3::types::{PyInt, PyString};
+use std::path::{Path, PathBuf};
+
+/// `cloud_str and cloud_str.lower() == 'kubernetes'`; a truthy non-str goes through Python (whose
+/// `.lower()` usually raises `AttributeError`, as in SkyPilot).
+fn is_kubernetes(cloud_str: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+    let Some(cloud) = cloud_str else {
+        return Ok(false);
+    };
+    if !cloud.is_truthy()? {
+        return Ok(false);
+    }
+    if let Ok(text) = cloud.cast::<PyString>() {
+        return Ok(process_utils::is_kubernetes(&text.to_string_lossy()));
+    }
+    cloud.call_method0("lower")?.eq("kubernetes")
+}
+
+fn host_online_cpus() -> Option<i128> {
+    online_cpu_count().map(i128::from)
+}
+
+/// max(4, online CPUs - 1), times 4 for Kubernetes (spec 2.9).
+#[pyfunction]
+#[pyo3(signature = (cloud_str = None))]
+pub fn get_parallel_threads(cloud_str: Option<&Bound<'_, PyAny>>) -> PyResult<i128> {
+    Ok(process_utils::get_parallel_threads_with(
+        is_kubernetes(cloud_str)?,
+        host_online_cpus(),
+    ))
+}
+
+/// `get_parallel_threads` with `os.cpu_count()` injected (None counts as 1).
+#[pyfunction]
+#[pyo3(signature = (cloud_str, online_cpus))]
+pub fn _get_parallel_threads_with(
+    cloud_str: Option<&Bound<'_, PyAny>>,
+    online_cpus: Option<i128>,
+) -> PyResult<i128> {
+    Ok(process_utils::get_parallel_threads_with(
+        is_kubernetes(cloud_str)?,
+        online_cpus,
+    ))
+}
+
+/// The sources of a file-mounts mapping (its values) as paths.
+fn mount_sources(common_file_mounts: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
+    common_file_mounts
+        .call_method0("values")?
+        .try_iter()?
+        .map(|source| fs_path(&source?))
+        .collect()
+}
+
+fn max_workers(
+    py: Python<'_>,
+    common_file_mounts: &Bound<'_, PyAny>,
+    cloud_str: Option<&Bound<'_, PyAny>>,
+    nofile_soft_limit: i128,
+    online_cpus: Option<i128>,
+) -> PyResult<i128> {
+    let thread_cap =
+        process_utils::get_parallel_threads_with(is_kubernetes(cloud_str)?, online_cpus);
+    if nofile_soft_limit == RLIM_INFINITY {
+        return Ok(thread_cap);
+    }
+    let sources = mount_sources(common_file_mounts)?;
+    let workers = py.detach(|| {
+        process_utils::get_max_workers_for_file_mounts_with(&sources, thread_cap, nofile_soft_limit)
+    });
+    Ok(workers?)
+}
+
+/// Parallel rsync workers the descriptor limit allows, capped by the thread count (spec 2.11).
+#[pyfunction]
+#[pyo3(signature = (common_file_mounts, cloud_str = None))]
+pub fn get_max_workers_for_file_mounts(
+    py: Python<'_>,
+    common_file_mounts: &Bound<'_, PyAny>,
+    cloud_str: Option<&Bound<'_, PyAny>>,
+) -> PyResult<i128> {
+    let soft_limit = process_utils::nofile_soft_limit()?;
+    max_workers(
+        py,
+        common_file_mounts,
+        cloud_str,
+        soft_limit,
+        host_online_cpus(),
+    )
+}
+
+/// `get_max_workers_for_file_mounts` with the NOFILE soft limit (-1 = unlimited) and the CPU count injected.
+#[pyfunction]
+#[pyo3(signature = (common_file_mounts, cloud_str, nofile_soft_limit, online_cpus))]
+pub fn _get_max_workers_for_file_mounts_with(
+    py: Python<'_>,
+    common_file_mounts: &Bound<'_, PyAny>,
+    cloud_str: Option<&Bound<'_, PyAny>>,
+    nofile_soft_limit: i128,
+    online_cpus: Option<i128>,
+) -> PyResult<i128> {
+    max_workers(
+        py,
+        common_file_mounts,
+        cloud_str,
+        nofile_soft_limit,
+        online_cpus,
+    )
+}
+
+/// A pid for `kill()`: None for pid <= 0 (never alive); `OverflowError` beyond a C int, as `os.kill` raises.
+fn checked_pid(pid: &Bound<'_, PyAny>) -> PyResult<Option<i32>> {
+    if !pid.is_instance_of::<PyInt>() {
+        return Err(super::arguments::not_an_integer(pid));
+    }
+    if pid.le(0)? {
+        return Ok(None);
+    }
+    pid.extract::<i32>()
+        .map(Some)
+        .map_err(|_| PyOverflowError::new_err("signed integer is greater than maximum"))
+}
+
+fn process_alive(py: Python<'_>, pid: &Bound<'_, PyAny>, proc_root: &Path) -> PyResult<bool> {
+    match checked_pid(pid)? {
+        None => Ok(false),
+        Some(pid) => Ok(py.detach(|| process_utils::is_process_alive_at(pid, proc_root))?),
+    }
+}
+
+/// `psutil.pid_exists` semantics on Linux (spec Decision 3): zombies alive, thread ids and pid <= 0 not.
+#[pyfunction]
+pub fn is_process_alive(py: Python<'_>, pid: &Bound<'_, PyAny>) -> PyResult<bool> {
+    process_alive(py, pid, Path::new(HOST_PROC_ROOT))
+}
+
+/// `is_process_alive` with `/proc` injected.
+#[pyfunction]
+pub fn _is_process_alive_at(
+    py: Python<'_>,
+    pid: &Bound<'_, PyAny>,
+    proc_root: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
+    let root = fs_path(proc_root)?;
+    process_alive(py, pid, &root)
+}
+
+/// `5 * len(os.listdir(path))` if `os.path.isdir(path)`, else 0 (spec 2.12).
+#[pyfunction]
+pub fn estimate_fd_for_directory(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let directory = fs_path(path)?;
+    Ok(py.detach(|| process_utils::estimate_fd_for_directory(&directory))?)
+}
+
+/// Does nothing: the cost of a call into the module.
+#[pyfunction]
+pub fn _noop() {}

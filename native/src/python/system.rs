@@ -1,0 +1,71 @@
+//! Adapters for `get_cpu_count`, `get_mem_size_gb` and their `_at` hooks.
+
+use super::arguments::fs_path;
+use crate::system_utils::{self, CPU_LIMIT_ENV, MEMORY_BYTES_LIMIT_ENV, MEMORY_GB_LIMIT_ENV};
+use num_bigint::BigInt;
+use pyo3::prelude::*;
+
+/// `environ.get(name)` of a mapping: None when unset; the value must be a str.
+fn environment_value(environ: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
+    let value = environ.call_method1("get", (name,))?;
+    if value.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(value.str()?.to_string_lossy().into_owned()))
+}
+
+/// CPUs this process may use (spec 2.7): the env override, else min(online, affinity, floor(cgroup quota)).
+#[pyfunction]
+pub fn get_cpu_count(py: Python<'_>) -> PyResult<BigInt> {
+    Ok(py.detach(system_utils::get_cpu_count)?)
+}
+
+/// Memory in GiB (spec 2.8): the env overrides, else min(host total, cgroup limit).
+#[pyfunction]
+pub fn get_mem_size_gb(py: Python<'_>) -> PyResult<f64> {
+    Ok(py.detach(system_utils::get_mem_size_gb)?)
+}
+
+/// `get_cpu_count` with the cgroup root, the environment, the online CPU count and the affinity size injected.
+#[pyfunction]
+pub fn _get_cpu_count_at(
+    py: Python<'_>,
+    cgroup_root: &Bound<'_, PyAny>,
+    environ: &Bound<'_, PyAny>,
+    online_cpus: BigInt,
+    affinity_cpus: Option<BigInt>,
+) -> PyResult<BigInt> {
+    let root = fs_path(cgroup_root)?;
+    let cpu_limit = environment_value(environ, CPU_LIMIT_ENV)?;
+    let count = py.detach(|| {
+        system_utils::get_cpu_count_at(
+            &root,
+            cpu_limit.as_deref(),
+            &online_cpus,
+            affinity_cpus.as_ref(),
+        )
+    });
+    Ok(count?)
+}
+
+/// `get_mem_size_gb` with the cgroup root, the environment and the host memory (bytes) injected.
+#[pyfunction]
+pub fn _get_mem_size_gb_at(
+    py: Python<'_>,
+    cgroup_root: &Bound<'_, PyAny>,
+    environ: &Bound<'_, PyAny>,
+    host_total_bytes: BigInt,
+) -> PyResult<f64> {
+    let root = fs_path(cgroup_root)?;
+    let gb_limit = environment_value(environ, MEMORY_GB_LIMIT_ENV)?;
+    let bytes_limit = environment_value(environ, MEMORY_BYTES_LIMIT_ENV)?;
+    let size = py.detach(|| {
+        system_utils::get_mem_size_gb_at(
+            &root,
+            gb_limit.as_deref(),
+            bytes_limit.as_deref(),
+            &host_total_bytes,
+        )
+    });
+    Ok(size?)
+}
