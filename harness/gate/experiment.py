@@ -66,6 +66,7 @@ class ExperimentOptions:
     runs: int = 20  # injected runs per target and fraction
     aa_runs: int = 20
     mode: Mode = Mode.QUICK
+    only: tuple[str, ...] = ()  # functions of the suite; empty = all 12 (the targets' functions are added)
     plan: MeasurePlan = QUICK_PLAN  # the gate's CI plan; memory is not part of the experiment
     config: GateConfig = field(default_factory=load_config)
     use_calibration: bool = True
@@ -176,6 +177,13 @@ def _one_run(
     return judge_measurements(measurements, options.config, floors)
 
 
+def _suite(options: ExperimentOptions) -> list[Target]:
+    if not options.only:
+        return targets_for(options.mode, ())
+    functions = tuple(dict.fromkeys((*options.only, *(t.function for t in options.targets))))
+    return targets_for(options.mode, functions)
+
+
 def _is_target(comparison: GateComparison, target: Target) -> bool:
     return (
         comparison.function == target.function
@@ -253,7 +261,7 @@ def _instruction_experiment(
     threshold = options.config.policy.instructions_threshold
     suite = [
         InstructionJob(t.function, impl, t.workload)
-        for t in targets_for(options.mode, ())
+        for t in _suite(options)
         for impl in (Impl.RUST, Impl.PYTHON)
     ]
     progress(f"instruction counts of {len(suite)} calls on the clean build, twice (A/A)")
@@ -438,6 +446,7 @@ def experiment_command(arguments: argparse.Namespace) -> int:
             runs=arguments.runs,
             aa_runs=arguments.aa_runs,
             mode=mode_of(arguments, default=Mode.QUICK),
+            only=tuple(arguments.only or ()),
             plan=replace(plan_of(arguments, default=Mode.QUICK), memory_calls=0),
             config=load_config(arguments.config),
             use_calibration=not arguments.no_calibration,
