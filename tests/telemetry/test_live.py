@@ -137,9 +137,18 @@ def test_rules_evaluate_on_live_data(telemetry_stack: Stack, synthetic_pushed: R
     assert {series["metric"]["function"] for series in slower} == {FUNCTIONS[0]}
 
 
+def is_running(pid: int) -> bool:
+    """True while the process exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
 def wait_until_dead(pid: int, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while Path(f"/proc/{pid}").exists() and (Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"):
+    while is_running(pid):
         assert time.monotonic() < deadline, f"pid {pid} still alive after SIGKILL"
         time.sleep(0.05)
 
