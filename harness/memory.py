@@ -5,6 +5,12 @@ invisible. memray intercepts the C allocator itself (by patching the allocation 
 shared library, ``sky_rs`` included) and, with ``trace_python_allocators=True``, pymalloc too, so both
 sides of a pair are counted the same way.
 
+memray tracks Python stacks through a profile hook, and on CPython 3.11 a profile hook makes the interpreter
+materialise a frame object for every Python function call: one pymalloc allocation per call that would not
+happen without the tracker. Left in, it would charge the Python side for every function it calls and the Rust
+side for none. ``measure_allocations`` therefore counts the Python frames one call creates (with
+``sys.setprofile``, untracked) and subtracts their exact sizes (``sys.getsizeof``).
+
 Peak resident memory is measured in a fresh process (``python -m harness.memory peak-rss ...``) so what
 earlier workloads left in the heap does not hide the peak of this one.
 """
@@ -12,6 +18,7 @@ earlier workloads left in the heap does not hide the peak of this one.
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import resource
@@ -21,6 +28,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import cast
 
 import memray
@@ -79,8 +87,50 @@ class AllocationTally:
         return self.python_allocations + self.native_allocations
 
 
+@dataclass(frozen=True)
+class FrameArtefact:
+    """The frame objects one call makes the tracker materialise: what to subtract per call."""
+
+    frames: int
+    bytes: int
+
+
 def _noop() -> None:
     """The empty loop's body: what calling anything from the loop costs before the call does any work."""
+
+
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def frame_artefact(call: Callable[[], object]) -> FrameArtefact:
+    """Count the Python frames ``call`` runs and their frame objects' sizes, under ``sys.setprofile``.
+
+    A generator or coroutine frame is counted once however often it is resumed: its frame object is made
+    once. The call runs once, untracked; it must do the same work as each tracked call (warm it up first).
+    """
+    frames = 0
+    frame_bytes = 0
+    resumable_frames: list[FrameType] = []  # kept alive so their ids are not reused during the call
+
+    def profile(frame: FrameType, event: str, _argument: object) -> None:
+        nonlocal frames, frame_bytes
+        if event != "call":
+            return
+        if frame.f_code.co_flags & _GENERATOR_FLAGS:
+            if any(seen is frame for seen in resumable_frames):
+                return
+            resumable_frames.append(frame)
+        frames += 1
+        frame_bytes += sys.getsizeof(frame)
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        call()
+    finally:
+        sys.setprofile(previous)
+    # The profile function's own frame on the way out of setprofile is not one of the call's.
+    return FrameArtefact(frames, frame_bytes)
 
 
 def tally_allocations(call: Callable[[], object], calls: int) -> AllocationTally:
@@ -125,15 +175,23 @@ def measure_allocations(call: Callable[[], object], calls: int) -> tuple[float, 
     """Bytes allocated per call and allocations per call, Rust's and C's included.
 
     ``call`` runs once untracked first, so one-off lazy initialisation (caches, imports) is not charged
-    to every call. The cost of an empty loop of the same length is subtracted (clamped at zero).
+    to every call, then once more to count the frame objects the tracker will add (module docstring).
+    Those frame objects are subtracted, and so is what remains of an empty loop of the same length (the
+    tracker's start-up); results are clamped at zero.
     """
     if calls < 1:
         raise ValueError(f"calls must be >= 1, got {calls}")
     call()
+    artefact = frame_artefact(call)
     measured = tally_allocations(call, calls)
+    empty_artefact = frame_artefact(_noop)
     empty_loop = tally_allocations(_noop, calls)
-    bytes_per_call = max(0, measured.total_bytes - empty_loop.total_bytes) / calls
-    allocations_per_call = max(0, measured.total_allocations - empty_loop.total_allocations) / calls
+    work_bytes = measured.total_bytes - calls * artefact.bytes
+    work_allocations = measured.total_allocations - calls * artefact.frames
+    empty_bytes = empty_loop.total_bytes - calls * empty_artefact.bytes
+    empty_allocations = empty_loop.total_allocations - calls * empty_artefact.frames
+    bytes_per_call = max(0, work_bytes - max(0, empty_bytes)) / calls
+    allocations_per_call = max(0, work_allocations - max(0, empty_allocations)) / calls
     return bytes_per_call, allocations_per_call
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from harness.memory import (
     MemoryMeasurementError,
+    frame_artefact,
     measure_allocations,
     measure_peak_rss,
     peak_rss_growth,
@@ -39,6 +40,44 @@ def test_empty_call_costs_nothing_after_subtracting_the_empty_loop() -> None:
     bytes_per_call, allocations_per_call = measure_allocations(lambda: None, calls=1000)
     assert bytes_per_call < 16
     assert allocations_per_call < 0.1
+
+
+def _leaf() -> None:
+    pass
+
+
+def _ten_python_calls() -> None:
+    # Spelled out: a loop over range() would allocate its iterator, a real allocation.
+    _leaf()
+    _leaf()
+    _leaf()
+    _leaf()
+    _leaf()
+    _leaf()
+    _leaf()
+    _leaf()
+    _leaf()
+    _leaf()
+
+
+def test_python_function_calls_are_not_charged_for_the_trackers_frame_objects() -> None:
+    """Under memray each Python call materialises a frame object: the tracker's cost, not the call's."""
+    artefact = frame_artefact(_ten_python_calls)
+    assert artefact.frames == 11  # the function itself and ten calls of _leaf
+    assert artefact.bytes > 11 * 64
+    # Untouched, the tally shows the frames...
+    assert tally_allocations(_ten_python_calls, calls=100).python_allocations >= 100 * 11
+    # ...measure_allocations does not.
+    bytes_per_call, allocations_per_call = measure_allocations(_ten_python_calls, calls=100)
+    assert bytes_per_call < 16
+    assert allocations_per_call < 0.1
+
+
+def test_a_generator_frame_is_counted_once() -> None:
+    def numbers() -> Iterator[int]:
+        yield from range(50)
+
+    assert frame_artefact(lambda: sum(numbers())).frames == 2  # the lambda and the generator
 
 
 def test_c_library_malloc_is_seen(sqlite_connection: sqlite3.Connection) -> None:
