@@ -429,7 +429,8 @@ def _memory_section(run: RunResult) -> list[str]:
         *markdown_table(header, rows),
         "",
         "Bytes and allocations per call are counted at the C allocator and pymalloc (memray), so Rust's "
-        "allocations are included; an empty loop's cost is subtracted. Peak RSS is the growth of a fresh "
+        "allocations are included; the tracker's own frame objects and an empty loop's cost are subtracted, "
+        "and objects CPython recycles from its free lists are not allocations. Peak RSS is the growth of a fresh "
         "process's resident set while it runs the workload, measured for large workloads only.",
         "",
     ]
