@@ -430,8 +430,8 @@ def _memory_section(run: RunResult) -> list[str]:
         "",
         "Bytes and allocations per call are counted at the C allocator and pymalloc (memray), so Rust's "
         "allocations are included; the tracker's own frame objects and an empty loop's cost are subtracted, "
-        "and objects CPython recycles from its free lists are not allocations. Peak RSS is the growth of a fresh "
-        "process's resident set while it runs the workload, measured for large workloads only.",
+        "and objects CPython recycles from its free lists are not allocations. Peak RSS is the growth of a "
+        "fresh process's resident set while it runs the workload, measured for large workloads only.",
         "",
     ]
 
