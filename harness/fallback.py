@@ -9,8 +9,8 @@ errors.
 Arguments routed to Python (everything else goes to Rust):
 
 - ``read_last_n_lines``: a path that is not a ``str``; ``n`` or ``chunk_size`` that is not an ``int`` in the
-  signed 64-bit range; an ``encoding`` other than UTF-8 (any spelling of it); ``errors`` other than
-  ``'replace'``.
+  signed 64-bit range; an ``encoding`` other than UTF-8, Latin-1 or ASCII (any spelling Python's ``codecs``
+  accepts; Rust gets the canonical name); ``errors`` other than ``'strict'``, ``'replace'`` or ``'ignore'``.
 - ``hash_file``: a path that is not a ``str``; an algorithm name not in ``sky_rs.SUPPORTED_HASH_ALGORITHMS``
   (matched exactly, so ``'SHA256'`` goes to Python, whose hashlib accepts it).
 - ``find_free_port``: a start port that is not an ``int`` in the signed 64-bit range (bool included).
@@ -45,6 +45,9 @@ except ImportError:  # the extension is not built: everything is served by Pytho
     RUST_AVAILABLE = False
 
 FORCE_PYTHON_ENV = "SKYBENCH_FORCE_PYTHON"
+# What sky_rs's read_last_n_lines decodes (canonical codecs names) and which errors= handlers it has.
+_RUST_CODECS = frozenset({"utf-8", "iso8859-1", "ascii"})
+_RUST_DECODE_ERRORS = frozenset({"strict", "replace", "ignore"})
 _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
 
@@ -127,13 +130,15 @@ def _is_i64(value: object) -> bool:
     return type(value) is int and _I64_MIN <= value <= _I64_MAX
 
 
-def _is_utf8(encoding: object) -> bool:
+def _rust_codec_name(encoding: object) -> str | None:
+    """The canonical name of a codec sky_rs decodes (native/src/io_utils.rs ``Encoding``), else None."""
     if not isinstance(encoding, str):
-        return False
+        return None
     try:
-        return codecs.lookup(encoding).name == "utf-8"
+        name = codecs.lookup(encoding).name
     except LookupError:
-        return False
+        return None
+    return name if name in _RUST_CODECS else None
 
 
 def _is_cloud_str(cloud_str: object) -> bool:
@@ -158,15 +163,16 @@ def read_last_n_lines(
     errors: str = "replace",
 ) -> list[str]:
     """See ``harness.reference.read_last_n_lines``."""
+    codec_name = _rust_codec_name(encoding)
     rust_ok = (
         type(file_path) is str
         and _is_i64(n)
         and _is_i64(chunk_size)
-        and _is_utf8(encoding)
-        and errors == "replace"
+        and codec_name is not None
+        and errors in _RUST_DECODE_ERRORS
     )
     if _choose("read_last_n_lines", rust_ok) is Impl.RUST:
-        return sky_rs.read_last_n_lines(file_path, n, chunk_size)
+        return sky_rs.read_last_n_lines(file_path, n, chunk_size, codec_name, errors)
     return reference.read_last_n_lines(file_path, n, chunk_size, encoding, errors)
 
 

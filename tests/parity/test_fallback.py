@@ -150,8 +150,9 @@ def _unsupported_calls(tmp_path: Path) -> list[tuple[str, tuple[Any, ...], dict[
         if name not in rust_module().SUPPORTED_HASH_ALGORITHMS
     )
     return [
-        ("read_last_n_lines", (str(log), 1), {"encoding": "latin-1"}),
-        ("read_last_n_lines", (str(log), 1), {"errors": "ignore"}),
+        ("read_last_n_lines", (str(log), 1), {"encoding": "cp1252"}),
+        ("read_last_n_lines", (str(log), 1), {"errors": "backslashreplace"}),
+        ("read_last_n_lines", (str(log), 1), {"encoding": "no-such-codec"}),
         ("read_last_n_lines", (log, 1), {}),  # a Path, not a str
         ("read_last_n_lines", (str(log), 2**70), {}),
         ("hash_file", (str(log), unsupported_hash), {}),
@@ -183,3 +184,20 @@ def test_unsupported_arguments_go_to_python(tmp_path: Path) -> None:
         if fallback.last_served(name) is not Impl.PYTHON or got != expected:
             wrong.append(f"{name}{args!r}{kwargs!r}: {fallback.last_served(name)}, {got!r} != {expected!r}")
     assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "codec",
+    [
+        {"encoding": "latin-1"},
+        {"encoding": "UTF8"},
+        {"encoding": "US-ASCII", "errors": "ignore"},
+        {"errors": "strict"},
+    ],
+)
+def test_codecs_rust_implements_go_to_rust(tmp_path: Path, codec: dict[str, str]) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"a\ncaf\xc3\xa9\n")
+    expected = _value_or_error(reference.read_last_n_lines, (str(log), 1), codec)
+    assert _value_or_error(fallback.read_last_n_lines, (str(log), 1), codec) == expected
+    assert fallback.last_served("read_last_n_lines") is Impl.RUST

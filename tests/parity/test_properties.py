@@ -123,11 +123,27 @@ def _whole_file_last_lines(content: bytes, n: int) -> list[str]:
     return [line + "\n" for line in lines[:-1]] + lines[-1:]
 
 
+# The codecs and handlers sky_rs implements; others are routed to Python by harness.fallback.
+_RUST_CODECS = st.tuples(
+    st.sampled_from(["utf-8", "latin-1", "ascii"]), st.sampled_from(["strict", "replace", "ignore"])
+)
+
+
 @PARITY_SETTINGS
-@given(content=gen.log_bytes(), n=gen.line_counts, chunk_size=gen.chunk_sizes)
-def test_read_last_n_lines_matches(scratch: Path, content: bytes, n: int, chunk_size: int) -> None:
+@given(
+    content=gen.log_bytes(),
+    n=gen.line_counts,
+    chunk_size=gen.chunk_sizes,
+    codec=st.one_of(st.none(), st.none(), _RUST_CODECS),
+)
+def test_read_last_n_lines_matches(
+    scratch: Path, content: bytes, n: int, chunk_size: int, codec: tuple[str, str] | None
+) -> None:
     path = scratch / "log.txt"
     path.write_bytes(content)
+    if codec is not None:
+        compare_call("read_last_n_lines", str(path), n, chunk_size, *codec)
+        return
     reference = compare_call("read_last_n_lines", str(path), n, chunk_size)
     # The reference also has to agree with the spec's chunk-free definition.
     assert reference.value == _whole_file_last_lines(content, n)

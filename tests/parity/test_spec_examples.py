@@ -1,6 +1,6 @@
 """Every example row of the spec's tables (../shared/spec/functions.md), on the reference and on sky_rs.
 
-Rows whose arguments the spec lets Rust decline (a non-default ``encoding``/``errors``, a non-numeric
+Rows whose arguments the spec lets Rust decline (a codec sky_rs does not implement, a non-numeric
 ``format_float`` argument, a non-string ``cloud_str``) run on the reference and on ``harness.fallback``, which
 must route them to Python.
 """
@@ -127,12 +127,21 @@ CODEC_ROWS: list[tuple[bytes, int, dict[str, str], object]] = [
 
 @pytest.mark.parametrize("row", CODEC_ROWS)
 def test_read_last_n_lines_codec_rows(
-    python_routed: ModuleType, tmp_path: Path, row: tuple[bytes, int, dict[str, str], object]
+    impl: ModuleType, tmp_path: Path, row: tuple[bytes, int, dict[str, str], object]
 ) -> None:
     content, n, codec, expected = row
     path = tmp_path / "log.txt"
     path.write_bytes(content)
-    check(outcome_of(lambda: python_routed.read_last_n_lines(str(path), n, **codec)), expected)
+    check(outcome_of(lambda: impl.read_last_n_lines(str(path), n, **codec)), expected)
+
+
+def test_read_last_n_lines_other_codecs_via_python(python_routed: ModuleType, tmp_path: Path) -> None:
+    path = tmp_path / "log.txt"
+    path.write_bytes(b"x\ncaf\x80\xff\n")
+    lines = python_routed.read_last_n_lines(str(path), 1, encoding="cp1252", errors="backslashreplace")
+    assert lines == ["caf€ÿ"]
+    lines = python_routed.read_last_n_lines(str(path), 1, errors="backslashreplace")
+    assert lines == ["caf\\x80\\xff"]
 
 
 # --- 2.2 hash_file ----------------------------------------------------------------------------------------
