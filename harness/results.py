@@ -179,9 +179,12 @@ class RunResult:
     not_comparable: tuple[NotComparable, ...] = ()
     call_floor: PairResult | None = None  # the no-op function, timed the same way
     import_time_ns: Mapping[str, float] = field(default_factory=dict)  # "sky_rs" -> time to import it
-    rust_native_ns: Mapping[str, float] = field(
-        default_factory=dict
-    )  # "function/workload" -> Criterion, no Python
+    # "function/workload" -> median ns per call from Criterion: the Rust work alone, without Python.
+    rust_native_ns: Mapping[str, float] = field(default_factory=dict)
+    # Physical references for the scaling charts, keyed "function/workload/what" with the unit in ``what``:
+    # "hash_file/sha256-1MiB/hashlib_ns", ".../sha256sum_ns", "read_last_n_lines/<w>/bytes_read_per_call".
+    physical_references: Mapping[str, float] = field(default_factory=dict)
+    timer_overhead_ns: float | None = None  # the harness's own cost per timed value (an empty timed loop)
     fallback_calls: Mapping[str, int] = field(default_factory=dict)  # "function/impl" -> calls served
     gate: tuple[GateComparison, ...] = ()
     interrupted: bool = False  # Ctrl-C: what is here was measured, the rest was not
@@ -208,6 +211,8 @@ class RunResult:
             call_floor=_pair_from_dict(data["call_floor"]) if data.get("call_floor") else None,
             import_time_ns=dict(data.get("import_time_ns", {})),
             rust_native_ns=dict(data.get("rust_native_ns", {})),
+            physical_references=dict(data.get("physical_references", {})),
+            timer_overhead_ns=data.get("timer_overhead_ns"),
             fallback_calls=dict(data.get("fallback_calls", {})),
             gate=tuple(_gate_from_dict(g) for g in data.get("gate", ())),
             interrupted=bool(data.get("interrupted", False)),
