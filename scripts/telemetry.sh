@@ -65,6 +65,22 @@ fill_template() {
     "$1" >"$2"
 }
 
+# Grafana has no ${VAR:-default} in provisioning files: write a copy with this stack's values filled in, for
+# a Grafana started with GF_PATHS_PROVISIONING=$STATE_DIR/grafana-provisioning.
+write_grafana_provisioning() {
+  local kind target
+  for kind in datasources dashboards; do
+    target="$STATE_DIR/grafana-provisioning/$kind"
+    mkdir -p "$target"
+    {
+      echo "# Written by scripts/telemetry.sh from dashboards/provisioning/$kind/skybench.yml"
+      sed -e '/^#/d' -e "s|\$SKYBENCH_PROMETHEUS_URL|http://127.0.0.1:$PROMETHEUS_PORT|g" \
+      -e "s|\$SKYBENCH_DASHBOARDS_DIR|$REPO_DIR/dashboards/grafana|g" \
+        "$REPO_DIR/dashboards/provisioning/$kind/skybench.yml"
+    } >"$target/skybench.yml"
+  done
+}
+
 write_configs() {
   mkdir -p "$STATE_DIR"/{pids,logs,prometheus-data,collectd,pushgateway}
   fill_template "$REPO_DIR/telemetry/prometheus.yml.in" "$STATE_DIR/prometheus.yml"
@@ -73,6 +89,7 @@ write_configs() {
     || { cat "$STATE_DIR/logs/promtool-check.log" >&2; exit 1; }
   collectd -t -C "$STATE_DIR/collectd.conf" >"$STATE_DIR/logs/collectd-check.log" 2>&1 \
     || { cat "$STATE_DIR/logs/collectd-check.log" >&2; exit 1; }
+  write_grafana_provisioning
   cat >"$STATE_DIR/ports.env" <<EOF
 PROMETHEUS_PORT=$PROMETHEUS_PORT
 PUSHGATEWAY_PORT=$PUSHGATEWAY_PORT
@@ -147,6 +164,7 @@ StatsD:      127.0.0.1:$STATSD_PORT/udp  (collectd; exported at http://127.0.0.1
 export SKYBENCH_PUSHGATEWAY=127.0.0.1:$PUSHGATEWAY_PORT
 export SKYBENCH_STATSD=127.0.0.1:$STATSD_PORT
 export SKYBENCH_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
+Grafana:     start it with GF_PATHS_PROVISIONING=$STATE_DIR/grafana-provisioning to load the dashboards
 EOF
 }
 

@@ -70,6 +70,15 @@ def test_up_again_starts_no_duplicates(telemetry_stack: Stack) -> None:
     assert status.returncode == 0 and "targets: up" in status.stdout
 
 
+def test_grafana_provisioning_is_filled_in(telemetry_stack: Stack) -> None:
+    provisioning = telemetry_stack.state_dir / "grafana-provisioning"
+    datasource = (provisioning / "datasources" / "skybench.yml").read_text()
+    provider = (provisioning / "dashboards" / "skybench.yml").read_text()
+    assert f"url: http://127.0.0.1:{telemetry_stack.prometheus_port}\n" in datasource
+    assert f"path: {REPO / 'dashboards' / 'grafana'}\n" in provider
+    assert "$" not in datasource + provider
+
+
 def test_every_series_of_every_function_has_the_run_values(
     telemetry_stack: Stack, synthetic_pushed: RunResult
 ) -> None:
