@@ -75,7 +75,7 @@ write_grafana_provisioning() {
     {
       echo "# Written by scripts/telemetry.sh from dashboards/provisioning/$kind/skybench.yml"
       sed -e '/^#/d' -e "s|\$SKYBENCH_PROMETHEUS_URL|http://127.0.0.1:$PROMETHEUS_PORT|g" \
-      -e "s|\$SKYBENCH_DASHBOARDS_DIR|$REPO_DIR/dashboards/grafana|g" \
+        -e "s|\$SKYBENCH_DASHBOARDS_DIR|$REPO_DIR/dashboards/grafana|g" \
         "$REPO_DIR/dashboards/provisioning/$kind/skybench.yml"
     } >"$target/skybench.yml"
   done
