@@ -147,8 +147,11 @@ def compare_call(function: str, *args: object, **kwargs: object) -> Outcome:
 
     Returns the reference's outcome, so callers can add assertions of their own.
     """
-    reference = outcome_of(lambda: getattr(reference_module(), function)(*args, **kwargs))
-    rust = outcome_of(lambda: getattr(rust_module(), function)(*args, **kwargs))
+    # Looked up outside outcome_of: a name sky_rs lacks must fail the test, not count as an AttributeError.
+    reference_function = getattr(reference_module(), function)
+    rust_function = getattr(rust_module(), function)
+    reference = outcome_of(lambda: reference_function(*args, **kwargs))
+    rust = outcome_of(lambda: rust_function(*args, **kwargs))
     assert_same_outcome(reference, rust, f"{function}(*{args!r}, **{kwargs!r})")
     return reference
 

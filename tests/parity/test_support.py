@@ -10,9 +10,11 @@ from .support import (
     Outcome,
     assert_same_outcome,
     comparable_value,
+    compare_call,
     outcome_of,
     outcomes_in_subprocess,
     owned_message_part,
+    rust_module,
 )
 
 
@@ -67,3 +69,9 @@ def test_a_rust_panic_is_a_failure() -> None:
 
     with pytest.raises(pytest.fail.Exception, match="panicked"):
         outcome_of(panics)
+
+
+def test_a_name_missing_from_sky_rs_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(rust_module(), "format_float")
+    with pytest.raises(AttributeError):
+        compare_call("format_float", "3.5")  # the reference raises AttributeError here too
