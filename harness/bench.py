@@ -12,13 +12,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
 
+from harness import fallback
 from harness.criterion import CriterionError, run_criterion
 from harness.environment import collect_environment
 from harness.memory import MemoryMeasurementError, measure_peak_rss
+from harness.parity import capture
 from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
 from harness.results import Impl, MemorySample, NotComparable, PairResult, RunResult
 from harness.stats import verdict
@@ -31,6 +34,7 @@ from harness.workloads import (
     Mode,
     Workload,
     ensure_data,
+    prepare,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -162,6 +166,7 @@ def run_bench(options: BenchOptions) -> RunResult:
     call_floor: PairResult | None = None
     import_time_ns: dict[str, float] = {}
     rust_native_ns: dict[str, float] = {}
+    fallback_calls: dict[str, int] = {}
     environment: dict[str, str] = {}
     interrupted = False
     with ExitStack() as stack, _progress(len(tasks) + 1, options.progress) as bar:
@@ -178,7 +183,11 @@ def run_bench(options: BenchOptions) -> RunResult:
             pool = _WorkerPool(options, plan.processes, stack)
             memory_worker = _WorkerPool(options, 1, stack).workers[0] if options.memory else None
             bar.set_description("call floor")
-            call_floor = _time_task(pool, _Task(NOOP_FUNCTION, NOOP_WORKLOAD, None), plan, options.seed)
+            try:
+                call_floor = _time_task(pool, _Task(NOOP_FUNCTION, NOOP_WORKLOAD, None), plan, options.seed)
+            except WorkerError as error:
+                bar.write(f"call floor not measured: {error}")
+                pool.replace_dead()
             bar.update()
             for pairs_done, task in enumerate(tasks, start=1):
                 bar.set_description(f"{task.function}[{task.workload.id}]")
@@ -210,6 +219,9 @@ def run_bench(options: BenchOptions) -> RunResult:
                 bar.update()
                 if options.on_pair_done is not None:
                     options.on_pair_done(pairs_done, len(tasks))
+            if pairs and dict(options.modules) == dict(DEFAULT_MODULES):
+                bar.set_description("fallback dispatch")
+                fallback_calls = _fallback_calls(tasks, pairs, options)
             if options.criterion:
                 bar.set_description("criterion (Rust without Python)")
                 try:
@@ -229,8 +241,36 @@ def run_bench(options: BenchOptions) -> RunResult:
         call_floor=call_floor,
         import_time_ns=import_time_ns,
         rust_native_ns=rust_native_ns,
+        fallback_calls=fallback_calls,
         interrupted=interrupted,
     )
+
+
+def _fallback_calls(
+    tasks: Sequence[_Task], pairs: Sequence[PairResult], options: BenchOptions
+) -> dict[str, int]:
+    """Which side harness.fallback serves on each timed workload: one pass over every batch through it.
+
+    Tells the reader whether the timed Rust path is the one users get (the fallback routes arguments Rust
+    does not support to Python). Outcomes are ignored: parity was checked already.
+    """
+    timed = {(pair.function, pair.workload) for pair in pairs}
+    fallback.reset_served_counts()
+    for task in tasks:
+        if (task.function, task.workload.id) not in timed:
+            continue
+        prepared = prepare(task.workload, options.scratch, options.seed)
+        try:
+            dispatch = getattr(fallback, task.function)
+            for args in prepared.batch:
+                capture(partial(dispatch, *args))
+        finally:
+            prepared.close()
+    return {
+        f"{function}/{impl}": calls
+        for function, by_impl in fallback.served_counts().items()
+        for impl, calls in by_impl.items()
+    }
 
 
 def _time_task(pool: _WorkerPool, task: _Task, plan: TimingPlan, seed: int) -> PairResult:

@@ -2,8 +2,8 @@
 
 pyperf's rules, with one change that matters for a comparison: the two sides are measured side by side.
 
-- The loop count of each side is calibrated once per pair (pyperf: double until one value >= min_time),
-  in the first worker; every later value of that side uses the same count.
+- The loop count of each side is calibrated per pair (pyperf: double until one value >= min_time) in the
+  first worker, twice, keeping the larger count; every later value of that side uses the same count.
 - A round is one Rust value and one Python value taken back to back in the same worker; which side goes first
   alternates from one round to the next *within each worker* (A B, B A, A B ...), so drift hits both sides.
 - Rounds rotate over several worker processes, so differences between processes (memory layout, ASLR) show
@@ -63,6 +63,9 @@ PLANS: dict[Mode, TimingPlan] = {
 }
 
 
+CALIBRATIONS = 2  # per side and pair
+
+
 @dataclass(frozen=True)
 class PairTiming:
     rust: TimingSample
@@ -78,18 +81,21 @@ def time_pair(
         raise ValueError("time_pair needs at least one worker")
     started = time.monotonic()
     sides = (Impl.RUST, Impl.PYTHON)
-    loops: dict[Impl, int] = {}
-    for impl in sides:
-        calibration = workers[0].time(
-            function,
-            impl=impl,
-            workload=workload,
-            loops=None,
-            values=1,
-            warmups=0,
-            min_time_s=plan.min_time_s,
-        )
-        loops[impl] = calibration.loops
+    # Calibrate each side twice, interleaved, and keep the larger count: a load spike during one calibration
+    # stops its doubling early, and values of a side with too few loops would be short and noisier.
+    loops: dict[Impl, int] = dict.fromkeys(sides, 1)
+    for _ in range(CALIBRATIONS):
+        for impl in sides:
+            calibration = workers[0].time(
+                function,
+                impl=impl,
+                workload=workload,
+                loops=None,
+                values=1,
+                warmups=0,
+                min_time_s=plan.min_time_s,
+            )
+            loops[impl] = max(loops[impl], calibration.loops)
     # The calibration runs warmed up the first worker.
     warmed: set[tuple[int, Impl]] = {(0, impl) for impl in sides}
     values: dict[Impl, list[float]] = {impl: [] for impl in sides}

@@ -49,3 +49,12 @@ def test_interrupt_keeps_finished_measurements_and_stops_workers(
     assert run.pairs == ()
     for pid in started_workers:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_side_without_the_functions_is_reported_not_fatal(tmp_path: Path) -> None:
+    # "json" has none of the 12 functions and no _noop: every pair is listed with the reason, nothing crashes.
+    run = run_bench(tiny_options(tmp_path, only=("base36_encode",), rust_module="json"))
+    assert run.pairs == ()
+    assert run.call_floor is None
+    assert {n.workload for n in run.not_comparable} == {"md5-hex", "uuid-hex"}
+    assert all("could not be measured" in n.difference and "json" in n.difference for n in run.not_comparable)
