@@ -169,6 +169,7 @@ def read_last_n_lines(
         and _is_i64(n)
         and _is_i64(chunk_size)
         and codec_name is not None
+        and type(errors) is str
         and errors in _RUST_DECODE_ERRORS
     )
     if _choose("read_last_n_lines", rust_ok) is Impl.RUST:
