@@ -153,6 +153,7 @@ def _unsupported_calls(tmp_path: Path) -> list[tuple[str, tuple[Any, ...], dict[
         ("read_last_n_lines", (str(log), 1), {"encoding": "cp1252"}),
         ("read_last_n_lines", (str(log), 1), {"errors": "backslashreplace"}),
         ("read_last_n_lines", (str(log), 1), {"encoding": "no-such-codec"}),
+        ("read_last_n_lines", (str(log), 0), {"errors": ["not", "a", "name"]}),
         ("read_last_n_lines", (log, 1), {}),  # a Path, not a str
         ("read_last_n_lines", (str(log), 2**70), {}),
         ("hash_file", (str(log), unsupported_hash), {}),
