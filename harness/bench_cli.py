@@ -14,9 +14,11 @@ from harness.outputs import DEFAULT_OUT, publish_run
 from harness.registry import DEFAULT_MODULES, FUNCTIONS
 from harness.results import Impl
 from harness.timing import PLANS
+from harness.worker import WorkerError
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
 EXIT_INTERRUPTED = 130
+EXIT_TOOL_ERROR = 2
 
 
 def _positive_float(text: str) -> float:
@@ -118,11 +120,17 @@ def options_from_arguments(args: argparse.Namespace) -> BenchOptions:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    run = run_bench(options_from_arguments(args))
-    if run.interrupted:
-        # The user has pressed Ctrl-C once already; a second press must not lose what was measured.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    run_dir = publish_run(run, args.out)
+    options = options_from_arguments(args)
+    try:
+        run = run_bench(options)
+        if run.interrupted:
+            # The user has pressed Ctrl-C once already; a second press must not lose what was measured.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        run_dir = publish_run(run, args.out)
+    except (WorkerError, OSError) as error:
+        # The tool itself failed (a worker that cannot start, a folder that cannot be written): exit 2.
+        print(f"skybench bench: error: {error}", file=sys.stderr)
+        return EXIT_TOOL_ERROR
     timed = len(run.pairs)
     print(f"{timed} pairs timed, {len(run.not_comparable)} not comparable; results in {run_dir}")
     if run.interrupted:

@@ -108,3 +108,17 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
     assert run["interrupted"] is True
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive, "worker processes were left behind"
+
+
+def test_unwritable_out_is_a_tool_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    completed = _skybench(
+        "bench", "--quick", "--only", "get_parallel_threads", "--rust-module", "harness.reference",
+        "--no-memory", "--no-criterion", "--no-progress", "--min-rounds", "2", "--max-rounds", "2",
+        "--min-time", "0.001", "--out", str(blocker / "reports"), "--scratch", str(tmp_path / "scratch"),
+        timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert "skybench bench: error:" in completed.stderr
+    assert "Traceback" not in completed.stderr
