@@ -136,3 +136,15 @@ def test_import_time_claim() -> None:
     assert not import_time_within_claim(5_000_000.0)
     with pytest.raises(ValueError):
         import_time_within_claim(float("nan"))
+
+
+def test_interval_uses_the_pairing_of_rounds() -> None:
+    # Load that changes 30% from round to round but hits both sides of a round alike must not widen the
+    # interval: here the per-round ratios give +-1.5%, the ratio of the two medians about +-4%.
+    rng = np.random.default_rng(5)
+    load = rng.lognormal(0.0, 0.3, 40)
+    rust = 1000.0 * load * rng.lognormal(0.0, 0.02, 40)
+    python = 3000.0 * load * rng.lognormal(0.0, 0.02, 40)
+    speedup = paired_speedup(list(python), list(rust))
+    assert speedup.ci_low <= 3.0 <= speedup.ci_high
+    assert speedup.relative_half_width < 0.025
