@@ -11,12 +11,14 @@ Arguments routed to Python (everything else goes to Rust):
 - ``read_last_n_lines``: a path that is not a ``str``; ``n`` or ``chunk_size`` that is not an ``int`` in the
   signed 64-bit range; an ``encoding`` other than UTF-8, Latin-1 or ASCII (any spelling Python's ``codecs``
   accepts; Rust gets the canonical name); ``errors`` other than ``'strict'``, ``'replace'`` or ``'ignore'``.
-- ``hash_file``: a path that is not a ``str``; an algorithm name not in ``sky_rs.SUPPORTED_HASH_ALGORITHMS``
-  (matched exactly, so ``'SHA256'`` goes to Python, whose hashlib accepts it).
+- ``hash_file``: a path that is not a ``str``; an algorithm name that, lower-cased and with ``-`` read as
+  ``_`` or dropped, is not in ``sky_rs.SUPPORTED_HASH_ALGORITHMS`` (``'SHA256'`` and ``'sha-256'`` go to
+  Rust, which resolves names as hashlib does; ``'ripemd160'`` or ``'BLAKE2B512'`` go to Python).
 - ``find_free_port``: a start port that is not an ``int`` in the signed 64-bit range (bool included).
-- ``base36_encode``: a value that is not a ``str`` (``int(x, 16)`` also takes bytes).
-- ``format_float``: ``num`` whose type is not exactly ``int``, ``float`` or ``bool`` (a numpy float, for
-  example); ``precision`` that is not an ``int`` in the signed 64-bit range.
+- ``base36_encode``: a value that is not a ``str``, ``bytes`` or ``bytearray``.
+- ``format_float``: ``num`` that is not an ``int`` or ``float`` (subclasses such as ``numpy.float64`` go to
+  Rust; ``numpy.float32`` or a ``str`` go to Python); ``precision`` that is not an ``int`` in the signed
+  64-bit range.
 - ``truncate_long_string``: ``s`` not a ``str``, ``max_length`` not an ``int`` in the signed 64-bit range,
   ``truncate_middle`` not a ``bool``.
 - ``get_parallel_threads`` and ``get_max_workers_for_file_mounts``: a ``cloud_str`` that is neither None nor a
@@ -145,11 +147,16 @@ def _is_cloud_str(cloud_str: object) -> bool:
     return cloud_str is None or type(cloud_str) is str
 
 
-def _rust_hash_algorithms() -> frozenset[str]:
+def _rust_hashes(hash_alg: str) -> bool:
+    """Whether ``hash_alg`` names an algorithm in ``sky_rs.SUPPORTED_HASH_ALGORITHMS``, spelled as hashlib's
+    canonical name or as OpenSSL's (any case, ``sha-256``, ``sha3-256``)."""
     if not RUST_AVAILABLE:
-        return frozenset()
+        return False
     supported: object = getattr(sky_rs, "SUPPORTED_HASH_ALGORITHMS", frozenset())
-    return supported if isinstance(supported, frozenset) else frozenset()
+    if not isinstance(supported, frozenset):
+        return False
+    lowered = hash_alg.lower()
+    return any(name in supported for name in (lowered, lowered.replace("-", "_"), lowered.replace("-", "")))
 
 
 # --- io_utils ---------------------------------------------------------------------------------------------
@@ -163,23 +170,18 @@ def read_last_n_lines(
     errors: str = "replace",
 ) -> list[str]:
     """See ``harness.reference.read_last_n_lines``."""
-    codec_name = _rust_codec_name(encoding)
-    rust_ok = (
-        type(file_path) is str
-        and _is_i64(n)
-        and _is_i64(chunk_size)
-        and codec_name is not None
-        and type(errors) is str
-        and errors in _RUST_DECODE_ERRORS
-    )
-    if _choose("read_last_n_lines", rust_ok) is Impl.RUST:
-        return sky_rs.read_last_n_lines(file_path, n, chunk_size, codec_name, errors)
+    decodes_in_rust = type(errors) is str and errors in _RUST_DECODE_ERRORS
+    rust_codec = _rust_codec_name(encoding) if decodes_in_rust else None
+    rust_ok = type(file_path) is str and _is_i64(n) and _is_i64(chunk_size) and rust_codec is not None
+    # `rust_codec is not None` again only narrows the type for mypy.
+    if _choose("read_last_n_lines", rust_ok) is Impl.RUST and rust_codec is not None:
+        return sky_rs.read_last_n_lines(file_path, n, chunk_size, rust_codec, errors)
     return reference.read_last_n_lines(file_path, n, chunk_size, encoding, errors)
 
 
 def hash_file(path: str, hash_alg: str) -> FileHash:
     """See ``harness.reference.hash_file``."""
-    rust_ok = type(path) is str and type(hash_alg) is str and hash_alg in _rust_hash_algorithms()
+    rust_ok = type(path) is str and type(hash_alg) is str and _rust_hashes(hash_alg)
     if _choose("hash_file", rust_ok) is Impl.RUST:
         return sky_rs.hash_file(path, hash_alg)
     return reference.hash_file(path, hash_alg)
@@ -197,14 +199,14 @@ def find_free_port(start_port: int) -> int:
 
 def base36_encode(hex_str: str) -> str:
     """See ``harness.reference.base36_encode``."""
-    if _choose("base36_encode", type(hex_str) is str) is Impl.RUST:
+    if _choose("base36_encode", isinstance(hex_str, str | bytes | bytearray)) is Impl.RUST:
         return sky_rs.base36_encode(hex_str)
     return reference.base36_encode(hex_str)
 
 
 def format_float(num: float | int, precision: int = 1) -> str:
     """See ``harness.reference.format_float``."""
-    rust_ok = type(num) in (int, float, bool) and _is_i64(precision)
+    rust_ok = isinstance(num, int | float) and _is_i64(precision)
     if _choose("format_float", rust_ok) is Impl.RUST:
         return sky_rs.format_float(num, precision)
     return reference.format_float(num, precision)

@@ -144,11 +144,6 @@ def _unsupported_calls(tmp_path: Path) -> list[tuple[str, tuple[Any, ...], dict[
 
     log = tmp_path / "log.txt"
     log.write_bytes(b"caf\xe9\n")
-    unsupported_hash = next(
-        name
-        for name in ("SHA256", "sha3_256", "blake2b")
-        if name not in rust_module().SUPPORTED_HASH_ALGORITHMS
-    )
     return [
         ("read_last_n_lines", (str(log), 1), {"encoding": "cp1252"}),
         ("read_last_n_lines", (str(log), 1), {"errors": "backslashreplace"}),
@@ -156,9 +151,12 @@ def _unsupported_calls(tmp_path: Path) -> list[tuple[str, tuple[Any, ...], dict[
         ("read_last_n_lines", (str(log), 0), {"errors": ["not", "a", "name"]}),
         ("read_last_n_lines", (log, 1), {}),  # a Path, not a str
         ("read_last_n_lines", (str(log), 2**70), {}),
-        ("hash_file", (str(log), unsupported_hash), {}),
+        ("hash_file", (str(log), "ripemd160"), {}),
+        ("hash_file", (str(log), "BLAKE2B512"), {}),
         ("find_free_port", (2**70,), {}),
-        ("format_float", (np.float64(2.5),), {}),
+        ("format_float", (np.float32(2.5),), {}),
+        ("format_float", ("2.5",), {}),
+        ("base36_encode", (memoryview(b"ff"),), {}),
         ("format_float", (2.5, 2**70), {}),
         ("truncate_long_string", ("abc def", 2, 1), {}),
         ("truncate_long_string", ("abc def", 2**70), {}),
@@ -202,3 +200,22 @@ def test_codecs_rust_implements_go_to_rust(tmp_path: Path, codec: dict[str, str]
     expected = _value_or_error(reference.read_last_n_lines, (str(log), 1), codec)
     assert _value_or_error(fallback.read_last_n_lines, (str(log), 1), codec) == expected
     assert fallback.last_served("read_last_n_lines") is Impl.RUST
+
+
+def test_arguments_rust_implements_go_to_rust(tmp_path: Path) -> None:
+    import numpy as np  # noqa: PLC0415
+
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"abc")
+    calls: list[tuple[str, tuple[Any, ...]]] = [
+        ("hash_file", (str(log), "SHA256")),
+        ("hash_file", (str(log), "sha-512")),
+        ("base36_encode", (b"ff",)),
+        ("base36_encode", (bytearray(b"0x10"),)),
+        ("format_float", (np.float64(2.25),)),
+        ("format_float", (True,)),
+    ]
+    for name, args in calls:
+        expected = _value_or_error(getattr(reference, name), args, {})
+        assert _value_or_error(getattr(fallback, name), args, {}) == expected, (name, args)
+        assert fallback.last_served(name) is Impl.RUST, (name, args)

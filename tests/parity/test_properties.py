@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -46,7 +47,7 @@ def _fresh_dir(scratch: Path) -> Path:
 # --- strings ---------------------------------------------------------------------------------------------
 
 
-def _is_negative_hex(text: str) -> bool:
+def _is_negative_hex(text: str | bytes) -> bool:
     """True when ``int(text, 16)`` is negative, which SkyPilot's loop never finishes (checked elsewhere)."""
     if not text.isascii():
         return False
@@ -57,8 +58,8 @@ def _is_negative_hex(text: str) -> bool:
 
 
 @PARITY_SETTINGS
-@given(hex_str=gen.hex_like_text)
-def test_base36_encode_matches(hex_str: str) -> None:
+@given(hex_str=st.one_of(gen.hex_like_text, gen.hex_like_text.filter(str.isascii).map(str.encode)))
+def test_base36_encode_matches(hex_str: str | bytes) -> None:
     # A negative value would hang an implementation that kept SkyPilot's loop: those run in a subprocess.
     assume(not _is_negative_hex(hex_str))
     compare_call("base36_encode", hex_str)
@@ -84,7 +85,10 @@ def test_base36_encode_negative_raises_value_error_without_hanging(module: str) 
 
 
 @PARITY_SETTINGS
-@given(num=gen.format_numbers, precision=st.one_of(st.none(), gen.format_precisions))
+@given(
+    num=st.one_of(gen.format_numbers, st.floats().map(np.float64)),
+    precision=st.one_of(st.none(), gen.format_precisions),
+)
 def test_format_float_matches(num: float | int, precision: int | None) -> None:
     if precision is None:
         compare_call("format_float", num)
@@ -148,6 +152,12 @@ def test_read_last_n_lines_matches(
     assert reference.value == _whole_file_last_lines(content, n)
 
 
+def _respell(name: str, rng: random.Random) -> str:
+    separator = rng.choice(["_", "-", ""])
+    respelled = name.replace("_", separator) if "_" in name else name
+    return "".join(ch.upper() if rng.random() < 0.5 else ch for ch in respelled)
+
+
 @st.composite
 def hash_inputs(draw: st.DrawFn) -> tuple[bytes, str]:
     # Sizes around the 256 KiB block of SkyPilot's reader, and small random files.
@@ -160,7 +170,11 @@ def hash_inputs(draw: st.DrawFn) -> tuple[bytes, str]:
     supported = sorted(rust_module().SUPPORTED_HASH_ALGORITHMS)
     # No hash is called "nope..." in hashlib or OpenSSL.
     unknown = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", max_size=8).map("nope".__add__)
-    name = draw(st.one_of(st.sampled_from(supported), unknown) if supported else unknown)
+    # hashlib's spellings too: any case, '-' for '_' or dropped ('SHA-256', 'Sha3-256', 'sha256').
+    spelled = st.tuples(st.sampled_from(supported or ["md5"]), st.randoms(use_true_random=False)).map(
+        lambda pair: _respell(pair[0], pair[1])
+    )
+    name = draw(st.one_of(st.sampled_from(supported), unknown, spelled) if supported else unknown)
     return content, name
 
 

@@ -21,7 +21,7 @@ import pytest
 import harness.fallback
 from harness.results import Impl
 
-from .support import Outcome, comparable_value, outcome_of, reference_module
+from .support import Outcome, comparable_value, compare_call, outcome_of, reference_module
 from .trees import cgroup_v1_files, cgroup_v2_files, make_directory_with_entries, write_tree
 
 FIVE_LINES = b"line1\nline2\nline3\nline4\nline5\n"
@@ -188,10 +188,29 @@ def test_hash_file_directory(impl: ModuleType, tmp_path: Path) -> None:
     check(outcome_of(lambda: impl.hash_file(str(tmp_path), "md5")), Raises(IsADirectoryError))
 
 
-def test_hash_file_upper_case_name_via_python(python_routed: ModuleType, tmp_path: Path) -> None:
+@pytest.mark.parametrize("spelling", ["SHA256", "Sha256", "sha-256"])
+def test_hash_file_accepts_hashlib_spellings(impl: ModuleType, tmp_path: Path, spelling: str) -> None:
+    """The spec ran 'SHA256'; OpenSSL's names are case-insensitive and hashlib reports the canonical name."""
     path = tmp_path / "data"
     path.write_bytes(FIVE_LINES)
-    assert python_routed.hash_file(str(path), "SHA256").hexdigest() == HASH_ROWS[1][2]
+    result = impl.hash_file(str(path), spelling)
+    assert (result.name, result.hexdigest()) == ("sha256", HASH_ROWS[1][2])
+
+
+@pytest.mark.parametrize("spelling", ["Sha512_224", "sHa512_256", "SHA512_224", "sha512-256"])
+def test_hash_file_resolves_names_as_hashlib_does(tmp_path: Path, spelling: str) -> None:
+    """hashlib (OpenSSL 3.0 here) rejects mixed-case 'Sha512_224' but takes 'SHA512_224': found by the
+    hash_file property; sky_rs must accept and reject the same spellings."""
+    path = tmp_path / "data"
+    path.write_bytes(b"abc")
+    compare_call("hash_file", str(path), spelling)
+
+
+def test_hash_file_hashlib_only_algorithm_via_python(python_routed: ModuleType, tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    path.write_bytes(b"abc")
+    result = python_routed.hash_file(str(path), "ripemd160")
+    assert result.hexdigest() == "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc"
 
 
 # --- 2.3 find_free_port -----------------------------------------------------------------------------------
@@ -360,11 +379,19 @@ def test_format_float_python_only_rows(
     check(outcome_of(lambda: python_routed.format_float(*args)), expected)
 
 
-def test_format_float_numpy_float_via_python(python_routed: ModuleType) -> None:
-    import numpy as np  # noqa: PLC0415 (only this test needs numpy)
+def test_format_float_numpy_float64(impl: ModuleType) -> None:
+    """numpy.float64 subclasses float (spec 2.5)."""
+    import numpy as np  # noqa: PLC0415 (only these tests need numpy)
 
-    assert python_routed.format_float(np.float64(3.0)) == "3"
-    assert python_routed.format_float(np.float64(3.25)) == "3.2"
+    assert impl.format_float(np.float64(3.0)) == "3"
+    assert impl.format_float(np.float64(3.25)) == "3.2"
+
+
+def test_format_float_numpy_float32_via_python(python_routed: ModuleType) -> None:
+    import numpy as np  # noqa: PLC0415
+
+    assert python_routed.format_float(np.float32(3.25)) == "3.2"
+    assert python_routed.format_float(np.int64(7)) == "7"  # via is_integer, not str()
 
 
 # --- 2.6 truncate_long_string -----------------------------------------------------------------------------
