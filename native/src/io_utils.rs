@@ -200,11 +200,23 @@ fn read_tail(file: &mut File, n: u64, chunk_size: u64) -> std::io::Result<Vec<u8
         let mut chunk = vec![0; usize::try_from(read_size).unwrap_or(usize::MAX)];
         let filled = read_fully(file, &mut chunk)?;
         chunk.truncate(filled);
-        newlines_seen += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        newlines_seen += memchr::memchr_iter(b'\n', &chunk).count() as u64;
         chunks.push(chunk);
     }
     chunks.reverse();
     Ok(chunks.concat())
+}
+
+/// `data.split(b'\n')`: the pieces between newlines, an empty one after a trailing newline.
+fn split_lines(data: &[u8]) -> Vec<&[u8]> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', data) {
+        pieces.push(&data[start..newline]);
+        start = newline + 1;
+    }
+    pieces.push(&data[start..]);
+    pieces
 }
 
 /// The last `n` lines of a file, `'\n'` on all but the last (spec 2.1). Only `\n` splits lines; each line is
@@ -248,7 +260,7 @@ pub fn read_last_n_lines(
     if tail.is_empty() {
         return Ok(Vec::new());
     }
-    let mut pieces: Vec<&[u8]> = tail.split(|&b| b == b'\n').collect();
+    let mut pieces: Vec<&[u8]> = split_lines(&tail);
     // A trailing newline leaves an empty last piece that is not a line.
     if pieces.last().is_some_and(|piece| piece.is_empty()) {
         pieces.pop();
@@ -259,8 +271,8 @@ pub fn read_last_n_lines(
     let selected = &pieces[first_selected..];
     let mut lines = Vec::with_capacity(selected.len());
     for (index, piece) in selected.iter().enumerate() {
-        let decoded = decode(piece, encoding, errors)?;
-        let mut line = decoded.trim_end_matches('\r').to_string();
+        let mut line = decode(piece, encoding, errors)?;
+        line.truncate(line.trim_end_matches('\r').len());
         if index + 1 < selected.len() {
             line.push('\n');
         }
@@ -376,7 +388,12 @@ pub fn hash_file(path: &Path, hash_alg: &str) -> Result<FileDigest, SkyError> {
     let algorithm = HashAlgorithm::from_hashlib_name(hash_alg)
         .ok_or_else(|| SkyError::Value(format!("unsupported hash type {hash_alg}")))?;
     let mut hasher = (algorithm.new_hasher)();
-    let mut block = vec![0u8; HASH_BLOCK_BYTES];
+    // Blocks of 256 KiB as SkyPilot reads, but no bigger buffer than a small file needs (one byte over its
+    // size, so its end shows in the first read); a file that grows meanwhile is still read to its end.
+    let file_bytes = file.metadata().map(|meta| meta.len()).unwrap_or(u64::MAX);
+    let block_bytes = usize::try_from(file_bytes.saturating_add(1))
+        .map_or(HASH_BLOCK_BYTES, |b| b.min(HASH_BLOCK_BYTES));
+    let mut block = vec![0u8; block_bytes];
     loop {
         match file.read(&mut block) {
             Ok(0) => break,

@@ -33,19 +33,36 @@ impl Base36Error {
     }
 }
 
-fn base36_of_u128(mut value: u128) -> String {
-    if value == 0 {
-        return "0".to_string();
-    }
-    // 2**128 has 25 base-36 digits.
-    let mut reversed = Vec::with_capacity(25);
-    while value != 0 {
-        reversed.push(BASE36_DIGITS[(value % 36) as usize]);
+/// 36**12, the largest power of 36 in a u64.
+const BASE36_POW12: u128 = 4_738_381_338_321_616_896;
+/// Base-36 digits of any u128: 36**25 > 2**128.
+const MAX_U128_BASE36_DIGITS: usize = 25;
+
+/// Writes `value` as exactly `digits.len()` base-36 digits (zero-padded).
+fn write_base36_u64(mut value: u64, digits: &mut [u8]) {
+    for slot in digits.iter_mut().rev() {
+        *slot = BASE36_DIGITS[(value % 36) as usize];
         value /= 36;
     }
-    reversed
+}
+
+fn base36_of_u128(value: u128) -> String {
+    // A u128 division is a slow library call, so split once into u64 pieces of 12 digits each (the top piece
+    // is below 36) and convert those with native division.
+    let low = (value % BASE36_POW12) as u64;
+    let rest = value / BASE36_POW12;
+    let middle = (rest % BASE36_POW12) as u64;
+    let high = (rest / BASE36_POW12) as u64;
+    let mut digits = [b'0'; MAX_U128_BASE36_DIGITS];
+    write_base36_u64(high, &mut digits[..1]);
+    write_base36_u64(middle, &mut digits[1..13]);
+    write_base36_u64(low, &mut digits[13..]);
+    let first_significant = digits
         .iter()
-        .rev()
+        .position(|&d| d != b'0')
+        .unwrap_or(MAX_U128_BASE36_DIGITS - 1);
+    digits[first_significant..]
+        .iter()
         .map(|&digit| char::from(digit))
         .collect()
 }
@@ -60,7 +77,11 @@ fn is_short_plain_hex(text: &str) -> bool {
 /// Lower-case base-36 digits of `int(hex_str, 16)` at arbitrary precision (spec 2.4).
 pub fn base36_encode(hex_str: &str) -> Result<String, Base36Error> {
     if is_short_plain_hex(hex_str) {
-        let value = u128::from_str_radix(hex_str, 16).map_err(|_| Base36Error::InvalidLiteral)?;
+        // At most 32 hex digits: shifting them in cannot overflow.
+        let value = hex_str
+            .bytes()
+            .filter_map(|digit| char::from(digit).to_digit(16))
+            .fold(0u128, |value, digit| (value << 4) | u128::from(digit));
         return Ok(base36_of_u128(value));
     }
     let (negative, magnitude) =
@@ -125,12 +146,16 @@ fn slice_stop(length: usize, stop: i64) -> usize {
 /// SkyPilot's truncation in code points, quirks included (spec 2.6): end mode cuts at `max_length` or past it
 /// at a word boundary; middle mode keeps the head and the tail around `...`.
 pub fn truncate_long_string(s: &str, max_length: i64, truncate_middle: bool) -> String {
-    let length = s.chars().count();
-    if i64::try_from(length).is_ok_and(|length| length <= max_length) {
+    // len(s) <= max_length, without counting a long string to its end (bytes bound code points from above).
+    let fits = match usize::try_from(max_length) {
+        Ok(limit) => s.len() <= limit || s.chars().nth(limit).is_none(),
+        Err(_) => max_length >= 0,
+    };
+    if fits {
         return s.to_string();
     }
     if truncate_middle {
-        // Here 3 < max_length < length, so both slices are in range.
+        // Here 3 < max_length < len(s), so both slices are in range.
         let Some(kept) = usize::try_from(max_length)
             .ok()
             .and_then(|m| m.checked_sub(ELLIPSIS.len()))
@@ -149,33 +174,39 @@ pub fn truncate_long_string(s: &str, max_length: i64, truncate_middle: bool) -> 
         ]
         .concat();
     }
-    let words: Vec<&str> = s.split(' ').collect();
-    let first_word = words.first().copied().unwrap_or_default();
+    let mut words = s.split(' ');
+    let first_word = words.next().unwrap_or_default();
     let first_length = first_word.chars().count();
-    if i64::try_from(first_length).is_ok_and(|first| first > max_length) {
+    let Ok(limit) = usize::try_from(max_length) else {
+        // A negative max_length is below any length: Python slices the first word from its end.
         return [
             char_prefix(first_word, slice_stop(first_length, max_length)),
             ELLIPSIS,
         ]
         .concat();
+    };
+    if first_length > limit {
+        return [char_prefix(first_word, limit), ELLIPSIS].concat();
     }
-    // From here 0 <= max_length. Find the first word index at which the word lengths (spaces not counted)
-    // reach max_length, or the last index.
-    let word_lengths: Vec<usize> = words.iter().map(|word| word.chars().count()).collect();
-    let mut stop_index = 0;
-    let mut total_length: i64 = 0;
-    for (index, &word_length) in word_lengths.iter().enumerate() {
-        stop_index = index;
-        total_length = total_length.saturating_add(i64::try_from(word_length).unwrap_or(i64::MAX));
-        if total_length >= max_length {
-            break;
+    // The words before the first index at which the word lengths (spaces not counted) reach max_length, or
+    // all but the last word: their length with the spaces between them is the word-boundary cut P.
+    let mut total_length = first_length;
+    let mut prefix_length = 0;
+    let mut words_before = 0usize;
+    let mut previous_length = first_length;
+    if total_length < limit {
+        for word in words {
+            // The previous word joins the prefix, with a space after the first one.
+            prefix_length += previous_length + usize::from(words_before > 0);
+            words_before += 1;
+            previous_length = word.chars().count();
+            total_length += previous_length;
+            if total_length >= limit {
+                break;
+            }
         }
     }
-    // len(' '.join(words[:stop_index])): the words before stop_index and the spaces between them.
-    let prefix_length =
-        word_lengths[..stop_index].iter().sum::<usize>() + stop_index.saturating_sub(1);
-    let cut = prefix_length.max(slice_stop(length, max_length));
-    [char_prefix(s, cut), ELLIPSIS].concat()
+    [char_prefix(s, prefix_length.max(limit)), ELLIPSIS].concat()
 }
 
 #[cfg(test)]
@@ -216,6 +247,27 @@ mod tests {
         for (hex, expected) in cases {
             assert_eq!(base36_encode(hex).as_deref(), Ok(expected), "{hex:?}");
         }
+    }
+
+    #[test]
+    fn base36_u128_path_matches_the_big_integer_path() {
+        let mut value: u128 = 1;
+        for _ in 0..200 {
+            let text = format!("{value:x}");
+            let expected = BigUint::from(value).to_str_radix(36);
+            assert_eq!(base36_encode(&text), Ok(expected), "{text}");
+            value = value
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+        }
+        assert_eq!(
+            base36_encode(&format!("{:x}", u128::MAX)).as_deref(),
+            Ok("f5lxx1zz5pnorynqglhzmsp33")
+        );
+        assert_eq!(
+            base36_encode("00000000000000000000000000000000").as_deref(),
+            Ok("0")
+        );
     }
 
     #[test]

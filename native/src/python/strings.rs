@@ -125,7 +125,7 @@ pub fn truncate_long_string(
         OptionalArg::Given(value) => {
             // SkyPilot's first step, `len(s) <= max_length`, raises Python's own TypeError for None or a str;
             // a short string comes back unchanged whatever the type. Other non-ints fail at slicing.
-            if value.ge(text.len()?)? {
+            if text.len()?.into_pyobject(s.py())?.le(&value)? {
                 return Ok(text.to_str()?.to_owned());
             }
             return Err(PyTypeError::new_err(
