@@ -153,97 +153,132 @@ def _prepare_data(tasks: Sequence[_Task], options: BenchOptions, say: Callable[[
         ensure_data(item, options.scratch, options.seed)
 
 
+@dataclass
+class _Collected:
+    """What a run has measured so far; turned into the RunResult however the run ends."""
+
+    environment: dict[str, str] = field(default_factory=dict)
+    import_time_ns: dict[str, float] = field(default_factory=dict)
+    call_floor: PairResult | None = None
+    pairs: list[PairResult] = field(default_factory=list)
+    not_comparable: list[NotComparable] = field(default_factory=list)
+    fallback_calls: dict[str, int] = field(default_factory=dict)
+    rust_native_ns: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False
+
+
 def run_bench(options: BenchOptions) -> RunResult:
     """Measures every selected pair; returns what was measured (``interrupted=True`` after Ctrl-C)."""
     started_at = time.time()
     started_monotonic = time.monotonic()
     # Workers run in the repository root; relative paths must mean what they meant to the caller.
     options = replace(options, scratch=options.scratch.resolve(), python=options.python.absolute())
-    plan = options.timing_plan
     tasks = _tasks(options)
-    pairs: list[PairResult] = []
-    not_comparable: list[NotComparable] = []
-    call_floor: PairResult | None = None
-    import_time_ns: dict[str, float] = {}
-    rust_native_ns: dict[str, float] = {}
-    fallback_calls: dict[str, int] = {}
-    environment: dict[str, str] = {}
-    interrupted = False
+    collected = _Collected()
     with ExitStack() as stack, _progress(len(tasks) + 1, options.progress) as bar:
         try:
-            bar.set_description("environment")
-            environment = dict(collect_environment(options.repo_root))
-            _prepare_data(tasks, options, bar.set_description)
-            if options.import_time_repeats:
-                bar.set_description("import time")
-                for module in options.modules.values():
-                    import_time_ns[module] = measure_import_time_ns(
-                        options.python, module, options.import_time_repeats, cwd=options.repo_root
-                    )
-            pool = _WorkerPool(options, plan.processes, stack)
-            memory_worker = _WorkerPool(options, 1, stack).workers[0] if options.memory else None
-            bar.set_description("call floor")
-            try:
-                call_floor = _time_task(pool, _Task(NOOP_FUNCTION, NOOP_WORKLOAD, None), plan, options.seed)
-            except WorkerError as error:
-                bar.write(f"call floor not measured: {error}")
-                pool.replace_dead()
-            bar.update()
-            for pairs_done, task in enumerate(tasks, start=1):
-                bar.set_description(f"{task.function}[{task.workload.id}]")
-                try:
-                    difference = pool.workers[0].parity(task.function, task.workload.id)
-                    if difference is not None:
-                        not_comparable.append(NotComparable(task.function, task.workload.id, difference))
-                    else:
-                        pair = _time_task(pool, task, plan, options.seed)
-                        if memory_worker is not None:
-                            try:
-                                rust_memory, python_memory = _measure_memory(
-                                    memory_worker, options, task.function, task.workload
-                                )
-                                pair = replace(pair, rust_memory=rust_memory, python_memory=python_memory)
-                            except (WorkerError, MemoryMeasurementError) as error:
-                                bar.write(
-                                    f"memory of {task.function}[{task.workload.id}] not measured: {error}"
-                                )
-                                if not memory_worker.alive:
-                                    memory_worker = _WorkerPool(options, 1, stack).workers[0]
-                        pairs.append(pair)
-                except WorkerError as error:
-                    # One pair that cannot be measured must not end the run; it is listed with the reason.
-                    not_comparable.append(
-                        NotComparable(task.function, task.workload.id, f"could not be measured: {error}")
-                    )
-                    pool.replace_dead()
-                bar.update()
-                if options.on_pair_done is not None:
-                    options.on_pair_done(pairs_done, len(tasks))
-            if pairs and dict(options.modules) == dict(DEFAULT_MODULES):
-                bar.set_description("fallback dispatch")
-                fallback_calls = _fallback_calls(tasks, pairs, options)
-            if options.criterion:
-                bar.set_description("criterion (Rust without Python)")
-                try:
-                    rust_native_ns = run_criterion(quick=options.mode is Mode.QUICK)
-                except CriterionError as error:
-                    bar.write(f"Rust-only Criterion times not measured: {error}")
+            _measure(options, tasks, collected, stack, bar)
         except KeyboardInterrupt:
-            interrupted = True
+            collected.interrupted = True
+    # Leaving the ExitStack has killed every worker, whether the run finished or not.
     return RunResult(
         run_id=_run_id(started_at, options.mode),
         mode=str(options.mode),
         started_at_unix_s=started_at,
         duration_seconds=time.monotonic() - started_monotonic,
-        environment=environment,
-        pairs=tuple(pairs),
-        not_comparable=tuple(not_comparable),
-        call_floor=call_floor,
-        import_time_ns=import_time_ns,
-        rust_native_ns=rust_native_ns,
-        fallback_calls=fallback_calls,
-        interrupted=interrupted,
+        environment=collected.environment,
+        pairs=tuple(collected.pairs),
+        not_comparable=tuple(collected.not_comparable),
+        call_floor=collected.call_floor,
+        import_time_ns=collected.import_time_ns,
+        rust_native_ns=collected.rust_native_ns,
+        fallback_calls=collected.fallback_calls,
+        interrupted=collected.interrupted,
     )
+
+
+def _measure(
+    options: BenchOptions, tasks: Sequence[_Task], collected: _Collected, stack: ExitStack, bar: tqdm[None]
+) -> None:
+    """The steps of a run, in order; each stores its result in ``collected`` as soon as it has it."""
+    plan = options.timing_plan
+    bar.set_description("environment")
+    collected.environment = dict(collect_environment(options.repo_root))
+    _prepare_data(tasks, options, bar.set_description)
+    bar.set_description("import time")
+    collected.import_time_ns = _import_times(options)
+    timing_pool = _WorkerPool(options, plan.processes, stack)
+    # Allocation tracking (memray) stays out of the timing workers: its hooks must not touch timed calls.
+    memory_pool = _WorkerPool(options, 1, stack) if options.memory else None
+    bar.set_description("call floor")
+    try:
+        collected.call_floor = _time_task(
+            timing_pool, _Task(NOOP_FUNCTION, NOOP_WORKLOAD, None), plan, options.seed
+        )
+    except WorkerError as error:
+        bar.write(f"call floor not measured: {error}")
+        timing_pool.replace_dead()
+    bar.update()
+    for pairs_done, task in enumerate(tasks, start=1):
+        bar.set_description(f"{task.function}[{task.workload.id}]")
+        outcome = _measure_task(task, options, timing_pool, memory_pool, bar.write)
+        if isinstance(outcome, PairResult):
+            collected.pairs.append(outcome)
+        else:
+            collected.not_comparable.append(outcome)
+        bar.update()
+        if options.on_pair_done is not None:
+            options.on_pair_done(pairs_done, len(tasks))
+    if collected.pairs and dict(options.modules) == dict(DEFAULT_MODULES):
+        bar.set_description("fallback dispatch")
+        collected.fallback_calls = _fallback_calls(tasks, collected.pairs, options)
+    if options.criterion:
+        bar.set_description("criterion (Rust without Python)")
+        try:
+            collected.rust_native_ns = run_criterion(quick=options.mode is Mode.QUICK)
+        except CriterionError as error:
+            bar.write(f"Rust-only Criterion times not measured: {error}")
+
+
+def _import_times(options: BenchOptions) -> dict[str, float]:
+    if not options.import_time_repeats:
+        return {}
+    return {
+        module: measure_import_time_ns(
+            options.python, module, options.import_time_repeats, cwd=options.repo_root
+        )
+        for module in options.modules.values()
+    }
+
+
+def _measure_task(
+    task: _Task,
+    options: BenchOptions,
+    timing_pool: _WorkerPool,
+    memory_pool: _WorkerPool | None,
+    warn: Callable[[str], None],
+) -> PairResult | NotComparable:
+    """Parity, then timing, then memory of one pair. A pair that fails is returned as NotComparable."""
+    try:
+        difference = timing_pool.workers[0].parity(task.function, task.workload.id)
+        if difference is not None:
+            return NotComparable(task.function, task.workload.id, difference)
+        pair = _time_task(timing_pool, task, options.timing_plan, options.seed)
+    except WorkerError as error:
+        # One pair that cannot be measured must not end the run; it is listed with the reason.
+        timing_pool.replace_dead()
+        return NotComparable(task.function, task.workload.id, f"could not be measured: {error}")
+    if memory_pool is None:
+        return pair
+    try:
+        rust_memory, python_memory = _measure_memory(
+            memory_pool.workers[0], options, task.function, task.workload
+        )
+    except (WorkerError, MemoryMeasurementError) as error:
+        warn(f"memory of {task.function}[{task.workload.id}] not measured: {error}")
+        memory_pool.replace_dead()
+        return pair
+    return replace(pair, rust_memory=rust_memory, python_memory=python_memory)
 
 
 def _fallback_calls(
