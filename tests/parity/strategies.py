@@ -51,7 +51,9 @@ format_numbers = st.one_of(
     st.integers(min_value=-(2**200), max_value=2**200),  # beyond 64 bits
     st.booleans(),
 )
-format_precisions = st.one_of(st.integers(0, 6), st.integers(-3, 40))
+format_precisions = st.one_of(
+    st.integers(0, 6), st.integers(-3, 40), st.integers(990, 1010)
+)  # Rust formats up to 1000
 
 # --- files -----------------------------------------------------------------------------------------------
 
