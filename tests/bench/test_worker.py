@@ -96,3 +96,14 @@ def test_raw_protocol_bad_json_and_quit(tmp_path: Path) -> None:
 def test_close_stops_the_process(worker: WorkerClient) -> None:
     worker.close()
     assert not worker.alive
+
+
+def test_memory_op_counts_allocations_per_call(worker: WorkerClient) -> None:
+    # base36_encode builds a new string per call: it must allocate something, and the noop must not more.
+    bytes_per_call, allocs_per_call = worker.memory("base36_encode", Impl.PYTHON, "md5-hex", calls=2)
+    assert bytes_per_call > 0
+    assert allocs_per_call >= 1
+    noop_bytes, _ = worker.memory("_noop", Impl.PYTHON, "call", calls=2)
+    assert noop_bytes < bytes_per_call
+    with pytest.raises(WorkerError, match="calls must be >= 1"):
+        worker.memory("_noop", Impl.PYTHON, "call", calls=0)
