@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from .support import compare_call, outcome_of
+from .support import compare_call, outcome_of, reference_module
 from .trees import cgroup_v1_files, cgroup_v2_files, write_tree
 
 LOG = b"one\ntwo\nthree\n"
@@ -134,3 +135,40 @@ def test_cgroup_quota_that_is_not_finite(
 def test_huge_environment_cpu_count_is_exact() -> None:
     """int(float('1e300')) is a 997-bit int; Rust must not saturate or wrap it."""
     compare_call("_get_cpu_count_at", "/nonexistent", {"SKYPILOT_POD_CPU_CORE_LIMIT": "1e300"}, 4, None)
+
+
+# --- text that is not valid UTF-8 inside: surrogate-escaped paths and arguments --------------------------
+
+
+def _undecodable_name(tmp_path: Path) -> str:
+    """A directory named with a byte that is not UTF-8, as Python sees it (``os.fsdecode``: a lone
+    surrogate)."""
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9")
+    os.mkdir(raw)
+    with open(os.path.join(raw, b"log\xff"), "wb") as f:
+        f.write(LOG)
+    return os.fsdecode(raw)
+
+
+def test_surrogate_escaped_paths(tmp_path: Path) -> None:
+    directory = _undecodable_name(tmp_path)
+    log = os.path.join(directory, os.fsdecode(b"log\xff"))
+    compare_call("read_last_n_lines", log, 2)
+    compare_call("hash_file", log, "md5")
+    compare_call("estimate_fd_for_directory", directory)
+    # The message names the path as Python prints it, surrogates included.
+    compare_call("read_last_n_lines", log + "-missing", 2)
+
+
+@pytest.mark.parametrize("max_length", [3, 5, 40])
+@pytest.mark.parametrize("truncate_middle", [False, True])
+def test_truncate_surrogate_escaped_text(max_length: int, truncate_middle: bool) -> None:
+    """sys.argv holds surrogates for bytes that are not UTF-8; SkyPilot truncates commands from it."""
+    compare_call("truncate_long_string", "python tr\udce9in.py --epochs 100", max_length, truncate_middle)
+
+
+def test_hash_file_path_with_nul(tmp_path: Path) -> None:
+    """open() raises ValueError('embedded null byte') before any system call."""
+    compare_call("hash_file", str(tmp_path / "data\x00"), "md5")
+    outcome = outcome_of(lambda: reference_module().hash_file(str(tmp_path / "data\x00"), "md5"))
+    assert outcome.error_type is ValueError
