@@ -158,6 +158,7 @@ def test_surrogate_escaped_paths(tmp_path: Path) -> None:
     compare_call("estimate_fd_for_directory", directory)
     # The message names the path as Python prints it, surrogates included.
     compare_call("read_last_n_lines", log + "-missing", 2)
+    compare_call("read_last_n_lines", directory, 2)
 
 
 @pytest.mark.parametrize("max_length", [3, 5, 40])
