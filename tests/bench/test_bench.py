@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -10,6 +11,7 @@ import pytest
 import harness.bench
 import harness.timing
 from harness.bench import run_bench
+from harness.registry import DEFAULT_MODULES
 
 from .conftest import tiny_options
 
@@ -58,3 +60,15 @@ def test_a_side_without_the_functions_is_reported_not_fatal(tmp_path: Path) -> N
     assert run.call_floor is None
     assert {n.workload for n in run.not_comparable} == {"md5-hex", "uuid-hex"}
     assert all("could not be measured" in n.difference and "json" in n.difference for n in run.not_comparable)
+
+
+def test_fallback_dispatch_is_counted_on_the_timed_workloads(tmp_path: Path) -> None:
+    sky_rs = pytest.importorskip("sky_rs")
+    if not hasattr(sky_rs, "get_parallel_threads"):
+        pytest.skip("this sky_rs build lacks get_parallel_threads")
+    options = replace(tiny_options(tmp_path, only=("get_parallel_threads",)), modules=dict(DEFAULT_MODULES))
+    run = run_bench(options)
+    assert {pair.workload for pair in run.pairs} == {"default", "kubernetes"}
+    # one pass over each timed workload (one call each), all served by one side or the other
+    assert sum(run.fallback_calls.values()) == 2
+    assert set(run.fallback_calls) <= {"get_parallel_threads/rust", "get_parallel_threads/python"}
