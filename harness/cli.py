@@ -13,7 +13,12 @@ import sys
 from collections.abc import Sequence
 
 # Modules that add subcommands, in the order of `--help`.
-FEATURE_MODULES: tuple[str, ...] = ("harness.bench_cli", "harness.baseline", "harness.telemetry.cli")
+FEATURE_MODULES: tuple[str, ...] = (
+    "harness.bench_cli",
+    "harness.baseline",
+    "harness.gate.cli",
+    "harness.telemetry.cli",
+)
 
 EXIT_OK = 0
 EXIT_USAGE = 2
