@@ -52,9 +52,8 @@ fn batch_group<'c>(criterion: &'c mut Criterion, function: &str) -> BenchmarkGro
 
 fn bench_base36(criterion: &mut Criterion) {
     let mut rng = SplitMix64(36);
-    let hex_batch: Vec<String> = (0..BATCH_LENGTH)
-        .map(|_| format!("{:016x}{:016x}", rng.next(), rng.next()))
-        .collect();
+    let hex_batch: Vec<String> =
+        (0..BATCH_LENGTH).map(|_| format!("{:016x}{:016x}", rng.next(), rng.next())).collect();
     let mut group = batch_group(criterion, "base36_encode");
     // md5 hexdigests and uuid4().hex are both 32 lower-case hex digits.
     for workload in ["md5-hex", "uuid-hex"] {
@@ -103,43 +102,21 @@ fn bench_format_float(criterion: &mut Criterion) {
 }
 
 fn bench_truncate(criterion: &mut Criterion) {
-    const COMMAND_PARTS: [&str; 8] = [
-        "python",
-        "train.py",
-        "--epochs",
-        "100",
-        "--lr",
-        "0.001",
-        "--batch-size",
-        "64",
-    ];
-    const ERROR_PARTS: [&str; 6] = [
-        "Failed to provision",
-        "resources:",
-        "quota exceeded in",
-        "us-east-1;",
-        "retrying",
-        "日本語",
-    ];
-    const ZONES: [&str; 4] = [
-        "us-west-2-availability-zone-1",
-        "us-east-1-very-long-region",
-        "europe-west4-a",
-        "ap-northeast-1c",
-    ];
+    const COMMAND_PARTS: [&str; 8] =
+        ["python", "train.py", "--epochs", "100", "--lr", "0.001", "--batch-size", "64"];
+    const ERROR_PARTS: [&str; 6] =
+        ["Failed to provision", "resources:", "quota exceeded in", "us-east-1;", "retrying", "日本語"];
+    const ZONES: [&str; 4] =
+        ["us-west-2-availability-zone-1", "us-east-1-very-long-region", "europe-west4-a", "ap-northeast-1c"];
     let mut rng = SplitMix64(25);
     let mut joined = |parts: &[&str], max_words: usize| -> String {
         let words = rng.below(1, max_words);
         let text: Vec<&str> = (0..words).map(|_| *rng.pick(parts)).collect();
         text.join(" ").chars().take(500).collect()
     };
-    let commands: Vec<String> = (0..BATCH_LENGTH)
-        .map(|_| joined(&COMMAND_PARTS, 20))
-        .collect();
+    let commands: Vec<String> = (0..BATCH_LENGTH).map(|_| joined(&COMMAND_PARTS, 20)).collect();
     let errors: Vec<String> = (0..BATCH_LENGTH).map(|_| joined(&ERROR_PARTS, 5)).collect();
-    let zones: Vec<String> = (0..BATCH_LENGTH)
-        .map(|index| ZONES[index % ZONES.len()].to_string())
-        .collect();
+    let zones: Vec<String> = (0..BATCH_LENGTH).map(|index| ZONES[index % ZONES.len()].to_string()).collect();
     let mut group = batch_group(criterion, "truncate_long_string");
     for (workload, strings, max_length, middle) in [
         ("commands-25", &commands, 25, false),
@@ -149,11 +126,7 @@ fn bench_truncate(criterion: &mut Criterion) {
         group.bench_function(workload, |b| {
             b.iter(|| {
                 for text in strings {
-                    black_box(string_utils::truncate_long_string(
-                        black_box(text),
-                        max_length,
-                        middle,
-                    ));
+                    black_box(string_utils::truncate_long_string(black_box(text), max_length, middle));
                 }
             })
         });
@@ -166,11 +139,7 @@ fn write_log(path: &Path, size_bytes: usize) {
     let mut rng = SplitMix64(size_bytes as u64);
     let mut log = Vec::with_capacity(size_bytes + 16 * KIB);
     while log.len() < size_bytes {
-        let length = if rng.below(0, 500) == 0 {
-            rng.below(9 * KIB, 16 * KIB)
-        } else {
-            rng.below(80, 201)
-        };
+        let length = if rng.below(0, 500) == 0 { rng.below(9 * KIB, 16 * KIB) } else { rng.below(80, 201) };
         log.extend((0..length).map(|i| b'a' + (i % 26) as u8));
         log.push(b'\n');
     }
@@ -183,21 +152,10 @@ fn bench_read_last_n_lines(criterion: &mut Criterion, scratch: &Path) {
     for (label, size_bytes) in [("1KB", 1000), ("1MB", 1_000_000)] {
         let path = scratch.join(format!("{label}.log"));
         write_log(&path, size_bytes);
-        let file = NamedPath {
-            path: path.clone(),
-            shown_as: path.display().to_string(),
-        };
+        let file = NamedPath { path: path.clone(), shown_as: path.display().to_string() };
         for n in [10, 1000] {
             group.bench_function(format!("{label}-n{n}"), |b| {
-                b.iter(|| {
-                    io_utils::read_last_n_lines(
-                        &file,
-                        n,
-                        8192,
-                        Encoding::Utf8,
-                        DecodeErrors::Replace,
-                    )
-                })
+                b.iter(|| io_utils::read_last_n_lines(&file, n, 8192, Encoding::Utf8, DecodeErrors::Replace))
             });
         }
     }
@@ -231,10 +189,8 @@ fn directory_of(scratch: &Path, entry_count: usize) -> PathBuf {
 }
 
 fn bench_directories(criterion: &mut Criterion, scratch: &Path) {
-    let directories: Vec<(usize, PathBuf)> = [10, 1000]
-        .into_iter()
-        .map(|count| (count, directory_of(scratch, count)))
-        .collect();
+    let directories: Vec<(usize, PathBuf)> =
+        [10, 1000].into_iter().map(|count| (count, directory_of(scratch, count))).collect();
     let mut group = criterion.benchmark_group("estimate_fd_for_directory");
     for (count, path) in &directories {
         group.bench_function(format!("dir-{count}"), |b| {
@@ -249,11 +205,7 @@ fn bench_directories(criterion: &mut Criterion, scratch: &Path) {
         // A local directory and a cloud URL, as the harness's workload.
         let sources = [path.clone(), PathBuf::from("s3://bucket/data")];
         group.bench_function(format!("dir-{count}"), |b| {
-            b.iter(|| {
-                process_utils::get_max_workers_for_file_mounts_with(
-                    &sources, thread_cap, soft_limit,
-                )
-            })
+            b.iter(|| process_utils::get_max_workers_for_file_mounts_with(&sources, thread_cap, soft_limit))
         });
     }
     group.finish();
@@ -267,15 +219,9 @@ fn bench_system_queries(criterion: &mut Criterion) {
     group.bench_function("host", |b| b.iter(system_utils::get_mem_size_gb));
     group.finish();
     let mut group = criterion.benchmark_group("get_parallel_threads");
-    group.bench_function("default", |b| {
-        b.iter(|| process_utils::get_parallel_threads(black_box(false)))
-    });
+    group.bench_function("default", |b| b.iter(|| process_utils::get_parallel_threads(black_box(false))));
     group.bench_function("kubernetes", |b| {
-        b.iter(|| {
-            process_utils::get_parallel_threads(process_utils::is_kubernetes(black_box(
-                "kubernetes",
-            )))
-        })
+        b.iter(|| process_utils::get_parallel_threads(process_utils::is_kubernetes(black_box("kubernetes"))))
     });
     group.finish();
     let own_pid = i32::try_from(std::process::id()).expect("pid fits a C int");
@@ -284,14 +230,8 @@ fn bench_system_queries(criterion: &mut Criterion) {
         .and_then(|text| text.trim().parse().ok())
         .unwrap_or(1 << 22);
     let mut group = criterion.benchmark_group("is_process_alive");
-    for (workload, pid) in [
-        ("own-pid", own_pid),
-        ("dead-pid", pid_max + 1),
-        ("pid-1", 1),
-    ] {
-        group.bench_function(workload, |b| {
-            b.iter(|| process_utils::is_process_alive(black_box(pid)))
-        });
+    for (workload, pid) in [("own-pid", own_pid), ("dead-pid", pid_max + 1), ("pid-1", 1)] {
+        group.bench_function(workload, |b| b.iter(|| process_utils::is_process_alive(black_box(pid))));
     }
     group.finish();
 }
@@ -313,9 +253,7 @@ fn occupy_ports_ahead(occupied: u16) -> (i64, Vec<Socket>) {
         let held: Vec<Socket> = (start..start + occupied)
             .filter_map(|port| {
                 let holder = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
-                holder
-                    .bind(&SocketAddrV4::new(Ipv4Addr::LOCALHOST, port).into())
-                    .ok()?;
+                holder.bind(&SocketAddrV4::new(Ipv4Addr::LOCALHOST, port).into()).ok()?;
                 Some(holder)
             })
             .collect();
@@ -324,19 +262,14 @@ fn occupy_ports_ahead(occupied: u16) -> (i64, Vec<Socket>) {
         }
         start += occupied + 1;
     }
-    panic!(
-        "no window of {} free ports between 42000 and 60000",
-        occupied + 1
-    );
+    panic!("no window of {} free ports between 42000 and 60000", occupied + 1);
 }
 
 fn bench_find_free_port(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("find_free_port");
     for occupied in [0, 10] {
         let (start, _held) = occupy_ports_ahead(occupied);
-        group.bench_function(format!("occupied-{occupied}"), |b| {
-            b.iter(|| io_utils::find_free_port(start))
-        });
+        group.bench_function(format!("occupied-{occupied}"), |b| b.iter(|| io_utils::find_free_port(start)));
     }
     group.finish();
 }
@@ -349,9 +282,7 @@ fn bench_files(criterion: &mut Criterion) {
 }
 
 fn short_runs() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(1))
+    Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(1))
 }
 
 criterion_group! {

@@ -12,41 +12,32 @@ pub enum SkyError {
     /// `ValueError(message)`.
     Value(String),
     /// `OSError(errno, strerror[, filename])`: Python picks the subclass (`FileNotFoundError`, ...) from errno.
-    Os {
-        errno: i32,
-        filename: Option<PathBuf>,
-    },
+    Os { errno: i32, filename: Option<PathBuf> },
     /// `OSError(message)` without an errno (e.g. "No free ports available.").
     OsMessage(String),
     /// `AssertionError(message)`: SkyPilot's preconditions, raised explicitly.
     Assertion(String),
     /// `RuntimeError(f"{context}: {str(oserror)}")`, chained from that `OSError` (read_last_n_lines).
-    WrappedOs {
-        context: String,
-        errno: i32,
-        filename: PathBuf,
-    },
+    WrappedOs { context: String, errno: i32, filename: PathBuf },
     /// `OverflowError(message)`.
     Overflow(String),
     /// `TypeError(message)`.
     Type(String),
     /// `UnicodeDecodeError(encoding, input, start, end, reason)`.
-    UnicodeDecode {
-        encoding: &'static str,
-        input: Vec<u8>,
-        start: usize,
-        end: usize,
-        reason: &'static str,
-    },
+    UnicodeDecode { encoding: &'static str, input: Vec<u8>, start: usize, end: usize, reason: &'static str },
 }
 
 impl SkyError {
     /// An `OSError` from an `io::Error`, keeping the errno so Python picks the right subclass.
+    /// A path with a NUL byte never reaches the OS: Python raises `ValueError('embedded null byte')` there,
+    /// where Rust reports `InvalidInput` without an errno.
     pub fn from_io(error: &std::io::Error, filename: Option<PathBuf>) -> Self {
-        SkyError::Os {
-            errno: io_errno(error),
-            filename,
+        let nul_in_path =
+            filename.as_ref().is_some_and(|name| name.as_os_str().as_encoded_bytes().contains(&0));
+        if nul_in_path && error.raw_os_error().is_none() && error.kind() == std::io::ErrorKind::InvalidInput {
+            return SkyError::Value("embedded null byte".to_string());
         }
+        SkyError::Os { errno: io_errno(error), filename }
     }
 }
 
@@ -71,11 +62,7 @@ pub fn strerror(errno: i32) -> String {
 /// `str(OSError(errno, strerror, filename))` with Rust's `{:?}` standing in for Python's `repr` of the name.
 fn os_error_text(errno: i32, filename: Option<&PathBuf>) -> String {
     match filename {
-        Some(name) => format!(
-            "[Errno {errno}] {}: {:?}",
-            strerror(errno),
-            name.to_string_lossy()
-        ),
+        Some(name) => format!("[Errno {errno}] {}: {:?}", strerror(errno), name.to_string_lossy()),
         None => format!("[Errno {errno}] {}", strerror(errno)),
     }
 }
@@ -88,26 +75,17 @@ impl fmt::Display for SkyError {
             | SkyError::Assertion(message)
             | SkyError::Overflow(message)
             | SkyError::Type(message) => f.write_str(message),
-            SkyError::Os { errno, filename } => {
-                f.write_str(&os_error_text(*errno, filename.as_ref()))
-            }
-            SkyError::WrappedOs {
-                context,
-                errno,
-                filename,
-            } => {
+            SkyError::Os { errno, filename } => f.write_str(&os_error_text(*errno, filename.as_ref())),
+            SkyError::WrappedOs { context, errno, filename } => {
                 write!(f, "{context}: {}", os_error_text(*errno, Some(filename)))
             }
-            SkyError::UnicodeDecode {
-                encoding,
-                input,
-                start,
-                end,
-                reason,
-            } => {
+            SkyError::UnicodeDecode { encoding, input, start, end, reason } => {
                 if end - start == 1 {
                     let byte = input.get(*start).copied().unwrap_or_default();
-                    write!(f, "'{encoding}' codec can't decode byte 0x{byte:02x} in position {start}: {reason}")
+                    write!(
+                        f,
+                        "'{encoding}' codec can't decode byte 0x{byte:02x} in position {start}: {reason}"
+                    )
                 } else {
                     write!(
                         f,
@@ -123,11 +101,11 @@ impl fmt::Display for SkyError {
 impl std::error::Error for SkyError {}
 
 #[cfg(feature = "python")]
-mod python {
+pub(crate) mod python {
     use super::{strerror, SkyError};
     use pyo3::exceptions::{
-        PyAssertionError, PyOSError, PyOverflowError, PyRuntimeError, PyTypeError,
-        PyUnicodeDecodeError, PyValueError,
+        PyAssertionError, PyOSError, PyOverflowError, PyRuntimeError, PyTypeError, PyUnicodeDecodeError,
+        PyValueError,
     };
     use pyo3::prelude::*;
     use std::ffi::CString;
@@ -141,6 +119,25 @@ mod python {
         }
     }
 
+    /// `RuntimeError(f"{context}: {str(oserror)}")` chained from that `OSError`: the message embeds Python's
+    /// own text of the cause, its repr of the file name included. `context` is a Python str, so callers can
+    /// pass text Rust cannot hold (lone surrogates).
+    pub(crate) fn runtime_error_from_os(
+        context: &Bound<'_, PyAny>,
+        errno: i32,
+        filename: &std::path::Path,
+    ) -> PyErr {
+        let py = context.py();
+        let cause = os_error(errno, Some(filename));
+        let message = cause.value(py).str().and_then(|cause_text| context.add(": ")?.add(cause_text));
+        let wrapped = match message {
+            Ok(message) => PyRuntimeError::new_err(message.unbind()),
+            Err(error) => return error,
+        };
+        wrapped.set_cause(py, Some(cause));
+        wrapped
+    }
+
     impl From<SkyError> for PyErr {
         fn from(error: SkyError) -> PyErr {
             match error {
@@ -150,29 +147,11 @@ mod python {
                 SkyError::Overflow(message) => PyOverflowError::new_err(message),
                 SkyError::Type(message) => PyTypeError::new_err(message),
                 SkyError::Os { errno, filename } => os_error(errno, filename.as_deref()),
-                SkyError::WrappedOs {
-                    context,
-                    errno,
-                    filename,
-                } => Python::attach(|py| {
-                    // The message embeds str() of the real OSError, Python's repr of the name included.
-                    let cause = os_error(errno, Some(&filename));
-                    let cause_text = cause
-                        .value(py)
-                        .str()
-                        .map(|s| s.to_string())
-                        .unwrap_or_default();
-                    let wrapped = PyRuntimeError::new_err(format!("{context}: {cause_text}"));
-                    wrapped.set_cause(py, Some(cause));
-                    wrapped
+                SkyError::WrappedOs { context, errno, filename } => Python::attach(|py| {
+                    let context = pyo3::types::PyString::new(py, &context).into_any();
+                    runtime_error_from_os(&context, errno, &filename)
                 }),
-                SkyError::UnicodeDecode {
-                    encoding,
-                    input,
-                    start,
-                    end,
-                    reason,
-                } => Python::attach(|py| {
+                SkyError::UnicodeDecode { encoding, input, start, end, reason } => Python::attach(|py| {
                     let encoding = CString::new(encoding).unwrap_or_default();
                     let reason = CString::new(reason).unwrap_or_default();
                     match PyUnicodeDecodeError::new(py, &encoding, &input, start..end, &reason) {
@@ -188,6 +167,13 @@ mod python {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_in_a_path_is_a_value_error_as_in_python() {
+        let opened = std::fs::File::open("data\0").map(drop);
+        let error = opened.err().map(|e| SkyError::from_io(&e, Some("data\0".into())));
+        assert_eq!(error, Some(SkyError::Value("embedded null byte".into())));
+    }
 
     #[test]
     fn strerror_matches_the_c_library_text() {

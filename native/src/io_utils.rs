@@ -41,22 +41,20 @@ impl Encoding {
                 pending_separator = true;
             }
         }
-        Self::from_normalized(&normalized)
-            .or_else(|| Self::from_normalized(&normalized.replace('.', "_")))
+        Self::from_normalized(&normalized).or_else(|| Self::from_normalized(&normalized.replace('.', "_")))
     }
 
     fn from_normalized(name: &str) -> Option<Self> {
         match name {
-            "utf_8" | "utf8" | "u8" | "utf" | "cp65001" | "utf8_ucs2" | "utf8_ucs4" => {
-                Some(Encoding::Utf8)
-            }
+            "utf_8" | "utf8" | "u8" | "utf" | "cp65001" | "utf8_ucs2" | "utf8_ucs4" => Some(Encoding::Utf8),
             "latin_1" | "latin1" | "latin" | "l1" | "8859" | "cp819" | "csisolatin1" | "ibm819"
             | "iso8859" | "iso8859_1" | "iso_8859_1" | "iso_8859_1_1987" | "iso_ir_100" => {
                 Some(Encoding::Latin1)
             }
             "ascii" | "646" | "ansi_x3.4_1968" | "ansi_x3_4_1968" | "ansi_x3.4_1986" | "cp367"
-            | "csascii" | "ibm367" | "iso646_us" | "iso_646.irv_1991" | "iso_ir_6" | "us"
-            | "us_ascii" => Some(Encoding::Ascii),
+            | "csascii" | "ibm367" | "iso646_us" | "iso_646.irv_1991" | "iso_ir_6" | "us" | "us_ascii" => {
+                Some(Encoding::Ascii)
+            }
             _ => None,
         }
     }
@@ -127,9 +125,7 @@ pub fn decode(bytes: &[u8], encoding: Encoding, errors: DecodeErrors) -> Result<
                     encoding: "utf-8",
                     input: bytes.to_vec(),
                     start,
-                    end: error
-                        .error_len()
-                        .map_or(bytes.len(), |length| start + length),
+                    end: error.error_len().map_or(bytes.len(), |length| start + length),
                     reason: utf8_error_reason(bytes, start, error.error_len()),
                 })
             }
@@ -156,10 +152,7 @@ pub struct NamedPath {
 
 impl From<&str> for NamedPath {
     fn from(path: &str) -> Self {
-        NamedPath {
-            path: PathBuf::from(path),
-            shown_as: path.to_string(),
-        }
+        NamedPath { path: PathBuf::from(path), shown_as: path.to_string() }
     }
 }
 
@@ -230,21 +223,14 @@ pub fn read_last_n_lines(
     errors: DecodeErrors,
 ) -> Result<Vec<String>, SkyError> {
     if n < 0 {
-        return Err(SkyError::Assertion(format!(
-            "n must be non-negative. Got {n}"
-        )));
+        return Err(SkyError::Assertion(format!("n must be non-negative. Got {n}")));
     }
     if chunk_size <= 0 {
-        return Err(SkyError::Assertion(format!(
-            "chunk_size must be positive. Got {chunk_size}"
-        )));
+        return Err(SkyError::Assertion(format!("chunk_size must be positive. Got {chunk_size}")));
     }
     // os.path.exists: false for any stat failure, a broken symlink included.
     if std::fs::metadata(&file.path).is_err() {
-        return Err(SkyError::Assertion(format!(
-            "File not found: {}",
-            file.shown_as
-        )));
+        return Err(SkyError::Assertion(format!("File not found: {}", file.shown_as)));
     }
     if n == 0 {
         return Ok(Vec::new());
@@ -265,9 +251,7 @@ pub fn read_last_n_lines(
     if pieces.last().is_some_and(|piece| piece.is_empty()) {
         pieces.pop();
     }
-    let first_selected = pieces
-        .len()
-        .saturating_sub(usize::try_from(n_lines).unwrap_or(usize::MAX));
+    let first_selected = pieces.len().saturating_sub(usize::try_from(n_lines).unwrap_or(usize::MAX));
     let selected = &pieces[first_selected..];
     let mut lines = Vec::with_capacity(selected.len());
     for (index, piece) in selected.iter().enumerate() {
@@ -286,8 +270,10 @@ pub fn read_last_n_lines(
 pub struct HashAlgorithm {
     /// hashlib's canonical (lower-case) name, what `.name` reports.
     pub name: &'static str,
-    /// Names OpenSSL also resolves, compared case-insensitively (hashlib.new tries OpenSSL first).
-    openssl_aliases: &'static [&'static str],
+    /// Spellings hashlib accepts only exactly as written (its own underscore names).
+    exact_names: &'static [&'static str],
+    /// OpenSSL names, which hashlib.new resolves in any letter case.
+    openssl_names: &'static [&'static str],
     new_hasher: fn() -> Box<dyn DynDigest>,
 }
 
@@ -297,68 +283,49 @@ fn boxed<D: DynDigest + Default + 'static>() -> Box<dyn DynDigest> {
 
 const fn algorithm(
     name: &'static str,
-    openssl_aliases: &'static [&'static str],
+    exact_names: &'static [&'static str],
+    openssl_names: &'static [&'static str],
     new_hasher: fn() -> Box<dyn DynDigest>,
 ) -> HashAlgorithm {
-    HashAlgorithm {
-        name,
-        openssl_aliases,
-        new_hasher,
-    }
+    HashAlgorithm { name, exact_names, openssl_names, new_hasher }
 }
 
-/// The algorithms implemented here; `SUPPORTED_HASH_ALGORITHMS` lists their names.
+/// The algorithms implemented here; `SUPPORTED_HASH_ALGORITHMS` lists their names. The accepted spellings
+/// were read off hashlib (Python 3.11, OpenSSL 3) by trying every letter case of every alias.
 pub const HASH_ALGORITHMS: [HashAlgorithm; 14] = [
-    algorithm("md5", &["md5", "ssl3-md5"], boxed::<md5::Md5>),
-    algorithm("sha1", &["sha1", "sha-1", "ssl3-sha1"], boxed::<sha1::Sha1>),
-    algorithm(
-        "sha224",
-        &["sha224", "sha-224", "sha2-224"],
-        boxed::<sha2::Sha224>,
-    ),
-    algorithm(
-        "sha256",
-        &["sha256", "sha-256", "sha2-256"],
-        boxed::<sha2::Sha256>,
-    ),
-    algorithm(
-        "sha384",
-        &["sha384", "sha-384", "sha2-384"],
-        boxed::<sha2::Sha384>,
-    ),
-    algorithm(
-        "sha512",
-        &["sha512", "sha-512", "sha2-512"],
-        boxed::<sha2::Sha512>,
-    ),
+    algorithm("md5", &[], &["md5", "ssl3-md5"], boxed::<md5::Md5>),
+    algorithm("sha1", &[], &["sha1", "sha-1", "ssl3-sha1"], boxed::<sha1::Sha1>),
+    algorithm("sha224", &[], &["sha224", "sha-224", "sha2-224"], boxed::<sha2::Sha224>),
+    algorithm("sha256", &[], &["sha256", "sha-256", "sha2-256"], boxed::<sha2::Sha256>),
+    algorithm("sha384", &[], &["sha384", "sha-384", "sha2-384"], boxed::<sha2::Sha384>),
+    algorithm("sha512", &[], &["sha512", "sha-512", "sha2-512"], boxed::<sha2::Sha512>),
     algorithm(
         "sha512_224",
-        &["sha512_224", "sha512-224", "sha-512/224", "sha2-512/224"],
+        &["sha512_224", "SHA512_224"],
+        &["sha512-224", "sha-512/224", "sha2-512/224"],
         boxed::<sha2::Sha512_224>,
     ),
     algorithm(
         "sha512_256",
-        &["sha512_256", "sha512-256", "sha-512/256", "sha2-512/256"],
+        &["sha512_256", "SHA512_256"],
+        &["sha512-256", "sha-512/256", "sha2-512/256"],
         boxed::<sha2::Sha512_256>,
     ),
-    algorithm("sha3_224", &["sha3-224"], boxed::<sha3::Sha3_224>),
-    algorithm("sha3_256", &["sha3-256"], boxed::<sha3::Sha3_256>),
-    algorithm("sha3_384", &["sha3-384"], boxed::<sha3::Sha3_384>),
-    algorithm("sha3_512", &["sha3-512"], boxed::<sha3::Sha3_512>),
-    algorithm("blake2b", &["blake2b512"], boxed::<blake2::Blake2b512>),
-    algorithm("blake2s", &["blake2s256"], boxed::<blake2::Blake2s256>),
+    algorithm("sha3_224", &["sha3_224"], &["sha3-224"], boxed::<sha3::Sha3_224>),
+    algorithm("sha3_256", &["sha3_256"], &["sha3-256"], boxed::<sha3::Sha3_256>),
+    algorithm("sha3_384", &["sha3_384"], &["sha3-384"], boxed::<sha3::Sha3_384>),
+    algorithm("sha3_512", &["sha3_512"], &["sha3-512"], boxed::<sha3::Sha3_512>),
+    algorithm("blake2b", &["blake2b"], &["blake2b512"], boxed::<blake2::Blake2b512>),
+    algorithm("blake2s", &["blake2s"], &["blake2s256"], boxed::<blake2::Blake2s256>),
 ];
 
 impl HashAlgorithm {
-    /// What `hashlib.new(name)` resolves to, if we implement it: the exact canonical name, or an OpenSSL
-    /// name in any case (so `'SHA256'` works but `'SHA3_256'` and `'BLAKE2B'` fail, as in hashlib).
+    /// What `hashlib.new(name)` resolves to, if we implement it: so `'SHA256'` works, while `'SHA3_256'`,
+    /// `'Sha512_224'` and `'BLAKE2B'` fail, as in hashlib.
     pub fn from_hashlib_name(name: &str) -> Option<Self> {
         HASH_ALGORITHMS.iter().copied().find(|algorithm| {
-            algorithm.name == name
-                || algorithm
-                    .openssl_aliases
-                    .iter()
-                    .any(|alias| alias.eq_ignore_ascii_case(name))
+            algorithm.exact_names.contains(&name)
+                || algorithm.openssl_names.iter().any(|alias| alias.eq_ignore_ascii_case(name))
         })
     }
 }
@@ -373,26 +340,22 @@ pub struct FileDigest {
 impl FileDigest {
     /// Lower-case hex, as hashlib's `hexdigest()`.
     pub fn hexdigest(&self) -> String {
-        self.digest
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        self.digest.iter().map(|byte| format!("{byte:02x}")).collect()
     }
 }
 
 /// The digest of a file's bytes (spec 2.2). The file is opened before the algorithm is looked up, so a
 /// missing file wins over a bad name; read in 256 KiB blocks.
 pub fn hash_file(path: &Path, hash_alg: &str) -> Result<FileDigest, SkyError> {
-    let mut file =
-        open_regular(path).map_err(|error| SkyError::from_io(&error, Some(path.to_path_buf())))?;
+    let mut file = open_regular(path).map_err(|error| SkyError::from_io(&error, Some(path.to_path_buf())))?;
     let algorithm = HashAlgorithm::from_hashlib_name(hash_alg)
         .ok_or_else(|| SkyError::Value(format!("unsupported hash type {hash_alg}")))?;
     let mut hasher = (algorithm.new_hasher)();
     // Blocks of 256 KiB as SkyPilot reads, but no bigger buffer than a small file needs (one byte over its
     // size, so its end shows in the first read); a file that grows meanwhile is still read to its end.
     let file_bytes = file.metadata().map(|meta| meta.len()).unwrap_or(u64::MAX);
-    let block_bytes = usize::try_from(file_bytes.saturating_add(1))
-        .map_or(HASH_BLOCK_BYTES, |b| b.min(HASH_BLOCK_BYTES));
+    let block_bytes =
+        usize::try_from(file_bytes.saturating_add(1)).map_or(HASH_BLOCK_BYTES, |b| b.min(HASH_BLOCK_BYTES));
     let mut block = vec![0u8; block_bytes];
     loop {
         match file.read(&mut block) {
@@ -402,27 +365,19 @@ pub fn hash_file(path: &Path, hash_alg: &str) -> Result<FileDigest, SkyError> {
             Err(error) => return Err(SkyError::from_io(&error, None)),
         }
     }
-    Ok(FileDigest {
-        name: algorithm.name,
-        digest: hasher.finalize().into_vec(),
-    })
+    Ok(FileDigest { name: algorithm.name, digest: hasher.finalize().into_vec() })
 }
 
 /// The first port from `start_port` that binds on 0.0.0.0 without SO_REUSEADDR and without `listen()`
 /// (spec 2.3). The port is not held afterwards.
 pub fn find_free_port(start_port: i64) -> Result<i64, SkyError> {
     for port in start_port..PORT_RANGE_END {
-        let socket = Socket::new(Domain::IPV4, Type::STREAM, None)
-            .map_err(|error| SkyError::from_io(&error, None))?;
+        let socket =
+            Socket::new(Domain::IPV4, Type::STREAM, None).map_err(|error| SkyError::from_io(&error, None))?;
         let Ok(port_number) = u16::try_from(port) else {
-            return Err(SkyError::Overflow(
-                "bind(): port must be 0-65535.".to_string(),
-            ));
+            return Err(SkyError::Overflow("bind(): port must be 0-65535.".to_string()));
         };
-        if socket
-            .bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port_number).into())
-            .is_ok()
-        {
+        if socket.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port_number).into()).is_ok() {
             return Ok(port);
         }
     }
@@ -451,27 +406,15 @@ mod tests {
         let five = b"line1\nline2\nline3\nline4\nline5\n";
         let cases: [(&[u8], i64, &[&str]); 10] = [
             (five, 2, &["line4\n", "line5"]),
-            (
-                five,
-                10,
-                &["line1\n", "line2\n", "line3\n", "line4\n", "line5"],
-            ),
-            (
-                b"line1\nline2\nline3\nline4\nline5",
-                3,
-                &["line3\n", "line4\n", "line5"],
-            ),
+            (five, 10, &["line1\n", "line2\n", "line3\n", "line4\n", "line5"]),
+            (b"line1\nline2\nline3\nline4\nline5", 3, &["line3\n", "line4\n", "line5"]),
             (b"a\r\nb\r\nc\r\n", 2, &["b\n", "c"]),
             (b"a\r\r\nb\r", 3, &["a\n", "b"]),
             (b"a\rb\nc", 3, &["a\rb\n", "c"]),
             (b"\n", 1, &[""]),
             (b"\n\n\n", 2, &["\n", ""]),
             (b"", 3, &[]),
-            (
-                b"ok\n\xff\xfeabc\n\xe2\x82\n",
-                3,
-                &["ok\n", "\u{fffd}\u{fffd}abc\n", "\u{fffd}"],
-            ),
+            (b"ok\n\xff\xfeabc\n\xe2\x82\n", 3, &["ok\n", "\u{fffd}\u{fffd}abc\n", "\u{fffd}"]),
         ];
         for (bytes, n, expected) in cases {
             assert_eq!(
@@ -484,10 +427,7 @@ mod tests {
             last_lines(invalid, 2, DecodeErrors::Ignore),
             Ok(vec!["abc\n".to_string(), String::new()])
         );
-        assert!(matches!(
-            last_lines(invalid, 2, DecodeErrors::Strict),
-            Err(SkyError::UnicodeDecode { .. })
-        ));
+        assert!(matches!(last_lines(invalid, 2, DecodeErrors::Strict), Err(SkyError::UnicodeDecode { .. })));
         assert_eq!(last_lines(five, 0, DecodeErrors::Replace), Ok(vec![]));
     }
 
@@ -497,27 +437,17 @@ mod tests {
         let call = |path: &NamedPath, n, chunk| {
             read_last_n_lines(path, n, chunk, Encoding::Utf8, DecodeErrors::Replace)
         };
-        assert_eq!(
-            call(&missing, -1, 0),
-            Err(SkyError::Assertion("n must be non-negative. Got -1".into()))
-        );
+        assert_eq!(call(&missing, -1, 0), Err(SkyError::Assertion("n must be non-negative. Got -1".into())));
         assert_eq!(
             call(&missing, 1, 0),
-            Err(SkyError::Assertion(
-                "chunk_size must be positive. Got 0".into()
-            ))
+            Err(SkyError::Assertion("chunk_size must be positive. Got 0".into()))
         );
         assert_eq!(
             call(&missing, 1, 1),
-            Err(SkyError::Assertion(
-                "File not found: /nonexistent/file".into()
-            ))
+            Err(SkyError::Assertion("File not found: /nonexistent/file".into()))
         );
         let directory = tempfile::tempdir().expect("temp dir");
-        let named = NamedPath {
-            path: directory.path().to_path_buf(),
-            shown_as: "files".into(),
-        };
+        let named = NamedPath { path: directory.path().to_path_buf(), shown_as: "files".into() };
         match call(&named, 3, 8192) {
             Err(SkyError::WrappedOs { context, errno, .. }) => {
                 assert_eq!(context, "Failed to read last 3 lines from files");
@@ -529,40 +459,19 @@ mod tests {
 
     #[test]
     fn decoding_matches_python_codecs() {
-        assert_eq!(
-            decode(b"caf\xe9", Encoding::Latin1, DecodeErrors::Strict),
-            Ok("café".to_string())
-        );
-        assert_eq!(
-            decode(b"caf\xe9", Encoding::Utf8, DecodeErrors::Replace),
-            Ok("caf\u{fffd}".to_string())
-        );
-        assert_eq!(
-            decode(b"a\x80b", Encoding::Ascii, DecodeErrors::Replace),
-            Ok("a\u{fffd}b".to_string())
-        );
+        assert_eq!(decode(b"caf\xe9", Encoding::Latin1, DecodeErrors::Strict), Ok("café".to_string()));
+        assert_eq!(decode(b"caf\xe9", Encoding::Utf8, DecodeErrors::Replace), Ok("caf\u{fffd}".to_string()));
+        assert_eq!(decode(b"a\x80b", Encoding::Ascii, DecodeErrors::Replace), Ok("a\u{fffd}b".to_string()));
         // Surrogate encodings are three invalid sequences, as in Python.
-        assert_eq!(
-            decode(b"\xed\xa0\x80", Encoding::Utf8, DecodeErrors::Replace),
-            Ok("\u{fffd}".repeat(3))
-        );
+        assert_eq!(decode(b"\xed\xa0\x80", Encoding::Utf8, DecodeErrors::Replace), Ok("\u{fffd}".repeat(3)));
         let strict = decode(b"ab\xe2\x82", Encoding::Utf8, DecodeErrors::Strict);
         assert_eq!(
             strict.map_err(|e| e.to_string()),
-            Err(
-                "'utf-8' codec can't decode bytes in position 2-3: unexpected end of data"
-                    .to_string()
-            )
+            Err("'utf-8' codec can't decode bytes in position 2-3: unexpected end of data".to_string())
         );
         assert_eq!(Encoding::from_python_name("UTF-8"), Some(Encoding::Utf8));
-        assert_eq!(
-            Encoding::from_python_name(" Latin-1 "),
-            Some(Encoding::Latin1)
-        );
-        assert_eq!(
-            Encoding::from_python_name("US-ASCII"),
-            Some(Encoding::Ascii)
-        );
+        assert_eq!(Encoding::from_python_name(" Latin-1 "), Some(Encoding::Latin1));
+        assert_eq!(Encoding::from_python_name("US-ASCII"), Some(Encoding::Ascii));
         assert_eq!(Encoding::from_python_name("utf-16"), None);
         assert_eq!(DecodeErrors::from_python_name("Replace"), None);
     }
@@ -571,66 +480,38 @@ mod tests {
     fn hash_file_spec_examples() {
         let file = file_with(b"line1\nline2\nline3\nline4\nline5\n");
         let hex = |alg: &str| hash_file(file.path(), alg).map(|digest| digest.hexdigest());
-        assert_eq!(
-            hex("md5").as_deref(),
-            Ok("6e138f7a4db066d60dbeef2ce34f3ed5")
-        );
+        assert_eq!(hex("md5").as_deref(), Ok("6e138f7a4db066d60dbeef2ce34f3ed5"));
         assert_eq!(
             hex("SHA256").as_deref(),
             Ok("77165950de0a3f78fa118b964335e26deb3c895a7de50035bb5f8505a19f19cf")
         );
-        assert_eq!(
-            hex("sha1").as_deref(),
-            Ok("01595d07cc3cc7681352a8ca4662e0f7496fe208")
-        );
+        assert_eq!(hex("sha1").as_deref(), Ok("01595d07cc3cc7681352a8ca4662e0f7496fe208"));
         assert_eq!(
             hex("sha512").as_deref(),
             Ok("340368e48e61b51898b605952ed832b927e298426449b1e990a7a7fa9637da5ad9fd230bae133cb8c7196ebc3f1e11ef45510d5872aec1aa0feb29464bb04d05")
         );
-        assert_eq!(
-            hex("nope"),
-            Err(SkyError::Value("unsupported hash type nope".into()))
-        );
-        assert_eq!(
-            hex("SHA3_256"),
-            Err(SkyError::Value("unsupported hash type SHA3_256".into()))
-        );
-        assert_eq!(
-            hash_file(file.path(), "Sha-512/256").map(|d| d.name),
-            Ok("sha512_256")
-        );
+        assert_eq!(hex("nope"), Err(SkyError::Value("unsupported hash type nope".into())));
+        assert_eq!(hex("SHA3_256"), Err(SkyError::Value("unsupported hash type SHA3_256".into())));
+        assert_eq!(hash_file(file.path(), "Sha-512/256").map(|d| d.name), Ok("sha512_256"));
+        assert_eq!(hash_file(file.path(), "SHA512_224").map(|d| d.name), Ok("sha512_224"));
+        for rejected in ["Sha512_224", "BLAKE2B", "Sha3_256"] {
+            assert!(matches!(hash_file(file.path(), rejected), Err(SkyError::Value(_))), "{rejected}");
+        }
         let empty = file_with(b"");
         assert_eq!(
-            hash_file(empty.path(), "md5")
-                .map(|d| d.hexdigest())
-                .as_deref(),
+            hash_file(empty.path(), "md5").map(|d| d.hexdigest()).as_deref(),
             Ok("d41d8cd98f00b204e9800998ecf8427e")
         );
         let missing = hash_file(Path::new("/nonexistent/file"), "nope");
-        assert!(matches!(
-            missing,
-            Err(SkyError::Os {
-                errno: libc::ENOENT,
-                ..
-            })
-        ));
+        assert!(matches!(missing, Err(SkyError::Os { errno: libc::ENOENT, .. })));
     }
 
     #[test]
     fn find_free_port_edges() {
         assert_eq!(find_free_port(0), Ok(0));
-        assert_eq!(
-            find_free_port(65535),
-            Err(SkyError::OsMessage("No free ports available.".into()))
-        );
-        assert_eq!(
-            find_free_port(70000),
-            Err(SkyError::OsMessage("No free ports available.".into()))
-        );
-        assert_eq!(
-            find_free_port(-5),
-            Err(SkyError::Overflow("bind(): port must be 0-65535.".into()))
-        );
+        assert_eq!(find_free_port(65535), Err(SkyError::OsMessage("No free ports available.".into())));
+        assert_eq!(find_free_port(70000), Err(SkyError::OsMessage("No free ports available.".into())));
+        assert_eq!(find_free_port(-5), Err(SkyError::Overflow("bind(): port must be 0-65535.".into())));
         let held = std::net::TcpListener::bind("0.0.0.0:0").expect("listener");
         let held_port = i64::from(held.local_addr().expect("address").port());
         if held_port < PORT_RANGE_END - 1 {

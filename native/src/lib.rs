@@ -19,16 +19,13 @@ mod sky_rs {
     use crate::python::io::{find_free_port, hash_file, read_last_n_lines, HashResult};
     #[pymodule_export]
     use crate::python::process::{
-        _get_max_workers_for_file_mounts_with, _get_parallel_threads_with, _is_process_alive_at,
-        _noop, estimate_fd_for_directory, get_max_workers_for_file_mounts, get_parallel_threads,
-        is_process_alive,
+        _get_max_workers_for_file_mounts_with, _get_parallel_threads_with, _is_process_alive_at, _noop,
+        estimate_fd_for_directory, get_max_workers_for_file_mounts, get_parallel_threads, is_process_alive,
     };
     #[pymodule_export]
     use crate::python::strings::{base36_encode, format_float, truncate_long_string};
     #[pymodule_export]
-    use crate::python::system::{
-        _get_cpu_count_at, _get_mem_size_gb_at, get_cpu_count, get_mem_size_gb,
-    };
+    use crate::python::system::{_get_cpu_count_at, _get_mem_size_gb_at, get_cpu_count, get_mem_size_gb};
 
     use pyo3::prelude::*;
 

@@ -8,20 +8,18 @@ use num_bigint::{BigInt, BigUint, Sign};
 /// The code points with decimal value 0 of every Nd run in Unicode 14.0 (Python 3.11's tables); each run
 /// holds the ten digits 0-9 in order.
 const DECIMAL_DIGIT_ZEROS: [u32; 66] = [
-    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
-    0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
-    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
-    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
-    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
-    0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6, 0xE50,
+    0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40,
+    0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30, 0x11066,
+    0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950,
+    0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6,
+    0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
 ];
 
 /// The decimal value of a Unicode decimal digit (`unicodedata.decimal`), if it is one.
 fn unicode_decimal_value(c: char) -> Option<u8> {
     let code = u32::from(c);
-    let run = DECIMAL_DIGIT_ZEROS
-        .partition_point(|&zero| zero <= code)
-        .checked_sub(1)?;
+    let run = DECIMAL_DIGIT_ZEROS.partition_point(|&zero| zero <= code).checked_sub(1)?;
     let offset = code - DECIMAL_DIGIT_ZEROS[run];
     u8::try_from(offset).ok().filter(|&digit| digit < 10)
 }
@@ -166,10 +164,9 @@ mod tests {
 
     #[test]
     fn float_rejects_what_python_rejects() {
-        for text in [
-            "", " ", "abc", "1__0", "_1", "1_", "1_.5", "1._5", "1_e5", "in_f", ".", "e5", "1e",
-            "0x10",
-        ] {
+        for text in
+            ["", " ", "abc", "1__0", "_1", "1_", "1_.5", "1._5", "1_e5", "in_f", ".", "e5", "1e", "0x10"]
+        {
             assert_eq!(parse_python_float(text), None, "{text:?}");
         }
         // \x1c is whitespace for str.strip() but not for float().
@@ -183,9 +180,7 @@ mod tests {
         assert_eq!(value(" -f\n"), Some(BigInt::from(-15)));
         assert_eq!(value("+0X10"), Some(BigInt::from(16)));
         assert_eq!(value("0b1"), Some(BigInt::from(0xb1)));
-        for bad in [
-            "", "_f", "f_", "f__f", "- f", "0x", "0x__f", "1_0x", "xyz", "ff ff", "0x0x10", "\x1cf",
-        ] {
+        for bad in ["", "_f", "f_", "f__f", "- f", "0x", "0x__f", "1_0x", "xyz", "ff ff", "0x0x10", "\x1cf"] {
             assert_eq!(value(bad), None, "{bad:?}");
         }
     }
@@ -199,9 +194,7 @@ mod tests {
 
     #[test]
     fn float_truncation_is_exact_beyond_64_bits() {
-        let expected: BigInt = "1000000000000000019884624838656"
-            .parse()
-            .unwrap_or_default();
+        let expected: BigInt = "1000000000000000019884624838656".parse().unwrap_or_default();
         assert_eq!(truncate_float_to_int(1e30), Some(expected));
         assert_eq!(truncate_float_to_int(-2.9), Some(BigInt::from(-2)));
         assert_eq!(truncate_float_to_int(f64::NAN), None);
@@ -209,9 +202,7 @@ mod tests {
 
     #[test]
     fn python_space_includes_the_ascii_separators() {
-        assert!(
-            is_python_space('\x1c') && is_python_space('\u{85}') && !is_python_space('\u{feff}')
-        );
+        assert!(is_python_space('\x1c') && is_python_space('\u{85}') && !is_python_space('\u{feff}'));
         assert_eq!(python_strip("\x1f 12\u{3000}"), "12");
     }
 }

@@ -1,7 +1,7 @@
 //! `get_parallel_threads`, `get_max_workers_for_file_mounts`, `is_process_alive` and
 //! `estimate_fd_for_directory` (spec sections 2.9-2.12).
 
-use crate::errors::{io_errno, SkyError};
+use crate::errors::SkyError;
 use crate::numeric_text::parse_python_ascii_int;
 use num_bigint::BigUint;
 use std::path::Path;
@@ -27,24 +27,13 @@ pub fn is_kubernetes(cloud_str: &str) -> bool {
 /// `get_parallel_threads` with the online CPU count injected (None counts as 1): max(4, cpus - 1), times 4
 /// for Kubernetes (spec 2.9).
 pub fn get_parallel_threads_with(kubernetes: bool, online_cpus: Option<i128>) -> i128 {
-    let multiplier = if kubernetes {
-        KUBERNETES_THREAD_MULTIPLIER
-    } else {
-        1
-    };
-    online_cpus
-        .unwrap_or(1)
-        .saturating_sub(1)
-        .max(4)
-        .saturating_mul(multiplier)
+    let multiplier = if kubernetes { KUBERNETES_THREAD_MULTIPLIER } else { 1 };
+    online_cpus.unwrap_or(1).saturating_sub(1).max(4).saturating_mul(multiplier)
 }
 
 /// `get_parallel_threads(cloud_str)` on this host (os.cpu_count(), not cgroup- or affinity-aware).
 pub fn get_parallel_threads(kubernetes: bool) -> i128 {
-    get_parallel_threads_with(
-        kubernetes,
-        crate::system_utils::online_cpu_count().map(i128::from),
-    )
+    get_parallel_threads_with(kubernetes, crate::system_utils::online_cpu_count().map(i128::from))
 }
 
 /// `os.path.isdir`: follows symlinks; false for anything that cannot be stat'ed.
@@ -54,10 +43,7 @@ fn is_directory(path: &Path) -> bool {
 
 /// `len(os.listdir(path))`: top-level entries, hidden ones included, `.` and `..` excluded.
 fn count_entries(path: &Path) -> Result<i64, SkyError> {
-    let as_os_error = |error: std::io::Error| SkyError::Os {
-        errno: io_errno(&error),
-        filename: Some(path.into()),
-    };
+    let as_os_error = |error: std::io::Error| SkyError::from_io(&error, Some(path.into()));
     let mut count: i64 = 0;
     for entry in std::fs::read_dir(path).map_err(as_os_error)? {
         entry.map_err(as_os_error)?;
@@ -91,27 +77,18 @@ pub fn get_max_workers_for_file_mounts_with<P: AsRef<Path>>(
         fd_per_rsync = fd_per_rsync.max(i128::from(estimate_fd_for_directory(source.as_ref())?));
     }
     // Python's // rounds toward negative infinity; the divisor is positive, so div_euclid is the same.
-    let workers = nofile_soft_limit
-        .saturating_sub(FD_RESERVE)
-        .div_euclid(fd_per_rsync);
+    let workers = nofile_soft_limit.saturating_sub(FD_RESERVE).div_euclid(fd_per_rsync);
     Ok(workers.max(1).min(thread_cap))
 }
 
 /// The RLIMIT_NOFILE soft limit, with RLIM_INFINITY as -1 (as Python's `resource` reports it).
 pub fn nofile_soft_limit() -> Result<i128, SkyError> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes into the struct we own.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(SkyError::from_io(&std::io::Error::last_os_error(), None));
     }
-    Ok(if limit.rlim_cur == libc::RLIM_INFINITY {
-        RLIM_INFINITY
-    } else {
-        i128::from(limit.rlim_cur)
-    })
+    Ok(if limit.rlim_cur == libc::RLIM_INFINITY { RLIM_INFINITY } else { i128::from(limit.rlim_cur) })
 }
 
 /// `bytes.split()` whitespace: C `isspace` in the "C" locale (vertical tab included).
@@ -121,13 +98,8 @@ fn is_c_space(byte: u8) -> bool {
 
 /// The Tgid of `status` (bytes of `/proc/PID/status`): None if the line is missing or does not parse.
 fn status_tgid(status: &[u8]) -> Option<BigUint> {
-    let line = status
-        .split(|&b| b == b'\n')
-        .find(|line| line.starts_with(b"Tgid:"))?;
-    let token = line
-        .split(|&b| is_c_space(b))
-        .filter(|t| !t.is_empty())
-        .nth(1)?;
+    let line = status.split(|&b| b == b'\n').find(|line| line.starts_with(b"Tgid:"))?;
+    let token = line.split(|&b| is_c_space(b)).filter(|t| !t.is_empty()).nth(1)?;
     let (negative, magnitude) = parse_python_ascii_int(std::str::from_utf8(token).ok()?, 10)?;
     // A negative Tgid never equals a positive pid.
     (!negative).then_some(magnitude)
@@ -137,9 +109,7 @@ fn status_tgid(status: &[u8]) -> Option<BigUint> {
 fn pid_listed(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
     let entries = match std::fs::read_dir(proc_root) {
         Ok(entries) => entries,
-        Err(error) if matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
-            return Ok(false)
-        }
+        Err(error) if matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => return Ok(false),
         Err(error) => return Err(SkyError::from_io(&error, Some(proc_root.into()))),
     };
     let name = pid.to_string();
@@ -156,11 +126,7 @@ fn pid_listed(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
 /// psutil's fallback: whether `/proc` lists the pid.
 fn is_thread_group_leader(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
     let status_path = proc_root.join(pid.to_string()).join("status");
-    if let Some(tgid) = std::fs::read(status_path)
-        .ok()
-        .as_deref()
-        .and_then(status_tgid)
-    {
+    if let Some(tgid) = std::fs::read(status_path).ok().as_deref().and_then(status_tgid) {
         return Ok(u32::try_from(pid).is_ok_and(|pid| tgid == BigUint::from(pid)));
     }
     pid_listed(pid, proc_root)
@@ -217,9 +183,7 @@ mod tests {
             assert_eq!(get_parallel_threads_with(true, cpus), kubernetes);
         }
         assert!(
-            is_kubernetes("KUBERNETES")
-                && is_kubernetes("Kubernetes")
-                && is_kubernetes("\u{212a}ubernetes")
+            is_kubernetes("KUBERNETES") && is_kubernetes("Kubernetes") && is_kubernetes("\u{212a}ubernetes")
         );
         assert!(!is_kubernetes("k8s") && !is_kubernetes(" kubernetes") && !is_kubernetes(""));
     }
@@ -230,14 +194,8 @@ mod tests {
         fs::create_dir(directory.path().join("sub")).expect("mkdir");
         fs::write(directory.path().join("sub/inner"), b"").expect("write");
         assert_eq!(estimate_fd_for_directory(directory.path()), Ok(70));
-        assert_eq!(
-            estimate_fd_for_directory(&directory.path().join("sub/inner")),
-            Ok(0)
-        );
-        assert_eq!(
-            estimate_fd_for_directory(Path::new("/nonexistent/dir")),
-            Ok(0)
-        );
+        assert_eq!(estimate_fd_for_directory(&directory.path().join("sub/inner")), Ok(0));
+        assert_eq!(estimate_fd_for_directory(Path::new("/nonexistent/dir")), Ok(0));
     }
 
     #[test]
@@ -246,30 +204,16 @@ mod tests {
         let hundred = directory_with_entries(100);
         let two_hundred = directory_with_entries(200);
         let none: [&Path; 0] = [];
-        let workers =
-            |sources: &[&Path], cap, soft| get_max_workers_for_file_mounts_with(sources, cap, soft);
+        let workers = |sources: &[&Path], cap, soft| get_max_workers_for_file_mounts_with(sources, cap, soft);
         assert_eq!(workers(&none, 7, 1024), Ok(7));
         assert_eq!(workers(&[twenty.path()], 7, 1024), Ok(7));
         assert_eq!(workers(&[twenty.path()], 28, 1024), Ok(9));
         assert_eq!(workers(&none, 28, 1024), Ok(28));
         assert_eq!(workers(&[hundred.path()], 7, 1024), Ok(1));
-        assert_eq!(
-            workers(&[twenty.path(), two_hundred.path()], 7, 1024),
-            Ok(1)
-        );
-        assert_eq!(
-            workers(&[twenty.path(), two_hundred.path()], 7, 4096),
-            Ok(3)
-        );
+        assert_eq!(workers(&[twenty.path(), two_hundred.path()], 7, 1024), Ok(1));
+        assert_eq!(workers(&[twenty.path(), two_hundred.path()], 7, 4096), Ok(3));
         assert_eq!(workers(&[twenty.path()], 28, 4096), Ok(28));
-        assert_eq!(
-            workers(
-                &[Path::new("s3://bucket/x"), Path::new("~/nonexistent")],
-                7,
-                1024
-            ),
-            Ok(7)
-        );
+        assert_eq!(workers(&[Path::new("s3://bucket/x"), Path::new("~/nonexistent")], 7, 1024), Ok(7));
         assert_eq!(workers(&[twenty.path()], 7, 100), Ok(1));
         assert_eq!(workers(&[twenty.path()], 7, 50), Ok(1));
         assert_eq!(workers(&[twenty.path()], 28, 1_048_576), Ok(28));
@@ -304,9 +248,6 @@ mod tests {
         assert_eq!(is_process_alive_at(own_pid, fake_root.path()), Ok(true));
         fs::remove_dir_all(&status_dir).expect("rm");
         assert_eq!(is_process_alive_at(own_pid, fake_root.path()), Ok(false));
-        assert_eq!(
-            is_process_alive_at(own_pid, &fake_root.path().join("missing")),
-            Ok(false)
-        );
+        assert_eq!(is_process_alive_at(own_pid, &fake_root.path().join("missing")), Ok(false));
     }
 }

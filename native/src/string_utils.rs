@@ -5,7 +5,7 @@ use crate::numeric_text::parse_python_ascii_int;
 use num_bigint::BigUint;
 
 const BASE36_DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-const ELLIPSIS: &str = "...";
+pub const ELLIPSIS: &str = "...";
 /// Hex digits that always fit a u128, the fast path (SkyPilot passes 32-digit md5/uuid hex).
 const MAX_U128_HEX_DIGITS: usize = 32;
 
@@ -23,12 +23,12 @@ impl Base36Error {
     /// The `ValueError` with the reference's message, given `repr(hex_str)`.
     pub fn into_sky_error(self, hex_str_repr: &str) -> SkyError {
         match self {
-            Base36Error::InvalidLiteral => SkyError::Value(format!(
-                "invalid literal for int() with base 16: {hex_str_repr}"
-            )),
-            Base36Error::Negative => SkyError::Value(format!(
-                "base36_encode does not accept a negative value: {hex_str_repr}"
-            )),
+            Base36Error::InvalidLiteral => {
+                SkyError::Value(format!("invalid literal for int() with base 16: {hex_str_repr}"))
+            }
+            Base36Error::Negative => {
+                SkyError::Value(format!("base36_encode does not accept a negative value: {hex_str_repr}"))
+            }
         }
     }
 }
@@ -57,21 +57,13 @@ fn base36_of_u128(value: u128) -> String {
     write_base36_u64(high, &mut digits[..1]);
     write_base36_u64(middle, &mut digits[1..13]);
     write_base36_u64(low, &mut digits[13..]);
-    let first_significant = digits
-        .iter()
-        .position(|&d| d != b'0')
-        .unwrap_or(MAX_U128_BASE36_DIGITS - 1);
-    digits[first_significant..]
-        .iter()
-        .map(|&digit| char::from(digit))
-        .collect()
+    let first_significant = digits.iter().position(|&d| d != b'0').unwrap_or(MAX_U128_BASE36_DIGITS - 1);
+    digits[first_significant..].iter().map(|&digit| char::from(digit)).collect()
 }
 
 /// Whether the text is plain hex digits, short enough for the u128 path.
 fn is_short_plain_hex(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= MAX_U128_HEX_DIGITS
-        && text.bytes().all(|b| b.is_ascii_hexdigit())
+    !text.is_empty() && text.len() <= MAX_U128_HEX_DIGITS && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Lower-case base-36 digits of `int(hex_str, 16)` at arbitrary precision (spec 2.4).
@@ -84,8 +76,7 @@ pub fn base36_encode(hex_str: &str) -> Result<String, Base36Error> {
             .fold(0u128, |value, digit| (value << 4) | u128::from(digit));
         return Ok(base36_of_u128(value));
     }
-    let (negative, magnitude) =
-        parse_python_ascii_int(hex_str, 16).ok_or(Base36Error::InvalidLiteral)?;
+    let (negative, magnitude) = parse_python_ascii_int(hex_str, 16).ok_or(Base36Error::InvalidLiteral)?;
     if negative && magnitude != BigUint::ZERO {
         return Err(Base36Error::Negative);
     }
@@ -135,58 +126,47 @@ fn char_suffix(s: &str, count: usize) -> &str {
 /// Python's `s[:stop]` as a code-point count, negative `stop` counting from the end.
 fn slice_stop(length: usize, stop: i64) -> usize {
     let length_i = i64::try_from(length).unwrap_or(i64::MAX);
-    let resolved = if stop < 0 {
-        length_i.saturating_add(stop).max(0)
-    } else {
-        stop.min(length_i)
-    };
+    let resolved = if stop < 0 { length_i.saturating_add(stop).max(0) } else { stop.min(length_i) };
     usize::try_from(resolved).unwrap_or(0)
 }
 
-/// SkyPilot's truncation in code points, quirks included (spec 2.6): end mode cuts at `max_length` or past it
-/// at a word boundary; middle mode keeps the head and the tail around `...`.
-pub fn truncate_long_string(s: &str, max_length: i64, truncate_middle: bool) -> String {
-    // len(s) <= max_length, without counting a long string to its end (bytes bound code points from above).
-    let fits = match usize::try_from(max_length) {
-        Ok(limit) => s.len() <= limit || s.chars().nth(limit).is_none(),
-        Err(_) => max_length >= 0,
-    };
-    if fits {
-        return s.to_string();
+/// Where SkyPilot's truncation cuts, in code points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truncation {
+    /// `len(s) <= max_length`: the string itself.
+    Unchanged,
+    /// `s[:head] + '...' + s[len(s) - tail:]`.
+    Cut { head: usize, tail: usize },
+}
+
+/// SkyPilot's truncation plan over any sequence of code points (spec 2.6), quirks included: end mode cuts at
+/// `max_length` or past it at a word boundary; middle mode keeps the head and the tail around `...`.
+///
+/// Generic so one algorithm serves ASCII bytes, chars, and Python's UTF-32 units of text with lone surrogates.
+pub fn plan_truncation<T: Copy + PartialEq>(
+    code_points: &[T],
+    space: T,
+    max_length: i64,
+    truncate_middle: bool,
+) -> Truncation {
+    let length = code_points.len();
+    if i64::try_from(length).is_ok_and(|length| length <= max_length) {
+        return Truncation::Unchanged;
     }
     if truncate_middle {
         // Here 3 < max_length < len(s), so both slices are in range.
-        let Some(kept) = usize::try_from(max_length)
-            .ok()
-            .and_then(|m| m.checked_sub(ELLIPSIS.len()))
-        else {
-            return ELLIPSIS.to_string();
-        };
-        if kept == 0 {
-            return ELLIPSIS.to_string();
-        }
-        let tail_length = kept / 2;
-        let head_length = kept - tail_length;
-        return [
-            char_prefix(s, head_length),
-            ELLIPSIS,
-            char_suffix(s, tail_length),
-        ]
-        .concat();
+        let kept = usize::try_from(max_length).ok().and_then(|m| m.checked_sub(ELLIPSIS.len())).unwrap_or(0);
+        let tail = kept / 2;
+        return Truncation::Cut { head: kept - tail, tail };
     }
-    let mut words = s.split(' ');
-    let first_word = words.next().unwrap_or_default();
-    let first_length = first_word.chars().count();
+    let mut words = code_points.split(|&c| c == space);
+    let first_length = words.next().map_or(0, <[T]>::len);
     let Ok(limit) = usize::try_from(max_length) else {
         // A negative max_length is below any length: Python slices the first word from its end.
-        return [
-            char_prefix(first_word, slice_stop(first_length, max_length)),
-            ELLIPSIS,
-        ]
-        .concat();
+        return Truncation::Cut { head: slice_stop(first_length, max_length), tail: 0 };
     };
     if first_length > limit {
-        return [char_prefix(first_word, limit), ELLIPSIS].concat();
+        return Truncation::Cut { head: limit, tail: 0 };
     }
     // The words before the first index at which the word lengths (spaces not counted) reach max_length, or
     // all but the last word: their length with the spaces between them is the word-boundary cut P.
@@ -196,17 +176,35 @@ pub fn truncate_long_string(s: &str, max_length: i64, truncate_middle: bool) -> 
     let mut previous_length = first_length;
     if total_length < limit {
         for word in words {
-            // The previous word joins the prefix, with a space after the first one.
+            // The previous word joins the prefix, with a space after all but the first.
             prefix_length += previous_length + usize::from(words_before > 0);
             words_before += 1;
-            previous_length = word.chars().count();
+            previous_length = word.len();
             total_length += previous_length;
             if total_length >= limit {
                 break;
             }
         }
     }
-    [char_prefix(s, prefix_length.max(limit)), ELLIPSIS].concat()
+    Truncation::Cut { head: prefix_length.max(limit), tail: 0 }
+}
+
+/// `truncate_long_string` of a Rust string, counting code points (spec 2.6).
+pub fn truncate_long_string(s: &str, max_length: i64, truncate_middle: bool) -> String {
+    // Bytes bound code points from above, so a short string needs no counting.
+    if usize::try_from(max_length).is_ok_and(|limit| s.len() <= limit) {
+        return s.to_string();
+    }
+    let plan = if s.is_ascii() {
+        plan_truncation(s.as_bytes(), b' ', max_length, truncate_middle)
+    } else {
+        let chars: Vec<char> = s.chars().collect();
+        plan_truncation(&chars, ' ', max_length, truncate_middle)
+    };
+    match plan {
+        Truncation::Unchanged => s.to_string(),
+        Truncation::Cut { head, tail } => [char_prefix(s, head), ELLIPSIS, char_suffix(s, tail)].concat(),
+    }
 }
 
 #[cfg(test)]
@@ -221,26 +219,14 @@ mod tests {
             ("100", "74"),
             ("0", "0"),
             ("deadbeef", "1ps9wxb"),
-            (
-                "ffffffffffffffffffffffffffffffff",
-                "f5lxx1zz5pnorynqglhzmsp33",
-            ),
-            (
-                "174c94f5c7f5a11941cab1d8069bf820",
-                "1dnnp4655ofxd5nvtxhl1rhuo",
-            ),
-            (
-                "77fe611e20f1bd65209f766f67abc3c1",
-                "73qoaddned4hf8r951m65curl",
-            ),
+            ("ffffffffffffffffffffffffffffffff", "f5lxx1zz5pnorynqglhzmsp33"),
+            ("174c94f5c7f5a11941cab1d8069bf820", "1dnnp4655ofxd5nvtxhl1rhuo"),
+            ("77fe611e20f1bd65209f766f67abc3c1", "73qoaddned4hf8r951m65curl"),
             (
                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                 "5oaq0bjhj6un82wg98mgigso5q7qlhc63je4gw7ivixqqhkd3p",
             ),
-            (
-                "111111111111111111111111111111111",
-                "g5zekuxkpakgttrptpbzlx0cx",
-            ),
+            ("111111111111111111111111111111111", "g5zekuxkpakgttrptpbzlx0cx"),
             (" +0X_F_F\n", "73"),
             ("-0", "0"),
         ];
@@ -256,35 +242,20 @@ mod tests {
             let text = format!("{value:x}");
             let expected = BigUint::from(value).to_str_radix(36);
             assert_eq!(base36_encode(&text), Ok(expected), "{text}");
-            value = value
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            value = value.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         }
-        assert_eq!(
-            base36_encode(&format!("{:x}", u128::MAX)).as_deref(),
-            Ok("f5lxx1zz5pnorynqglhzmsp33")
-        );
-        assert_eq!(
-            base36_encode("00000000000000000000000000000000").as_deref(),
-            Ok("0")
-        );
+        assert_eq!(base36_encode(&format!("{:x}", u128::MAX)).as_deref(), Ok("f5lxx1zz5pnorynqglhzmsp33"));
+        assert_eq!(base36_encode("00000000000000000000000000000000").as_deref(), Ok("0"));
     }
 
     #[test]
     fn base36_rejects_invalid_and_negative_input() {
         for bad in ["", "xyz", "0x", "ff ff", "0x0x10", "١٢", "f\u{3000}"] {
-            assert_eq!(
-                base36_encode(bad),
-                Err(Base36Error::InvalidLiteral),
-                "{bad:?}"
-            );
+            assert_eq!(base36_encode(bad), Err(Base36Error::InvalidLiteral), "{bad:?}");
         }
         assert_eq!(base36_encode("-ff"), Err(Base36Error::Negative));
         let error = Base36Error::InvalidLiteral.into_sky_error("'xyz'");
-        assert_eq!(
-            error,
-            SkyError::Value("invalid literal for int() with base 16: 'xyz'".to_string())
-        );
+        assert_eq!(error, SkyError::Value("invalid literal for int() with base 16: 'xyz'".to_string()));
     }
 
     #[test]
@@ -319,11 +290,7 @@ mod tests {
             (2.0, 5, "2"),
         ];
         for (value, precision, expected) in cases {
-            assert_eq!(
-                format_float(value, precision),
-                expected,
-                "{value} {precision}"
-            );
+            assert_eq!(format_float(value, precision), expected, "{value} {precision}");
         }
     }
 
@@ -334,12 +301,7 @@ mod tests {
         let cases: [(&str, i64, bool, &str); 24] = [
             (s48, 35, false, "this is a very long string that needs..."),
             (s48, 20, false, "this is a very long ..."),
-            (
-                s48,
-                47,
-                false,
-                "this is a very long string that needs truncatio...",
-            ),
+            (s48, 47, false, "this is a very long string that needs truncatio..."),
             (s48, 48, false, s48),
             ("hello world foo", 12, false, "hello world ..."),
             ("a b c d e f g", 5, false, "a b c d..."),
@@ -364,27 +326,13 @@ mod tests {
             (zone, 3, true, "..."),
             (zone, 2, true, "..."),
             (zone, -5, true, "..."),
-            (
-                "us-east-1-very-long-region",
-                25,
-                true,
-                "us-east-1-v...long-region",
-            ),
+            ("us-east-1-very-long-region", 25, true, "us-east-1-v...long-region"),
             ("ääääää öööö", 5, false, "äääää..."),
         ];
         for (s, max_length, middle, expected) in cases {
-            assert_eq!(
-                truncate_long_string(s, max_length, middle),
-                expected,
-                "{s:?} {max_length} {middle}"
-            );
+            assert_eq!(truncate_long_string(s, max_length, middle), expected, "{s:?} {max_length} {middle}");
         }
-        assert_eq!(
-            truncate_long_string(&"a  ".repeat(30), 29, false)
-                .chars()
-                .count(),
-            86
-        );
+        assert_eq!(truncate_long_string(&"a  ".repeat(30), 29, false).chars().count(), 86);
         assert_eq!(truncate_long_string("abc", i64::MIN, false), "...");
     }
 }

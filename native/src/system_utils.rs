@@ -4,9 +4,7 @@
 //! them against fake cgroup trees; the public functions pass the host's values.
 
 use crate::errors::SkyError;
-use crate::numeric_text::{
-    parse_python_float, parse_python_int, python_strip, truncate_float_to_int,
-};
+use crate::numeric_text::{parse_python_float, parse_python_int, python_strip, truncate_float_to_int};
 use num_bigint::BigInt;
 use num_traits::{Signed, ToPrimitive, Zero};
 use std::path::Path;
@@ -21,9 +19,7 @@ const GIB_SHIFT: u32 = 30;
 /// Python's `int(x)` of a float: exact at any size; NaN and the infinities raise as Python does.
 fn float_to_int(value: f64) -> Result<BigInt, SkyError> {
     if value.is_nan() {
-        return Err(SkyError::Value(
-            "cannot convert float NaN to integer".to_string(),
-        ));
+        return Err(SkyError::Value("cannot convert float NaN to integer".to_string()));
     }
     truncate_float_to_int(value)
         .ok_or_else(|| SkyError::Overflow("cannot convert float infinity to integer".to_string()))
@@ -46,10 +42,8 @@ fn read_stripped(path: &Path) -> Option<String> {
 fn cgroup_cpu_limit(cgroup_root: &Path) -> Option<f64> {
     if is_cgroup_v2(cgroup_root) {
         let text = read_stripped(&cgroup_root.join("cpu.max"))?;
-        let tokens: Vec<&str> = text
-            .split(crate::numeric_text::is_python_space)
-            .filter(|t| !t.is_empty())
-            .collect();
+        let tokens: Vec<&str> =
+            text.split(crate::numeric_text::is_python_space).filter(|t| !t.is_empty()).collect();
         let [quota_text, period_text] = tokens.as_slice() else {
             return None;
         };
@@ -64,12 +58,8 @@ fn cgroup_cpu_limit(cgroup_root: &Path) -> Option<f64> {
         // `quota > 0` is false for NaN: no limit, as in SkyPilot.
         return (quota > 0.0).then(|| quota / period);
     }
-    let quota = parse_python_float(&read_stripped(
-        &cgroup_root.join("cpu").join("cpu.cfs_quota_us"),
-    )?)?;
-    let period = parse_python_float(&read_stripped(
-        &cgroup_root.join("cpu").join("cpu.cfs_period_us"),
-    )?)?;
+    let quota = parse_python_float(&read_stripped(&cgroup_root.join("cpu").join("cpu.cfs_quota_us"))?)?;
+    let period = parse_python_float(&read_stripped(&cgroup_root.join("cpu").join("cpu.cfs_period_us"))?)?;
     // -1 means "no quota" in v1.
     (quota > 0.0 && period > 0.0).then(|| quota / period)
 }
@@ -83,8 +73,7 @@ pub fn get_cpu_count_at(
     affinity_cpus: Option<&BigInt>,
 ) -> Result<BigInt, SkyError> {
     if let Some(value) = cpu_limit_env {
-        let parse_error =
-            || SkyError::Value(format!("Failed to parse the number of CPUs from {value}"));
+        let parse_error = || SkyError::Value(format!("Failed to parse the number of CPUs from {value}"));
         let parsed = parse_python_float(value).ok_or_else(parse_error)?;
         // int(nan) raises ValueError, which SkyPilot rewraps; int(inf) raises OverflowError, which it does not.
         return float_to_int(parsed).map_err(|error| match error {
@@ -128,16 +117,10 @@ fn bytes_to_gib(bytes: &BigInt) -> Result<f64, SkyError> {
     let magnitude = bytes.magnitude();
     let shifted = magnitude >> (GIB_SHIFT - 1);
     let discarded_nonzero = !(magnitude - (&shifted << (GIB_SHIFT - 1))).is_zero();
-    let sticky = if discarded_nonzero {
-        &shifted | num_bigint::BigUint::from(1u8)
-    } else {
-        shifted
-    };
+    let sticky = if discarded_nonzero { &shifted | num_bigint::BigUint::from(1u8) } else { shifted };
     let gib = sticky.to_f64().unwrap_or(f64::INFINITY) / 2.0;
     if gib.is_infinite() {
-        return Err(SkyError::Overflow(
-            "integer division result too large for a float".to_string(),
-        ));
+        return Err(SkyError::Overflow("integer division result too large for a float".to_string()));
     }
     Ok(if bytes.is_negative() { -gib } else { gib })
 }
@@ -151,18 +134,13 @@ pub fn get_mem_size_gb_at(
     host_total_bytes: &BigInt,
 ) -> Result<f64, SkyError> {
     if let Some(value) = memory_gb_env {
-        return parse_python_float(value).ok_or_else(|| {
-            SkyError::Value(format!("Failed to parse the memory size from {value} (GB)"))
-        });
+        return parse_python_float(value)
+            .ok_or_else(|| SkyError::Value(format!("Failed to parse the memory size from {value} (GB)")));
     }
     if let Some(value) = memory_bytes_env {
         return parse_python_float(value)
             .map(|bytes| bytes / BYTES_PER_GIB)
-            .ok_or_else(|| {
-                SkyError::Value(format!(
-                    "Failed to parse the memory size from {value} (bytes)"
-                ))
-            });
+            .ok_or_else(|| SkyError::Value(format!("Failed to parse the memory size from {value} (bytes)")));
     }
     let memory_bytes = match cgroup_memory_limit_bytes(cgroup_root) {
         Some(limit) => host_total_bytes.clone().min(limit),
@@ -197,13 +175,7 @@ pub fn host_memory_bytes() -> Result<u64, SkyError> {
     meminfo
         .lines()
         .find_map(|line| line.strip_prefix("MemTotal:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .and_then(|kib| kib.checked_mul(1024))
         .ok_or_else(|| SkyError::Value("MemTotal not found in /proc/meminfo".to_string()))
 }
@@ -215,9 +187,8 @@ pub fn env_value(name: &str) -> Option<String> {
 
 /// `get_cpu_count()` on this host.
 pub fn get_cpu_count() -> Result<BigInt, SkyError> {
-    let online = online_cpu_count().ok_or_else(|| {
-        SkyError::Type("the number of online CPUs could not be determined".to_string())
-    })?;
+    let online = online_cpu_count()
+        .ok_or_else(|| SkyError::Type("the number of online CPUs could not be determined".to_string()))?;
     let affinity = affinity_cpu_count().map(BigInt::from);
     get_cpu_count_at(
         Path::new(HOST_CGROUP_ROOT),
@@ -255,49 +226,23 @@ mod tests {
         root
     }
 
-    fn cpus(
-        root: &Path,
-        env: Option<&str>,
-        online: i64,
-        affinity: Option<i64>,
-    ) -> Result<BigInt, SkyError> {
-        get_cpu_count_at(
-            root,
-            env,
-            &BigInt::from(online),
-            affinity.map(BigInt::from).as_ref(),
-        )
+    fn cpus(root: &Path, env: Option<&str>, online: i64, affinity: Option<i64>) -> Result<BigInt, SkyError> {
+        get_cpu_count_at(root, env, &BigInt::from(online), affinity.map(BigInt::from).as_ref())
     }
 
     #[test]
     fn cpu_env_override_follows_int_of_float() {
         let root = tempfile::tempdir().expect("temp dir");
-        for (value, expected) in [
-            ("4", 4),
-            ("2.9", 2),
-            ("0.5", 0),
-            ("-1", -1),
-            (" 8 ", 8),
-            ("1e1", 10),
-        ] {
-            assert_eq!(
-                cpus(root.path(), Some(value), 2, None),
-                Ok(BigInt::from(expected)),
-                "{value:?}"
-            );
+        for (value, expected) in [("4", 4), ("2.9", 2), ("0.5", 0), ("-1", -1), (" 8 ", 8), ("1e1", 10)] {
+            assert_eq!(cpus(root.path(), Some(value), 2, None), Ok(BigInt::from(expected)), "{value:?}");
         }
         for bad in ["abc", "nan", ""] {
             let message = format!("Failed to parse the number of CPUs from {bad}");
-            assert_eq!(
-                cpus(root.path(), Some(bad), 2, None),
-                Err(SkyError::Value(message))
-            );
+            assert_eq!(cpus(root.path(), Some(bad), 2, None), Err(SkyError::Value(message)));
         }
         let infinity = SkyError::Overflow("cannot convert float infinity to integer".into());
         assert_eq!(cpus(root.path(), Some("inf"), 2, None), Err(infinity));
-        let huge: BigInt = "1000000000000000019884624838656"
-            .parse()
-            .unwrap_or_default();
+        let huge: BigInt = "1000000000000000019884624838656".parse().unwrap_or_default();
         assert_eq!(cpus(root.path(), Some("1e30"), 2, None), Ok(huge));
     }
 
@@ -305,28 +250,16 @@ mod tests {
     fn cpu_count_takes_the_minimum_of_host_affinity_and_cgroup() {
         let no_cgroup = tempfile::tempdir().expect("temp dir");
         assert_eq!(cpus(no_cgroup.path(), None, 8, None), Ok(BigInt::from(8)));
-        assert_eq!(
-            cpus(no_cgroup.path(), None, 8, Some(4)),
-            Ok(BigInt::from(4))
-        );
+        assert_eq!(cpus(no_cgroup.path(), None, 8, Some(4)), Ok(BigInt::from(4)));
         let sixteen = cgroup_v2(Some("1600000 100000\n"), None);
         assert_eq!(cpus(sixteen.path(), None, 8, Some(4)), Ok(BigInt::from(4)));
         let two = cgroup_v2(Some("200000 100000"), None);
         assert_eq!(cpus(two.path(), None, 8, Some(4)), Ok(BigInt::from(2)));
-        let cases = [
-            ("150000 100000", 1),
-            ("50000 100000", 0),
-            ("max 100000", 8),
-            ("100000 0", 8),
-            ("1 2 3", 8),
-        ];
+        let cases =
+            [("150000 100000", 1), ("50000 100000", 0), ("max 100000", 8), ("100000 0", 8), ("1 2 3", 8)];
         for (cpu_max, expected) in cases {
             let root = cgroup_v2(Some(cpu_max), None);
-            assert_eq!(
-                cpus(root.path(), None, 8, None),
-                Ok(BigInt::from(expected)),
-                "{cpu_max:?}"
-            );
+            assert_eq!(cpus(root.path(), None, 8, None), Ok(BigInt::from(expected)), "{cpu_max:?}");
         }
         let nan_limit = cgroup_v2(Some("inf inf"), None);
         let nan_error = SkyError::Value("cannot convert float NaN to integer".into());
@@ -354,18 +287,12 @@ mod tests {
         assert_eq!(mem(none.path(), Some("16"), None, &gib(8)), Ok(16.0));
         assert_eq!(mem(none.path(), Some("0.5"), Some("1"), &gib(8)), Ok(0.5));
         assert_eq!(mem(none.path(), None, Some("8589934592"), &gib(8)), Ok(8.0));
-        assert_eq!(
-            mem(none.path(), None, Some("1000000000"), &gib(8)),
-            Ok(0.9313225746154785)
-        );
+        assert_eq!(mem(none.path(), None, Some("1000000000"), &gib(8)), Ok(0.9313225746154785));
         let bad_gb = SkyError::Value("Failed to parse the memory size from x (GB)".into());
         assert_eq!(mem(none.path(), Some("x"), None, &gib(8)), Err(bad_gb));
         let bad_bytes = SkyError::Value("Failed to parse the memory size from 8Gi (bytes)".into());
         assert_eq!(mem(none.path(), None, Some("8Gi"), &gib(8)), Err(bad_bytes));
-        assert_eq!(
-            mem(none.path(), None, None, &BigInt::from(25_276_502_016i64)),
-            Ok(23.540576934814453)
-        );
+        assert_eq!(mem(none.path(), None, None, &BigInt::from(25_276_502_016i64)), Ok(23.540576934814453));
         let four = cgroup_v2(None, Some(&format!("{}\n", gib(4))));
         assert_eq!(mem(four.path(), None, None, &gib(8)), Ok(4.0));
         let sixteen = cgroup_v2(None, Some(&gib(16).to_string()));

@@ -16,17 +16,12 @@ pub fn named_path(path: &Bound<'_, PyAny>) -> PyResult<NamedPath> {
     }
     let fspath = path.py().import("os")?.getattr("fspath")?.call1((path,))?;
     if fspath.is_instance_of::<PyBytes>() {
-        return Err(PyTypeError::new_err(
-            "sky_rs takes str or os.PathLike[str] paths, not bytes",
-        ));
+        return Err(PyTypeError::new_err("sky_rs takes str or os.PathLike[str] paths, not bytes"));
     }
     // PyO3 encodes a str holding surrogates back to the original bytes, as os.fsencode does.
     let fs_path: PathBuf = fspath.extract()?;
     let shown_as = path.str()?.to_string_lossy().into_owned();
-    Ok(NamedPath {
-        path: fs_path,
-        shown_as,
-    })
+    Ok(NamedPath { path: fs_path, shown_as })
 }
 
 /// The file system path of a `str` or `os.PathLike[str]` argument.
@@ -36,14 +31,8 @@ pub fn fs_path(path: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
 
 /// `TypeError` for a non-int where Python needs an integer, worded like Python's own.
 pub fn not_an_integer(value: &Bound<'_, PyAny>) -> PyErr {
-    let type_name = value
-        .get_type()
-        .name()
-        .map(|name| name.to_string())
-        .unwrap_or_default();
-    PyTypeError::new_err(format!(
-        "'{type_name}' object cannot be interpreted as an integer"
-    ))
+    let type_name = value.get_type().name().map(|name| name.to_string()).unwrap_or_default();
+    PyTypeError::new_err(format!("'{type_name}' object cannot be interpreted as an integer"))
 }
 
 /// A Python int (bools included) clamped to i64: beyond the range, the sign decides the bound, which keeps

@@ -1,9 +1,10 @@
 //! Adapters for `read_last_n_lines`, `hash_file` and `find_free_port`.
 
 use super::arguments::{clamped_i64, is_plain_i64, named_path, not_an_integer, OptionalArg};
+use crate::errors::python::runtime_error_from_os;
 use crate::errors::SkyError;
 use crate::io_utils::{self, DecodeErrors, Encoding, FileDigest, HASH_ALGORITHMS};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAssertionError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFrozenSet, PyInt, PyString};
 
@@ -28,55 +29,58 @@ pub fn read_last_n_lines(
     // The preconditions format the arguments as Python does (bools and huge ints included).
     let line_count = clamped_i64(n)?;
     if line_count < 0 {
-        return Err(
-            SkyError::Assertion(format!("n must be non-negative. Got {}", n.str()?)).into(),
-        );
+        return Err(SkyError::Assertion(format!("n must be non-negative. Got {}", n.str()?)).into());
     }
     let chunk_bytes = match &chunk_size {
         OptionalArg::Omitted => DEFAULT_CHUNK_BYTES,
         OptionalArg::Given(value) => clamped_i64(value)?,
     };
     if let (OptionalArg::Given(value), true) = (&chunk_size, chunk_bytes <= 0) {
-        return Err(SkyError::Assertion(format!(
-            "chunk_size must be positive. Got {}",
-            value.str()?
-        ))
-        .into());
+        return Err(SkyError::Assertion(format!("chunk_size must be positive. Got {}", value.str()?)).into());
     }
     let decoding = Encoding::from_python_name(encoding).ok_or_else(|| {
-        PyValueError::new_err(format!(
-            "sky_rs does not decode {encoding:?}; use the fallback"
-        ))
+        PyValueError::new_err(format!("sky_rs does not decode {encoding:?}; use the fallback"))
     })?;
     let decode_errors = DecodeErrors::from_python_name(errors).ok_or_else(|| {
-        PyValueError::new_err(format!(
-            "sky_rs does not support errors={errors:?}; use the fallback"
-        ))
+        PyValueError::new_err(format!("sky_rs does not support errors={errors:?}; use the fallback"))
     })?;
     let file = named_path(file_path)?;
-    let n_text = if is_plain_i64(n) {
-        None
-    } else {
-        Some(n.str()?.to_string())
-    };
-    let result = py.detach(|| {
-        io_utils::read_last_n_lines(&file, line_count, chunk_bytes, decoding, decode_errors)
-    });
-    result.map_err(|error| match (error, n_text) {
-        // Python prints n itself (True, or an int beyond i64) in the message.
-        (
-            SkyError::WrappedOs {
-                errno, filename, ..
-            },
-            Some(n_text),
-        ) => SkyError::WrappedOs {
-            context: format!("Failed to read last {n_text} lines from {}", file.shown_as),
-            errno,
-            filename,
+    let result =
+        py.detach(|| io_utils::read_last_n_lines(&file, line_count, chunk_bytes, decoding, decode_errors));
+    result.map_err(|error| {
+        if is_plain_i64(n) && !has_lone_surrogates(file_path) {
+            return error.into();
         }
-        .into(),
-        (error, _) => error.into(),
+        python_texts_in_message(error, n, file_path)
     })
+}
+
+/// Whether `str(value)` holds text Rust strings cannot (lone surrogates, e.g. from undecodable file names).
+fn has_lone_surrogates(value: &Bound<'_, PyAny>) -> bool {
+    value.str().is_ok_and(|text| text.to_str().is_err())
+}
+
+/// The error with `n` and the path as Python prints them (bools, ints beyond i64, lone surrogates).
+fn python_texts_in_message(error: SkyError, n: &Bound<'_, PyAny>, file_path: &Bound<'_, PyAny>) -> PyErr {
+    let message = |prefix: &str| -> PyResult<Bound<'_, PyAny>> {
+        PyString::new(file_path.py(), prefix).add(file_path.str()?)
+    };
+    let rebuilt = match error {
+        SkyError::Assertion(_) => {
+            message("File not found: ").map(|text| PyAssertionError::new_err(text.unbind()))
+        }
+        SkyError::WrappedOs { errno, filename, .. } => {
+            let context = n.str().and_then(|n_text| {
+                PyString::new(n.py(), "Failed to read last ")
+                    .add(n_text)?
+                    .add(" lines from ")?
+                    .add(file_path.str()?)
+            });
+            context.map(|context| runtime_error_from_os(&context, errno, &filename))
+        }
+        other => Ok(other.into()),
+    };
+    rebuilt.unwrap_or_else(|conversion_error| conversion_error)
 }
 
 /// What `hash_file` returns: the finished digest with hashlib's accessors.
@@ -110,11 +114,7 @@ impl HashResult {
     }
 
     fn __repr__(&self) -> String {
-        format!(
-            "<sky_rs.HashResult {} {}>",
-            self.digest.name,
-            self.digest.hexdigest()
-        )
+        format!("<sky_rs.HashResult {} {}>", self.digest.name, self.digest.hexdigest())
     }
 }
 
@@ -140,10 +140,7 @@ pub fn hash_file(
 
 /// The lower-case names `hash_file` implements, as a frozenset.
 pub fn supported_hash_algorithms(py: Python<'_>) -> PyResult<Bound<'_, PyFrozenSet>> {
-    let names: Vec<&str> = HASH_ALGORITHMS
-        .iter()
-        .map(|algorithm| algorithm.name)
-        .collect();
+    let names: Vec<&str> = HASH_ALGORITHMS.iter().map(|algorithm| algorithm.name).collect();
     PyFrozenSet::new(py, &names)
 }
 

@@ -32,10 +32,7 @@ fn host_online_cpus() -> Option<i128> {
 #[pyfunction]
 #[pyo3(signature = (cloud_str = None))]
 pub fn get_parallel_threads(cloud_str: Option<&Bound<'_, PyAny>>) -> PyResult<i128> {
-    Ok(process_utils::get_parallel_threads_with(
-        is_kubernetes(cloud_str)?,
-        host_online_cpus(),
-    ))
+    Ok(process_utils::get_parallel_threads_with(is_kubernetes(cloud_str)?, host_online_cpus()))
 }
 
 /// `get_parallel_threads` with `os.cpu_count()` injected (None counts as 1).
@@ -45,19 +42,12 @@ pub fn _get_parallel_threads_with(
     cloud_str: Option<&Bound<'_, PyAny>>,
     online_cpus: Option<i128>,
 ) -> PyResult<i128> {
-    Ok(process_utils::get_parallel_threads_with(
-        is_kubernetes(cloud_str)?,
-        online_cpus,
-    ))
+    Ok(process_utils::get_parallel_threads_with(is_kubernetes(cloud_str)?, online_cpus))
 }
 
 /// The sources of a file-mounts mapping (its values) as paths.
 fn mount_sources(common_file_mounts: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
-    common_file_mounts
-        .call_method0("values")?
-        .try_iter()?
-        .map(|source| fs_path(&source?))
-        .collect()
+    common_file_mounts.call_method0("values")?.try_iter()?.map(|source| fs_path(&source?)).collect()
 }
 
 fn max_workers(
@@ -67,8 +57,7 @@ fn max_workers(
     nofile_soft_limit: i128,
     online_cpus: Option<i128>,
 ) -> PyResult<i128> {
-    let thread_cap =
-        process_utils::get_parallel_threads_with(is_kubernetes(cloud_str)?, online_cpus);
+    let thread_cap = process_utils::get_parallel_threads_with(is_kubernetes(cloud_str)?, online_cpus);
     if nofile_soft_limit == RLIM_INFINITY {
         return Ok(thread_cap);
     }
@@ -88,13 +77,7 @@ pub fn get_max_workers_for_file_mounts(
     cloud_str: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<i128> {
     let soft_limit = process_utils::nofile_soft_limit()?;
-    max_workers(
-        py,
-        common_file_mounts,
-        cloud_str,
-        soft_limit,
-        host_online_cpus(),
-    )
+    max_workers(py, common_file_mounts, cloud_str, soft_limit, host_online_cpus())
 }
 
 /// `get_max_workers_for_file_mounts` with the NOFILE soft limit (-1 = unlimited) and the CPU count injected.
@@ -107,13 +90,7 @@ pub fn _get_max_workers_for_file_mounts_with(
     nofile_soft_limit: i128,
     online_cpus: Option<i128>,
 ) -> PyResult<i128> {
-    max_workers(
-        py,
-        common_file_mounts,
-        cloud_str,
-        nofile_soft_limit,
-        online_cpus,
-    )
+    max_workers(py, common_file_mounts, cloud_str, nofile_soft_limit, online_cpus)
 }
 
 /// A pid for `kill()`: None for pid <= 0 (never alive); `OverflowError` beyond a C int, as `os.kill` raises.

@@ -38,12 +38,7 @@ pub fn _get_cpu_count_at(
     let root = fs_path(cgroup_root)?;
     let cpu_limit = environment_value(environ, CPU_LIMIT_ENV)?;
     let count = py.detach(|| {
-        system_utils::get_cpu_count_at(
-            &root,
-            cpu_limit.as_deref(),
-            &online_cpus,
-            affinity_cpus.as_ref(),
-        )
+        system_utils::get_cpu_count_at(&root, cpu_limit.as_deref(), &online_cpus, affinity_cpus.as_ref())
     });
     Ok(count?)
 }
