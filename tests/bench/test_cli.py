@@ -86,8 +86,14 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
         # far more rounds than the test waits for: the run is certainly mid-measurement at Ctrl-C
         "--processes", "2", "--min-rounds", "100000", "--pair-budget", "1000", "--min-time", "0.001",
     ]  # fmt: skip
+    # Its own session, so Ctrl-C can go to the whole process group as a terminal sends it.
     process = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         parent = psutil.Process(process.pid)
@@ -98,7 +104,7 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
             workers = [p for p in parent.children(recursive=True) if _is_worker(p)]
         assert len(workers) == 2, "the bench never started its workers"
         time.sleep(1.0)
-        os.kill(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
