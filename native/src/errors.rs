@@ -80,7 +80,7 @@ impl fmt::Display for SkyError {
                 write!(f, "{context}: {}", os_error_text(*errno, Some(filename)))
             }
             SkyError::UnicodeDecode { encoding, input, start, end, reason } => {
-                if end - start == 1 {
+                if end.saturating_sub(*start) == 1 {
                     let byte = input.get(*start).copied().unwrap_or_default();
                     write!(
                         f,
@@ -90,7 +90,7 @@ impl fmt::Display for SkyError {
                     write!(
                         f,
                         "'{encoding}' codec can't decode bytes in position {start}-{}: {reason}",
-                        end - 1
+                        end.saturating_sub(1)
                     )
                 }
             }
