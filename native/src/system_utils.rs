@@ -8,6 +8,7 @@ use crate::numeric_text::{parse_python_float, parse_python_int, python_strip, tr
 use num_bigint::BigInt;
 use num_traits::{Signed, ToPrimitive, Zero};
 use std::path::Path;
+use std::sync::OnceLock;
 
 pub const HOST_CGROUP_ROOT: &str = "/sys/fs/cgroup";
 pub const CPU_LIMIT_ENV: &str = "SKYPILOT_POD_CPU_CORE_LIMIT";
@@ -185,9 +186,16 @@ pub fn env_value(name: &str) -> Option<String> {
     std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
 }
 
+/// psutil.cpu_count() as SkyPilot's get_cpu_count sees it: the online count, cached after the first call
+/// (psutil caches it; os.cpu_count(), which get_parallel_threads uses, does not).
+fn psutil_cpu_count() -> Option<i64> {
+    static FIRST_ONLINE_CPU_COUNT: OnceLock<Option<i64>> = OnceLock::new();
+    *FIRST_ONLINE_CPU_COUNT.get_or_init(online_cpu_count)
+}
+
 /// `get_cpu_count()` on this host.
 pub fn get_cpu_count() -> Result<BigInt, SkyError> {
-    let online = online_cpu_count()
+    let online = psutil_cpu_count()
         .ok_or_else(|| SkyError::Type("the number of online CPUs could not be determined".to_string()))?;
     let affinity = affinity_cpu_count().map(BigInt::from);
     get_cpu_count_at(
