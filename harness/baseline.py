@@ -26,13 +26,11 @@ from typing import Any
 
 from scipy import stats
 
-from harness.bench import run_bench
-from harness.bench_cli import EXIT_INTERRUPTED, options_from_arguments
-from harness.outputs import DEFAULT_OUT, publish_run
-from harness.registry import DEFAULT_MODULES, FUNCTIONS
+from harness.bench_cli import EXIT_INTERRUPTED, EXIT_TOOL_ERROR, add_run_arguments, measure_and_publish
+from harness.registry import DEFAULT_MODULES
 from harness.report import format_ns, format_ratio
 from harness.results import Impl, PairResult, RunResult, TimingSample
-from harness.workloads import DEFAULT_SCRATCH
+from harness.worker import WorkerError
 
 BASELINES_DIR = Path(__file__).resolve().parent.parent / "reports" / "baselines"
 FLOOR_FUNCTION = "_noop"  # the call floor's row: function "_noop", workload "call"
@@ -306,25 +304,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "baseline of this kind of machine, then write reports/baselines/<fingerprint>.csv and .json."
         ),
     )
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="small workloads, few rounds")
-    size.add_argument("--full", action="store_true", help="add the 1 GB / 1 GiB workloads and more rounds")
-    parser.add_argument(
-        "--only",
-        action="append",
-        choices=FUNCTIONS,
-        metavar="FUNCTION",
-        help="measure only this function (repeatable); one of: " + ", ".join(FUNCTIONS),
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="reports folder (default: %(default)s)")
-    parser.add_argument(
-        "--scratch", type=Path, default=DEFAULT_SCRATCH, help="workload data folder (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the workload data (default: %(default)s)"
-    )
-    parser.add_argument("--no-memory", action="store_true", help="skip allocation and peak-RSS measurements")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_run_arguments(parser)
     parser.add_argument(
         "--baselines-dir",
         type=Path,
@@ -347,8 +327,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def baseline_command(arguments: argparse.Namespace) -> int:
     """The ``baseline`` command: bench, publish, compare with the previous baseline, overwrite it."""
-    run = run_bench(options_from_arguments(arguments))
-    run_dir = publish_run(run, arguments.out)
+    try:
+        run, run_dir = measure_and_publish(arguments)
+    except (WorkerError, OSError) as error:
+        print(f"skybench baseline: error: {error}", file=sys.stderr)
+        return EXIT_TOOL_ERROR
     print(f"{len(run.pairs)} pairs timed, {len(run.not_comparable)} not comparable; results in {run_dir}")
     if run.interrupted:
         print("interrupted: a partial run is not recorded as the baseline", file=sys.stderr)

@@ -56,8 +56,9 @@ class BenchOptions:
     criterion: bool = True  # the Rust functions without Python (cargo bench), for the report's split
     import_time_repeats: int = 7  # fresh-process imports of sky_rs; 0 skips the measurement
     progress: bool = True
-    # Called after each pair with (pairs done, pairs in the run), e.g. by a live telemetry sink.
-    on_pair_done: Callable[[int, int], None] | None = None
+    # Given the run's environment once it is collected, returns a callback for (pairs done, pairs in the
+    # run), called after each pair: how a live telemetry sink (Pushgateway progress gauges) follows the run.
+    progress_sink: Callable[[Mapping[str, str]], Callable[[int, int], None] | None] | None = None
 
     @property
     def timing_plan(self) -> TimingPlan:
@@ -204,6 +205,7 @@ def _measure(
     plan = options.timing_plan
     bar.set_description("environment")
     collected.environment = dict(collect_environment(options.repo_root))
+    on_pair_done = options.progress_sink(collected.environment) if options.progress_sink else None
     _prepare_data(tasks, options, bar.set_description)
     bar.set_description("import time")
     collected.import_time_ns = _import_times(options)
@@ -227,8 +229,8 @@ def _measure(
         else:
             collected.not_comparable.append(outcome)
         bar.update()
-        if options.on_pair_done is not None:
-            options.on_pair_done(pairs_done, len(tasks))
+        if on_pair_done is not None:
+            on_pair_done(pairs_done, len(tasks))
     if collected.pairs and dict(options.modules) == dict(DEFAULT_MODULES):
         bar.set_description("fallback dispatch")
         collected.fallback_calls = _fallback_calls(tasks, collected.pairs, options)

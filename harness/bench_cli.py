@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from harness.bench import BenchOptions, run_bench
 from harness.cli import UsageError
 from harness.outputs import DEFAULT_OUT, publish_run
 from harness.registry import DEFAULT_MODULES, FUNCTIONS
-from harness.results import Impl
+from harness.results import Impl, RunResult
+from harness.telemetry import TelemetryConfig, TelemetryConfigError, progress_callback
+from harness.telemetry.cli import add_telemetry_arguments, config_from_args
 from harness.timing import PLANS
 from harness.worker import WorkerError
 from harness.workloads import DEFAULT_SCRATCH, Mode
@@ -35,13 +39,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "bench",
-        help="time every Rust/Python pair and write a run folder",
-        description="Time every Rust/Python pair side by side (parity checked first) and write "
-        "OUT/runs/<run_id>/ with run.json, results.csv, speedups.csv, pyperf JSON files, and OUT/latest.",
-    )
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of every command that runs the bench and publishes a run (``bench``, ``baseline``)."""
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small workloads, few rounds (about a minute)")
     size.add_argument("--full", action="store_true", help="add the 1 GB / 1 GiB workloads and more rounds")
@@ -59,6 +58,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the workload data (default: %(default)s)"
     )
+    parser.add_argument("--no-memory", action="store_true", help="skip allocation and peak-RSS measurements")
+    parser.add_argument(
+        "--no-criterion", action="store_true", help="skip the Rust-only Criterion benches (cargo bench)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_telemetry_arguments(parser)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="time every Rust/Python pair and write a run folder",
+        description="Time every Rust/Python pair side by side (parity checked first) and write "
+        "OUT/runs/<run_id>/ with run.json, results.csv, speedups.csv, pyperf JSON files, report.md, "
+        "charts and metrics.prom, and OUT/latest; then send the run to the configured telemetry servers.",
+    )
+    add_run_arguments(parser)
     tuning = parser.add_argument_group("timing (defaults depend on --quick/--full)")
     tuning.add_argument("--processes", type=_positive_int, help="worker processes the rounds rotate over")
     tuning.add_argument(
@@ -67,11 +83,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tuning.add_argument("--max-rounds", type=_positive_int, help="the cap on rounds per pair")
     tuning.add_argument("--min-time", type=_positive_float, help="seconds one timed value should last")
     tuning.add_argument("--pair-budget", type=_positive_float, help="seconds per pair before rounds stop")
-    parser.add_argument("--no-memory", action="store_true", help="skip allocation and peak-RSS measurements")
-    parser.add_argument(
-        "--no-criterion", action="store_true", help="skip the Rust-only Criterion benches (cargo bench)"
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--rust-module",
         default=DEFAULT_MODULES[Impl.RUST],
@@ -119,14 +130,36 @@ def options_from_arguments(args: argparse.Namespace) -> BenchOptions:
     )
 
 
-def bench_command(args: argparse.Namespace) -> int:
+def measure_and_publish(args: argparse.Namespace) -> tuple[RunResult, Path]:
+    """Runs the bench as the arguments say, writes the run folder and sends the run to the telemetry sinks.
+
+    Raises UsageError for a bad telemetry address, WorkerError/OSError when the tool itself fails.
+    """
     options = options_from_arguments(args)
     try:
-        run = run_bench(options)
-        if run.interrupted:
-            # The user has pressed Ctrl-C once already; a second press must not lose what was measured.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        run_dir = publish_run(run, args.out)
+        telemetry = config_from_args(args)
+    except TelemetryConfigError as error:
+        raise UsageError(str(error)) from error
+    options = replace(
+        options,
+        progress_sink=partial(_progress_sink, telemetry, str(options.mode)),
+    )
+    run = run_bench(options)
+    if run.interrupted:
+        # The user has pressed Ctrl-C once already; a second press must not lose what was measured.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return run, publish_run(run, args.out, telemetry)
+
+
+def _progress_sink(
+    telemetry: TelemetryConfig, mode: str, environment: Mapping[str, str]
+) -> Callable[[int, int], None] | None:
+    return progress_callback(telemetry, mode=mode, environment=environment)
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    try:
+        run, run_dir = measure_and_publish(args)
     except (WorkerError, OSError) as error:
         # The tool itself failed (a worker that cannot start, a folder that cannot be written): exit 2.
         print(f"skybench bench: error: {error}", file=sys.stderr)

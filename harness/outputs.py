@@ -19,6 +19,7 @@ import pyperf
 from harness.charts import write_charts
 from harness.report import write_report
 from harness.results import Impl, MemorySample, PairResult, RunResult, TimingSample
+from harness.telemetry import TelemetryConfig, emit_run
 
 DEFAULT_OUT = Path("reports")
 
@@ -201,11 +202,17 @@ def write_run_folder(run: RunResult, out_dir: Path = DEFAULT_OUT) -> Path:
     return run_dir
 
 
-def publish_run(run: RunResult, out_dir: Path = DEFAULT_OUT) -> Path:
-    """Writes the run folder, then hands the run to the sinks that read it. Returns the run folder."""
+def publish_run(
+    run: RunResult, out_dir: Path = DEFAULT_OUT, telemetry: TelemetryConfig | None = None
+) -> Path:
+    """Writes the run folder, then hands the run to the sinks that read it. Returns the run folder.
+
+    ``telemetry`` None sends to no server; ``metrics.prom`` is written into the run folder either way. A
+    server that is down never raises here: its payload is kept in the run folder for ``publish``.
+    """
     run_dir = write_run_folder(run, out_dir)
     # --- sinks: the single call site for every consumer of a finished run -----------------------------
     write_report(run, run_dir)
     write_charts(run, run_dir)
-    # TELEMETRY: the telemetry sinks (harness.telemetry) are called here, once their call is agreed.
+    emit_run(run, run_dir, telemetry or TelemetryConfig())
     return run_dir

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import baseline
+from harness import baseline, bench_cli
 from harness.baseline import (
     BASELINE_COLUMNS,
     BaselineFormatError,
@@ -126,7 +126,7 @@ def test_baseline_command_runs_the_bench_publishes_and_records(
         received.append(options)
         return synthetic_run()
 
-    monkeypatch.setattr(baseline, "run_bench", fake_run_bench)
+    monkeypatch.setattr(bench_cli, "run_bench", fake_run_bench)
     parser = argparse.ArgumentParser()
     baseline.register(parser.add_subparsers())
     arguments = parser.parse_args(
@@ -150,7 +150,7 @@ def test_baseline_command_runs_the_bench_publishes_and_records(
 
 
 def test_an_interrupted_bench_is_not_recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(baseline, "run_bench", lambda _options: synthetic_run(interrupted=True))
+    monkeypatch.setattr(bench_cli, "run_bench", lambda _options: synthetic_run(interrupted=True))
     parser = argparse.ArgumentParser()
     baseline.register(parser.add_subparsers())
     arguments = parser.parse_args(
