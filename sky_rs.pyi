@@ -147,7 +147,7 @@ def truncate_long_string(s: str, max_length: int = 35, truncate_middle: bool = F
     End mode returns ``s[:max(max_length, P)] + '...'``, where ``P`` ends at the word boundary where the word
     lengths reach ``max_length`` (so the result can exceed the limit). Middle mode keeps the head and the
     tail around ``'...'``, exactly ``max_length`` long, or ``'...'`` for ``max_length <= 3``. A negative
-    ``max_length`` slices as Python does.
+    ``max_length`` slices as Python does. Text with lone surrogates is cut exactly as Python cuts it.
 
     Raises:
         TypeError: ``s`` is not a str, or ``max_length`` is not an int and the string is longer than it
