@@ -24,6 +24,7 @@ import functools
 import json
 import math
 import platform
+import re
 import statistics
 import sys
 import time
@@ -73,6 +74,7 @@ class ExperimentOptions:
     scratch: Path = DEFAULT_SCRATCH
     gate_dir: Path | None = None
     out_dir: Path | None = None
+    side: Impl = Impl.PYTHON  # which side of the target gets the busy loop
     instructions: bool = False
     instruction_change: float = 0.02
 
@@ -121,6 +123,41 @@ def inject_python_slowdown(tree: Path, function: str, iterations: int) -> Path:
     raise PatchError(f"no top-level function {function!r} in {tree / REFERENCE_PACKAGE}")
 
 
+RUST_BINDINGS = Path("native/src/python")
+RUST_SPIN_VARIABLE = "skybench_spin"
+RUST_PROBE_ITERATIONS = 100_000  # sized once per target from a probe build: Rust's cost per iteration
+
+
+def rust_spin_lines(iterations: int) -> list[str]:
+    # black_box keeps the optimiser from deleting the loop or computing its end in one step.
+    return [
+        f"    let mut {RUST_SPIN_VARIABLE}: u64 = std::hint::black_box({iterations});\n",
+        f"    while {RUST_SPIN_VARIABLE} != 0 {{\n",
+        f"        {RUST_SPIN_VARIABLE} = std::hint::black_box({RUST_SPIN_VARIABLE} - 1);\n",
+        "    }\n",
+    ]
+
+
+def inject_rust_slowdown(tree: Path, function: str, iterations: int) -> Path:
+    """Inserts a busy loop as the first statement of the ``#[pyfunction]`` named ``function``."""
+    if iterations < 0:
+        raise ValueError(f"iterations must be >= 0, got {iterations}")
+    signature = re.compile(rf"^pub fn {re.escape(function)}\b", re.MULTILINE)
+    for source_path in sorted((tree / RUST_BINDINGS).glob("*.rs")):
+        source = source_path.read_text(encoding="utf-8")
+        match = signature.search(source)
+        if match is None:
+            continue
+        body_start = source.find("{\n", match.end())
+        if body_start < 0:
+            raise PatchError(f"{source_path}: no body found after `pub fn {function}`")
+        insert_at = body_start + 2
+        patched = source[:insert_at] + "".join(rust_spin_lines(iterations)) + source[insert_at:]
+        source_path.write_text(patched, encoding="utf-8")
+        return source_path
+    raise PatchError(f"no `pub fn {function}` in {tree / RUST_BINDINGS}")
+
+
 def spin_ns_per_iteration(iterations: int = 2_000_000, repeats: int = 5) -> float:
     """What one loop iteration costs in this interpreter (the base build uses the same one)."""
     namespace: dict[str, Any] = {}
@@ -134,11 +171,11 @@ def spin_ns_per_iteration(iterations: int = 2_000_000, repeats: int = 5) -> floa
     return best / iterations
 
 
-def function_time_ns(build: Build, target: Target, scratch: Path) -> float:
-    """Median per-call time of the target's Python side on ``build``."""
+def function_time_ns(build: Build, target: Target, scratch: Path, impl: Impl = Impl.PYTHON) -> float:
+    """Median per-call time of one side of the target on ``build``."""
     with WorkerClient(build.python, scratch, cwd=build.tree) as worker:
         response = worker.time(
-            target.function, impl=Impl.PYTHON, workload=target.workload, loops=None, values=7, warmups=2,
+            target.function, impl=impl, workload=target.workload, loops=None, values=7, warmups=2,
             min_time_s=0.05,
         )  # fmt: skip
     return statistics.median(response.values_ns)
@@ -184,11 +221,11 @@ def _suite(options: ExperimentOptions) -> list[Target]:
     return targets_for(options.mode, functions)
 
 
-def _is_target(comparison: GateComparison, target: Target) -> bool:
+def _is_target(comparison: GateComparison, target: Target, side: Impl) -> bool:
     return (
         comparison.function == target.function
         and comparison.workload == target.workload
-        and comparison.impl is Impl.PYTHON
+        and comparison.impl is side
         and comparison.metric == "time"
     )
 
@@ -215,20 +252,30 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
     if options.aa_runs:
         rows.append(ResultRow("A/A", "(whole suite)", "", 0.0, options.aa_runs, 0, alarms, None))
 
-    ns_per_iteration = spin_ns_per_iteration()
+    python_ns_per_iteration = spin_ns_per_iteration() if options.side is Impl.PYTHON else 0.0
     for target in options.targets:
-        base_ns = function_time_ns(clean, target, options.scratch)
+        base_ns = function_time_ns(clean, target, options.scratch, options.side)
+        ns_per_iteration = (
+            python_ns_per_iteration
+            if options.side is Impl.PYTHON
+            else _rust_ns_per_iteration(
+                repo, commit, target=target, base_ns=base_ns, options=options, progress=progress
+            )
+        )
         for fraction in options.fractions:
             iterations = max(1, round(fraction * base_ns / ns_per_iteration))
             progress(
-                f"{target.function}/{target.workload}: {base_ns:.0f} ns per call, +{fraction:.0%} = "
-                f"{iterations} loop iterations of {ns_per_iteration:.1f} ns"
+                f"{target.function}[{options.side}]/{target.workload}: {base_ns:.0f} ns per call, "
+                f"+{fraction:.0%} = {iterations} loop iterations of {ns_per_iteration:.2f} ns"
             )
-            patched = build_commit(
-                repo, commit, slot="experiment-patched", gate_dir=options.gate_dir, rebuild_native=False,
-                patch=functools.partial(_patch, function=target.function, iterations=iterations),
+            patched = _patched_build(
+                repo,
+                commit,
+                function=target.function,
+                iterations=iterations,
+                options=options,
                 progress=progress,
-            )  # fmt: skip
+            )
             detections = false_alarms = 0
             changes: list[float] = []
             for run_index in range(options.runs):
@@ -237,7 +284,7 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
                 )
                 comparisons = _one_run(clean, patched, options, floors, progress)
                 for comparison in comparisons:
-                    if _is_target(comparison, target):
+                    if _is_target(comparison, target, options.side):
                         changes.append(comparison.change_ratio - 1)
                         detections += comparison.outcome is GateOutcome.REGRESSION
                 others = [r for r in _timing_regressions(comparisons) if r.function != target.function]
@@ -252,6 +299,50 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
 
 def _patch(tree: Path, *, function: str, iterations: int) -> None:
     inject_python_slowdown(tree, function, iterations)
+
+
+def _patch_rust(tree: Path, *, function: str, iterations: int) -> None:
+    inject_rust_slowdown(tree, function, iterations)
+
+
+def _patched_build(
+    repo: Path, commit: str, *, function: str, iterations: int, options: ExperimentOptions, progress: Progress
+) -> Build:
+    """The scratch worktree with the loop; a Rust patch rebuilds sky_rs (incrementally), Python does not."""
+    rust = options.side is Impl.RUST
+    return build_commit(
+        repo, commit, slot="experiment-patched", gate_dir=options.gate_dir, rebuild_native=rust,
+        patch=functools.partial(_patch_rust if rust else _patch, function=function, iterations=iterations),
+        progress=progress,
+    )  # fmt: skip
+
+
+def _rust_ns_per_iteration(
+    repo: Path,
+    commit: str,
+    *,
+    target: Target,
+    base_ns: float,
+    options: ExperimentOptions,
+    progress: Progress,
+) -> float:
+    """Rust's loop cost, from a probe build with a known, large iteration count."""
+    progress(f"probe build: {RUST_PROBE_ITERATIONS} iterations in the Rust {target.function}")
+    probe = _patched_build(
+        repo,
+        commit,
+        function=target.function,
+        iterations=RUST_PROBE_ITERATIONS,
+        options=options,
+        progress=progress,
+    )
+    probe_ns = function_time_ns(probe, target, options.scratch, Impl.RUST)
+    per_iteration = (probe_ns - base_ns) / RUST_PROBE_ITERATIONS
+    if not per_iteration > 0:
+        raise PatchError(
+            f"the Rust probe of {target.function} did not slow it down ({base_ns} -> {probe_ns} ns)"
+        )
+    return per_iteration
 
 
 def _instruction_experiment(
@@ -422,6 +513,12 @@ def register_experiment(subparsers: argparse._SubParsersAction[argparse.Argument
                         help="slowdowns to inject (default: 0.05,0.1,0.25)")  # fmt: skip
     parser.add_argument("--runs", type=int, default=20, help="injected runs per target and fraction")
     parser.add_argument("--aa-runs", type=int, default=20, help="A/A runs (clean against clean)")
+    parser.add_argument(
+        "--side",
+        choices=("python", "rust"),
+        default="python",
+        help="which side gets the slowdown (default: python)",
+    )
     parser.add_argument("--instructions", action="store_true", help="the instruction-count experiment")
     parser.add_argument(
         "--instruction-change", type=float, default=0.02, help="instructions to add (0.02 = 2%%)"
@@ -452,6 +549,7 @@ def experiment_command(arguments: argparse.Namespace) -> int:
             use_calibration=not arguments.no_calibration,
             scratch=arguments.scratch.resolve(),
             out_dir=out_dir,
+            side=Impl(arguments.side),
             instructions=arguments.instructions,
             instruction_change=arguments.instruction_change,
         )  # fmt: skip

@@ -18,7 +18,9 @@ from harness.gate.experiment import (
     PatchError,
     ResultRow,
     inject_python_slowdown,
+    inject_rust_slowdown,
     results_markdown,
+    rust_spin_lines,
     write_results,
 )
 
@@ -49,6 +51,19 @@ def test_patch_inserts_a_loop_that_runs_and_keeps_the_result(tmp_path: Path) -> 
     assert 12345 in function.__code__.co_consts
     assert function.__doc__ is not None  # inserted after the docstring, which stays the docstring
     assert function(2.0) == "2" and function(1.25, 1) == "1.2" and function(7) == "7"
+
+
+def test_rust_patch_goes_first_in_the_pyfunction_body(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(REPO / "native" / "src" / "python", tree / "native" / "src" / "python")
+    patched_path = inject_rust_slowdown(tree, "format_float", 777)
+    source = patched_path.read_text(encoding="utf-8")
+    signature_at = source.index("pub fn format_float(")
+    body_at = source.index("{\n", signature_at) + 2
+    assert source[body_at:].startswith("".join(rust_spin_lines(777)))
+    assert source.count("std::hint::black_box(777)") == 1
+    with pytest.raises(PatchError):
+        inject_rust_slowdown(tree, "no_such_function", 1)
 
 
 def test_patch_of_an_unknown_function_is_an_error(tmp_path: Path) -> None:
