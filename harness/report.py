@@ -9,10 +9,8 @@ not comparable; fallback counts; gate comparisons; what was interrupted.
 from __future__ import annotations
 
 import math
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +18,13 @@ from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED
 from harness.environment import ENVIRONMENT_KEYS
 from harness.registry import FUNCTIONS
 from harness.results import PairResult, RunResult, Verdict
+from harness.stats import (
+    TARGET_RELATIVE_HALF_WIDTH,
+    geometric_mean_speedup,
+    import_time_within_claim,
+    memory_reduction,
+    pair_memory_reduction,
+)
 
 REPORT_FILENAME = "report.md"
 STARTUP_MODULE = "sky_rs"  # the import_time_ns entry the start-up claim is about
@@ -27,89 +32,11 @@ STARTUP_MODULE = "sky_rs"  # the import_time_ns entry the start-up claim is abou
 # A function whose Python time is under this multiple of the Rust call floor cannot be sped up by more
 # than this factor even if the Rust body took no time at all.
 FLOOR_MULTIPLE = 5.0
-# The issue's target for the width of every speedup interval in the default mode.
-TARGET_RELATIVE_HALF_WIDTH = 0.05
-
-_Z_95 = 1.959963984540054  # two-sided 95% quantile of the normal distribution
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A point estimate with its 95% interval."""
-
-    value: float
-    ci_low: float
-    ci_high: float
 
 
 def pair_key(pair: PairResult) -> str:
-    """``"function/workload"``: how Criterion times and baselines name a pair."""
+    """``"function/workload"``: how Criterion times, baselines and physical references name a pair."""
     return f"{pair.function}/{pair.workload}"
-
-
-def verdict_for(interval: Interval, claim: float) -> Verdict:
-    """The claims rule: the whole interval at or above the claim confirms it, wholly below refutes it."""
-    if interval.ci_low >= claim:
-        return Verdict.CONFIRMED
-    if interval.ci_high < claim:
-        return Verdict.REFUTED
-    return Verdict.INCONCLUSIVE
-
-
-def geometric_mean_speedup(pairs: Sequence[PairResult]) -> Interval | None:
-    """Geometric mean of the speedups, each function weighted once whatever its number of workloads.
-
-    Per function, the mean of log-speedups over its workloads; then the mean over functions. The interval
-    comes from each pair's own 95% interval read as a normal interval on the log scale (standard error =
-    log-width / 2 / 1.96), combined assuming the pairs were measured independently.
-    """
-    by_function: dict[str, list[PairResult]] = defaultdict(list)
-    for pair in pairs:
-        by_function[pair.function].append(pair)
-    if not by_function:
-        return None
-    function_means: list[float] = []
-    function_variances: list[float] = []
-    for function_pairs in by_function.values():
-        logs = [math.log(pair.speedup.value) for pair in function_pairs]
-        variances = [_log_standard_error(pair) ** 2 for pair in function_pairs]
-        function_means.append(statistics.fmean(logs))
-        function_variances.append(sum(variances) / len(function_pairs) ** 2)
-    mean_log = statistics.fmean(function_means)
-    standard_error = math.sqrt(sum(function_variances)) / len(function_means)
-    return Interval(
-        value=math.exp(mean_log),
-        ci_low=math.exp(mean_log - _Z_95 * standard_error),
-        ci_high=math.exp(mean_log + _Z_95 * standard_error),
-    )
-
-
-def _log_standard_error(pair: PairResult) -> float:
-    return (math.log(pair.speedup.ci_high) - math.log(pair.speedup.ci_low)) / (2 * _Z_95)
-
-
-def memory_reduction(pair: PairResult) -> float | None:
-    """1 - Rust bytes/call / Python bytes/call (0.25 = Rust allocates 25% less); None if not measured."""
-    if pair.rust_memory is None or pair.python_memory is None:
-        return None
-    if pair.python_memory.alloc_bytes_per_call <= 0:
-        return None
-    return 1.0 - pair.rust_memory.alloc_bytes_per_call / pair.python_memory.alloc_bytes_per_call
-
-
-def overall_memory_reduction(pairs: Sequence[PairResult]) -> float | None:
-    """1 - the geometric mean of Rust/Python bytes per call over pairs where both sides allocate."""
-    ratios = [
-        pair.rust_memory.alloc_bytes_per_call / pair.python_memory.alloc_bytes_per_call
-        for pair in pairs
-        if pair.rust_memory is not None
-        and pair.python_memory is not None
-        and pair.rust_memory.alloc_bytes_per_call > 0
-        and pair.python_memory.alloc_bytes_per_call > 0
-    ]
-    if not ratios:
-        return None
-    return 1.0 - statistics.geometric_mean(ratios)
 
 
 def max_possible_speedup(pair: PairResult, floor: PairResult | None) -> float | None:
@@ -214,44 +141,48 @@ def _machine_section(run: RunResult) -> list[str]:
 
 def _global_claims_section(run: RunResult) -> list[str]:
     rows: list[tuple[str, str, str, str]] = []
-    average = geometric_mean_speedup(run.pairs)
+    average_claim = f"average speedup {CLAIMED_MEAN_SPEEDUP:g}x"
+    average = geometric_mean_speedup(run.pairs) if run.pairs else None
     if average is None:
-        rows.append((f"average speedup {CLAIMED_MEAN_SPEEDUP:g}x", "no pairs measured", "-", "-"))
+        rows.append((average_claim, "no pairs measured", "-", "-"))
     else:
         rows.append(
             (
-                f"average speedup {CLAIMED_MEAN_SPEEDUP:g}x",
-                f"{format_ratio(average.value)} (geometric mean over functions)",
-                f"[{average.ci_low:.3g}, {average.ci_high:.3g}]",
-                str(verdict_for(average, CLAIMED_MEAN_SPEEDUP)),
+                average_claim,
+                f"{format_ratio(average.speedup.value)} "
+                f"(geometric mean over {average.function_count} functions)",
+                f"[{average.speedup.ci_low:.3g}, {average.speedup.ci_high:.3g}]",
+                str(average.verdict),
             )
         )
-    low, high = CLAIMED_MEMORY_REDUCTION_RANGE
-    reduction = overall_memory_reduction(run.pairs)
-    if reduction is None:
+    reduction = memory_reduction(run.pairs)
+    low, high = reduction.claimed_range
+    if reduction.median_reduction is None:
         memory_verdict = "not measured"
-    elif low <= reduction <= high:
+    elif reduction.within_claim:
         memory_verdict = str(Verdict.CONFIRMED)
-    elif reduction > high:
+    elif reduction.median_reduction > high:
         memory_verdict = "exceeded (Rust allocates even less)"
     else:
         memory_verdict = str(Verdict.REFUTED)
     rows.append(
         (
             f"memory {low * 100:.0f}-{high * 100:.0f}% lower",
-            f"{format_percent(reduction)} fewer bytes/call (geometric mean of Rust/Python)",
+            f"{format_percent(reduction.median_reduction)} fewer bytes/call "
+            f"(median over {len(reduction.per_pair)} pairs)",
             "-",
             memory_verdict,
         )
     )
+    startup_claim = f"start-up under {format_ns(CLAIMED_IMPORT_TIME_NS)}"
     startup_ns = run.import_time_ns.get(STARTUP_MODULE)
     if startup_ns is None:
-        rows.append((f"start-up under {format_ns(CLAIMED_IMPORT_TIME_NS)}", "not measured", "-", "-"))
+        rows.append((startup_claim, "not measured", "-", "-"))
     else:
-        startup_verdict = Verdict.CONFIRMED if startup_ns < CLAIMED_IMPORT_TIME_NS else Verdict.REFUTED
+        startup_verdict = Verdict.CONFIRMED if import_time_within_claim(startup_ns) else Verdict.REFUTED
         rows.append(
             (
-                f"start-up under {format_ns(CLAIMED_IMPORT_TIME_NS)}",
+                startup_claim,
                 f"{format_ns(startup_ns)} to import {STARTUP_MODULE}",
                 "-",
                 str(startup_verdict),
@@ -261,10 +192,12 @@ def _global_claims_section(run: RunResult) -> list[str]:
     others = {module: ns for module, ns in run.import_time_ns.items() if module != STARTUP_MODULE}
     if others:
         lines += ["", "Other import times: " + ", ".join(f"{m} {format_ns(ns)}" for m, ns in others.items())]
+    lines.append("")
+    if average is not None:
+        lines.append(f"Average: {average.speedup.method}; each function weighs the same.")
     lines += [
-        "",
-        "The average's interval reads each pair's interval as normal on the log scale and assumes the pairs "
-        "independent; the memory figure counts bytes requested from the allocators (Python's and C's).",
+        "Memory: 1 - Rust bytes/call / Python bytes/call per pair (bytes requested from Python's and C's "
+        "allocators), pairs where Python allocates nothing left out.",
         "",
     ]
     return lines
@@ -395,7 +328,7 @@ def _memory_section(run: RunResult) -> list[str]:
         python_memory, rust_memory = pair.python_memory, pair.rust_memory
         if python_memory is None and rust_memory is None:
             continue
-        reduction = memory_reduction(pair)
+        reduction = pair_memory_reduction(pair)
         low, _ = CLAIMED_MEMORY_REDUCTION_RANGE
         rows.append(
             (

@@ -21,6 +21,8 @@ from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED
 from harness.results import PairResult, Speedup, Verdict
 
 CONFIDENCE = 0.95
+# The issue's target for every speedup interval in the default mode: within +-5% of its value.
+TARGET_RELATIVE_HALF_WIDTH = 0.05
 DEFAULT_RESAMPLES = 4000
 
 FloatArray = npt.NDArray[np.float64]
@@ -156,18 +158,24 @@ class MemoryReduction:
         return low <= self.median_reduction <= high
 
 
+def pair_memory_reduction(pair: PairResult) -> float | None:
+    """1 - Rust bytes/call / Python bytes/call (0.25: Rust allocates 25% less); None if not measured or if
+    Python allocates nothing (no ratio to take)."""
+    if pair.rust_memory is None or pair.python_memory is None:
+        return None
+    python_bytes = pair.python_memory.alloc_bytes_per_call
+    if python_bytes <= 0:
+        return None
+    return 1 - pair.rust_memory.alloc_bytes_per_call / python_bytes
+
+
 def memory_reduction(pairs: Iterable[PairResult]) -> MemoryReduction:
-    """Per-pair reduction of allocated bytes; pairs where Python allocates nothing are left out."""
+    """Per-pair reduction of allocated bytes and their median; pairs without a reduction are left out."""
     per_pair: dict[str, float] = {}
     for pair in pairs:
-        if pair.rust_memory is None or pair.python_memory is None:
-            continue
-        python_bytes = pair.python_memory.alloc_bytes_per_call
-        if python_bytes <= 0:
-            continue
-        per_pair[f"{pair.function}[{pair.workload}]"] = (
-            1 - pair.rust_memory.alloc_bytes_per_call / python_bytes
-        )
+        reduction = pair_memory_reduction(pair)
+        if reduction is not None:
+            per_pair[f"{pair.function}[{pair.workload}]"] = reduction
     median = float(np.median(list(per_pair.values()))) if per_pair else None
     return MemoryReduction(
         per_pair=per_pair, median_reduction=median, claimed_range=CLAIMED_MEMORY_REDUCTION_RANGE

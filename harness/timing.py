@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.results import Impl, Speedup, TimingSample
-from harness.stats import paired_speedup
+from harness.stats import TARGET_RELATIVE_HALF_WIDTH, paired_speedup
 from harness.worker import WorkerClient
 from harness.workloads import Mode
 
@@ -39,7 +39,7 @@ class TimingPlan:
     warmups: int  # warm-up values per side, the first time a worker runs that side
     min_time_s: float  # calibration target for one value
     pair_budget_s: float  # stop adding rounds once a pair has taken this long (min_rounds still apply)
-    target_half_width: float = 0.05  # stop once the interval is within +-5% of the speedup
+    target_half_width: float = TARGET_RELATIVE_HALF_WIDTH  # stop once the interval is this narrow
     bootstrap_resamples: int = 2000
 
     def __post_init__(self) -> None:
