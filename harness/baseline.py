@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scipy import stats
-
 from harness.bench_cli import EXIT_INTERRUPTED, EXIT_TOOL_ERROR, add_run_arguments, measure_and_publish
 from harness.registry import DEFAULT_MODULES
 from harness.report import format_ns, format_ratio
@@ -106,6 +104,8 @@ def median_interval_ns(sample: TimingSample, confidence: float = 0.95) -> tuple[
 
     With few values the interval widens to the sample's range, which is all the data can say.
     """
+    from scipy import stats  # noqa: PLC0415  (a second to import: not at the command line's start)
+
     values = sorted(sample.values_ns)
     count = len(values)
     tail = (1 - confidence) / 2

@@ -20,7 +20,6 @@ from tqdm import tqdm
 from harness import fallback
 from harness.criterion import CriterionError, run_criterion
 from harness.environment import collect_environment
-from harness.memory import MemoryMeasurementError, measure_peak_rss
 from harness.parity import capture
 from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
 from harness.results import Impl, MemorySample, NotComparable, PairResult, RunResult
@@ -113,6 +112,8 @@ class _WorkerPool:
 def _measure_memory(
     memory_worker: WorkerClient, options: BenchOptions, function: str, workload: Workload
 ) -> tuple[MemorySample, MemorySample]:
+    from harness.memory import measure_peak_rss  # noqa: PLC0415  (memray: not at the command line's start)
+
     samples: dict[Impl, MemorySample] = {}
     for impl in (Impl.RUST, Impl.PYTHON):
         bytes_per_call, allocs_per_call = memory_worker.memory(function, impl, workload.id, calls=3)
@@ -274,6 +275,8 @@ def _measure_task(
         return NotComparable(task.function, task.workload.id, f"could not be measured: {error}")
     if memory_pool is None:
         return pair
+    from harness.memory import MemoryMeasurementError  # noqa: PLC0415  (memray, as in _measure_memory)
+
     try:
         rust_memory, python_memory = _measure_memory(
             memory_pool.workers[0], options, task.function, task.workload

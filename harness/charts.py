@@ -14,17 +14,15 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")  # files only, never a window; must precede pyplot's import
-
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from typing import TYPE_CHECKING
 
 from harness.results import PairResult, RunResult, Verdict
+
+if TYPE_CHECKING:
+    # matplotlib takes about a second to import: the chart functions import it when they run, so that
+    # importing this module (the command line does, through harness.outputs) stays cheap.
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 _VERDICT_COLOURS = {
     Verdict.CONFIRMED: "tab:green",
@@ -74,9 +72,12 @@ def write_charts(run: RunResult, run_dir: Path) -> list[Path]:
 
 def speedup_chart(pairs: Sequence[PairResult], path: Path) -> Path:
     """Speedups with their 95% intervals (log x-axis), the claim of each row marked with a black bar."""
+    from matplotlib.lines import Line2D  # noqa: PLC0415  (see TYPE_CHECKING above)
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: PLC0415
+
     labels = [f"{pair.function} / {pair.workload}" for pair in pairs]
     rows = list(range(len(pairs)))[::-1]  # first pair at the top
-    figure, axes = plt.subplots(figsize=(10, 1.5 + _ROW_HEIGHT_INCHES * len(pairs)))
+    figure, axes = _new_figure(10, 1.5 + _ROW_HEIGHT_INCHES * len(pairs))
     for row, pair in zip(rows, pairs, strict=True):
         colour = _VERDICT_COLOURS[pair.verdict]
         axes.errorbar(
@@ -115,7 +116,7 @@ def scaling_chart(function: str, pairs: Sequence[PairResult], path: Path) -> Pat
     series: dict[str, list[PairResult]] = defaultdict(list)
     for pair in pairs:
         series[series_key(pair.workload, pair.size)].append(pair)
-    figure, axes = plt.subplots(figsize=(8, 5.5))
+    figure, axes = _new_figure(8, 5.5)
     for variant, unsorted_pairs in sorted(series.items()):
         variant_pairs = sorted(unsorted_pairs, key=lambda pair: pair.size or 0.0)
         sizes = [pair.size or 0.0 for pair in variant_pairs]
@@ -156,7 +157,7 @@ def memory_chart(pairs: Sequence[PairResult], path: Path) -> Path:
     rust_bytes = [pair.rust_memory.alloc_bytes_per_call if pair.rust_memory else 0.0 for pair in pairs]
     positive = [value for value in (*python_bytes, *rust_bytes) if value > 0]
     axis_floor = 10 ** math.floor(math.log10(min(positive))) if positive else 1.0
-    figure, axes = plt.subplots(figsize=(10, 1.5 + _ROW_HEIGHT_INCHES * len(pairs)))
+    figure, axes = _new_figure(10, 1.5 + _ROW_HEIGHT_INCHES * len(pairs))
     axes.barh(
         [row + bar_height / 2 for row in rows],
         [max(value, axis_floor) for value in python_bytes],
@@ -209,8 +210,20 @@ def _variant_alpha(variant: str, series: dict[str, list[PairResult]]) -> float:
     return 1.0 - 0.6 * ordered.index(variant) / max(1, len(ordered) - 1)
 
 
+def _new_figure(width_inches: float, height_inches: float) -> tuple[Figure, Axes]:
+    """A figure and its axes on the Agg backend (files only, never a window)."""
+    import matplotlib  # noqa: PLC0415  (see TYPE_CHECKING above)
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot  # noqa: PLC0415
+
+    return pyplot.subplots(figsize=(width_inches, height_inches))
+
+
 def _save(figure: Figure, path: Path) -> Path:
+    from matplotlib import pyplot  # noqa: PLC0415
+
     figure.tight_layout()
     figure.savefig(path, dpi=_DPI)
-    plt.close(figure)
+    pyplot.close(figure)
     return path

@@ -3,6 +3,10 @@
 Each feature module registers its own subcommands (``register(subparsers) -> None``) and sets ``handler``, a
 plain function from the parsed arguments to an exit code. A module listed here must import: a broken feature
 is an error, never a silently missing command.
+
+Feature modules pull in matplotlib, scipy, memray and the like, which take seconds to import; so ``main``
+imports only the module of the command being run. The other commands appear in ``--help`` as stubs built
+from ``FEATURES`` (a test checks that each summary matches the one its module registers).
 """
 
 from __future__ import annotations
@@ -10,14 +14,39 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
-# Modules that add subcommands, in the order of `--help`.
-FEATURE_MODULES: tuple[str, ...] = (
-    "harness.bench_cli",
-    "harness.baseline",
-    "harness.gate.cli",
-    "harness.telemetry.cli",
+
+@dataclass(frozen=True)
+class Feature:
+    """A module that adds subcommands, and the one-line summary of each (as shown by ``skybench --help``)."""
+
+    module: str
+    commands: Mapping[str, str]
+
+
+# In the order of `--help`.
+FEATURES: tuple[Feature, ...] = (
+    Feature("harness.bench_cli", {"bench": "time every Rust/Python pair and write a run folder"}),
+    Feature(
+        "harness.baseline",
+        {"baseline": "run the bench and record it as this machine's baseline under reports/baselines/"},
+    ),
+    Feature(
+        "harness.gate.cli",
+        {
+            "gate": "regression gate: this tree against a commit (interleaved), a baseline, or instruction "
+            "counts",
+            "calibrate": "A/A runs: noise floor and smallest detectable slowdown per comparison on this "
+            "machine",
+            "experiment": "inject known slowdowns and run A/A comparisons: the gate's detection and "
+            "false-alarm rates",
+        },
+    ),
+    Feature(
+        "harness.telemetry.cli", {"publish": "send a stored run (run folder) to the Pushgateway/StatsD now"}
+    ),
 )
 
 EXIT_OK = 0
@@ -28,20 +57,39 @@ class UsageError(ValueError):
     """Arguments that parse but do not make sense together; the command exits 2 with the message."""
 
 
-def build_parser(feature_modules: Sequence[str] = FEATURE_MODULES) -> argparse.ArgumentParser:
+def build_parser(
+    features: Sequence[Feature] = FEATURES, load: Collection[str] | None = None
+) -> argparse.ArgumentParser:
+    """The parser; ``load`` names the commands whose modules are imported (None: all of them).
+
+    A feature none of whose commands is in ``load`` gets stubs: its commands are listed with their summary
+    but cannot be run from this parser.
+    """
     parser = argparse.ArgumentParser(
         prog="skybench",
         description="Benchmark the sky_rs Rust port of 12 SkyPilot functions against the Python reference.",
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in feature_modules:
-        importlib.import_module(name).register(subparsers)
+    for feature in features:
+        if load is None or any(command in load for command in feature.commands):
+            importlib.import_module(feature.module).register(subparsers)
+            continue
+        for command, summary in feature.commands.items():
+            subparsers.add_parser(command, help=summary, add_help=False)
     return parser
 
 
+def requested_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line: its first argument that is not an option."""
+    # The top-level parser has no option that takes a value, so the first positional is the command.
+    return next((argument for argument in argv if not argument.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    command = requested_command(arguments)
+    parser = build_parser(load=set() if command is None else {command})
+    args = parser.parse_args(arguments)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

@@ -31,7 +31,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from harness.memory import measure_allocations
 from harness.parity import check_batch
 from harness.registry import DEFAULT_MODULES, find_workload, resolve_callable
 from harness.results import Impl
@@ -148,6 +147,9 @@ class Worker:
         if calls < 1:
             raise RequestError(f"calls must be >= 1, got {calls}")
         call = self._call(function, impl, prepared)
+        # memray loads only in a worker asked for memory: timing workers (the gate's too) start without it.
+        from harness.memory import measure_allocations  # noqa: PLC0415
+
         bytes_per_pass, allocs_per_pass = measure_allocations(
             lambda: _time_batch_ns(call, prepared.batch, 1), calls
         )

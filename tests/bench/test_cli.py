@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.cli import EXIT_USAGE, build_parser, main
+from harness.cli import EXIT_USAGE, FEATURES, build_parser, main, requested_command
 
 from .conftest import REPO_ROOT
 
@@ -43,6 +44,55 @@ def test_every_subcommand_has_help() -> None:
     )
     for name, subparser in subparsers.choices.items():  # type: ignore[union-attr]
         assert subparser.format_help().startswith("usage:"), name
+
+
+_HEAVY_LIBRARIES = ("matplotlib", "scipy", "memray")
+_IMPORTED_AFTER_HELP = """
+import sys
+from harness.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(" ".join(name for name in {heavy!r} if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("command", [[], ["bench"], ["baseline"], ["publish"]])
+def test_help_imports_no_heavy_library(command: list[str]) -> None:
+    # The command line must start fast: matplotlib, scipy and memray load only when a command needs them.
+    completed = subprocess.run(
+        [sys.executable, "-c", _IMPORTED_AFTER_HELP.format(heavy=_HEAVY_LIBRARIES), *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "usage:" in completed.stdout
+    assert completed.stdout.splitlines()[-1] == "", f"imported by {command} --help: {completed.stdout}"
+
+
+def test_listed_summaries_are_the_ones_each_module_registers() -> None:
+    # `skybench --help` lists stubs built from FEATURES; they must say what the real commands say.
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    registered = {action.dest: action.help for action in subparsers._choices_actions}
+    listed = {command: summary for feature in FEATURES for command, summary in feature.commands.items()}
+    assert registered == listed
+
+
+def test_only_the_requested_command_is_loaded_and_stubs_cannot_run() -> None:
+    parser = build_parser(load={"publish"})
+    assert getattr(parser.parse_args(["bench"]), "handler", None) is None  # a stub: main would exit 2
+    assert callable(parser.parse_args(["publish", "somewhere"]).handler)
+
+
+def test_requested_command_is_the_first_positional() -> None:
+    assert requested_command(["--help"]) is None
+    assert requested_command(["bench", "--only", "hash_file"]) == "bench"
+    assert requested_command(["-h", "gate"]) == "gate"
 
 
 def test_no_command_is_a_usage_error() -> None:
