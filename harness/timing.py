@@ -146,6 +146,17 @@ def time_pair(
     return PairTiming(rust=samples[Impl.RUST], python=samples[Impl.PYTHON], speedup=speedup)
 
 
+def measure_timer_overhead_ns(worker: WorkerClient, plan: TimingPlan) -> float:
+    """What the timing loop adds to each per-call value: the median of the worker's empty timed loop.
+
+    Calibrated and repeated as a pair's values are (the plan's minimum time per value, its minimum rounds).
+    """
+    response = worker.overhead(
+        loops=None, values=plan.min_rounds, warmups=plan.warmups, min_time_s=plan.min_time_s
+    )
+    return statistics.median(response.values_ns)
+
+
 _IMPORT_PROBE = (
     "import time\nstart = time.perf_counter_ns()\nimport {module}\nprint(time.perf_counter_ns() - start)"
 )

@@ -1,10 +1,10 @@
 """The timing worker (docs/interfaces.md section 4) and the client that drives it.
 
 ``python -m harness.worker --scratch DIR`` answers line-delimited JSON requests on stdin/stdout: ``time``,
-``memory``, ``parity`` (an addition to section 4: both sides on one workload, compared as in
-``harness.parity``) and ``quit``. Any failure is answered with ``{"ok": false, ...}`` and the worker stays
-usable. The gate starts one worker per build with that build's Python, so this module imports only what it
-needs: no numpy, no pyperf.
+``memory``, ``parity`` (both sides on one workload, compared as in ``harness.parity``), ``overhead`` (the
+timing loop with no call in it) and ``quit``. Any failure is answered with ``{"ok": false, ...}`` and the
+worker stays usable. The gate starts one worker per build with that build's Python, so this module imports
+only what it needs: no numpy, no pyperf, and memray only when a ``memory`` request comes.
 
 Timing follows pyperf: one value is the mean time of one call over ``loops`` passes of the workload's batch;
 ``loops: null`` calibrates by doubling ``loops`` until one value takes at least ``min_time_s``; warm-up values
@@ -34,7 +34,7 @@ from typing import IO, Any
 from harness.parity import check_batch
 from harness.registry import DEFAULT_MODULES, find_workload, resolve_callable
 from harness.results import Impl
-from harness.workloads import DEFAULT_SCRATCH, PreparedWorkload, prepare
+from harness.workloads import DEFAULT_SCRATCH, NOOP_FUNCTION, NOOP_WORKLOAD, PreparedWorkload, prepare
 
 PROTOCOL_VERSION = 1
 MAX_LOOPS = 2**32  # pyperf's limit for calibration
@@ -62,7 +62,7 @@ def _field(request: Mapping[str, Any], name: str, kind: type | tuple[type, ...],
     return value
 
 
-def _time_batch_ns(call: Callable[..., Any], batch: Sequence[tuple[Any, ...]], loops: int) -> int:
+def time_batch_ns(call: Callable[..., Any], batch: Sequence[tuple[Any, ...]], loops: int) -> int:
     """Wall time of ``loops`` passes over the batch. The same code times both sides."""
     clock = time.perf_counter_ns
     start = clock()
@@ -72,15 +72,43 @@ def _time_batch_ns(call: Callable[..., Any], batch: Sequence[tuple[Any, ...]], l
     return clock() - start
 
 
-def calibrate_loops(call: Callable[..., Any], batch: Sequence[tuple[Any, ...]], min_time_s: float) -> int:
+def _time_empty_loop_ns(batch: Sequence[tuple[Any, ...]], loops: int) -> int:
+    """``time_batch_ns`` without the call: what the timing loop itself costs (the ``overhead`` op)."""
+    clock = time.perf_counter_ns
+    start = clock()
+    for _ in itertools.repeat(None, loops):
+        for _args in batch:
+            pass
+    return clock() - start
+
+
+def _calibrate(time_loops_ns: Callable[[int], int], min_time_s: float) -> int:
     """pyperf's rule: start at 1 and double until one value takes at least min_time_s."""
     min_time_ns = min_time_s * 1e9
     loops = 1
-    while _time_batch_ns(call, batch, loops) < min_time_ns:
+    while time_loops_ns(loops) < min_time_ns:
         loops *= 2
         if loops > MAX_LOOPS:
             raise RuntimeError(f"failed to calibrate the number of loops (more than {MAX_LOOPS})")
     return loops
+
+
+def calibrate_loops(call: Callable[..., Any], batch: Sequence[tuple[Any, ...]], min_time_s: float) -> int:
+    """The loop count of one value of ``call`` over the batch (pyperf's doubling rule)."""
+    return _calibrate(lambda loops: time_batch_ns(call, batch, loops), min_time_s)
+
+
+def _loop_fields(request: Mapping[str, Any]) -> tuple[int | None, int, int, float]:
+    """``loops`` (None: calibrate), ``values``, ``warmups``, ``min_time_s`` of a timing request, checked."""
+    loops = _field(request, "loops", (int, type(None)), None)
+    values = _field(request, "values", int)
+    warmups = _field(request, "warmups", int, 0)
+    min_time_s = float(_field(request, "min_time_s", (int, float), 0.1))
+    if loops is not None and not 1 <= loops <= MAX_LOOPS:
+        raise RequestError(f"loops must be between 1 and {MAX_LOOPS}, got {loops}")
+    if values < 1 or warmups < 0 or min_time_s <= 0:
+        raise RequestError("values must be >= 1, warmups >= 0 and min_time_s > 0")
+    return loops, values, warmups, min_time_s
 
 
 class Worker:
@@ -115,28 +143,33 @@ class Worker:
             return self._memory(request)
         if op == "parity":
             return self._parity(request)
-        raise RequestError(f"unknown op {op!r}; expected time, memory, parity or quit")
+        if op == "overhead":
+            return self._overhead(request)
+        raise RequestError(f"unknown op {op!r}; expected time, memory, parity, overhead or quit")
 
     def _time(self, request: Mapping[str, Any]) -> dict[str, Any]:
         function = _field(request, "function", str)
         impl = Impl(_field(request, "impl", str))
         prepared = self._workload(function, _field(request, "workload", str))
-        loops = _field(request, "loops", (int, type(None)), None)
-        values = _field(request, "values", int)
-        warmups = _field(request, "warmups", int, 0)
-        min_time_s = float(_field(request, "min_time_s", (int, float), 0.1))
-        if loops is not None and not 1 <= loops <= MAX_LOOPS:
-            raise RequestError(f"loops must be between 1 and {MAX_LOOPS}, got {loops}")
-        if values < 1 or warmups < 0 or min_time_s <= 0:
-            raise RequestError("values must be >= 1, warmups >= 0 and min_time_s > 0")
+        loops, values, warmups, min_time_s = _loop_fields(request)
         call = self._call(function, impl, prepared)
         if loops is None:
             loops = calibrate_loops(call, prepared.batch, min_time_s)
         calls_per_value = loops * len(prepared.batch)
-        warmup_values = [
-            _time_batch_ns(call, prepared.batch, loops) / calls_per_value for _ in range(warmups)
-        ]
-        timed_values = [_time_batch_ns(call, prepared.batch, loops) / calls_per_value for _ in range(values)]
+        warmup_values = [time_batch_ns(call, prepared.batch, loops) / calls_per_value for _ in range(warmups)]
+        timed_values = [time_batch_ns(call, prepared.batch, loops) / calls_per_value for _ in range(values)]
+        return {"ok": True, "loops": loops, "values_ns": timed_values, "warmup_values_ns": warmup_values}
+
+    def _overhead(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """The timing loop without any call: what the harness adds to each per-call value."""
+        loops, values, warmups, min_time_s = _loop_fields(request)
+        # The call floor's batch (one call, no arguments), so the two differ by the call alone.
+        batch = self._workload(NOOP_FUNCTION, NOOP_WORKLOAD.id).batch
+        if loops is None:
+            loops = _calibrate(lambda count: _time_empty_loop_ns(batch, count), min_time_s)
+        calls_per_value = loops * len(batch)
+        warmup_values = [_time_empty_loop_ns(batch, loops) / calls_per_value for _ in range(warmups)]
+        timed_values = [_time_empty_loop_ns(batch, loops) / calls_per_value for _ in range(values)]
         return {"ok": True, "loops": loops, "values_ns": timed_values, "warmup_values_ns": warmup_values}
 
     def _memory(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,7 +184,7 @@ class Worker:
         from harness.memory import measure_allocations  # noqa: PLC0415
 
         bytes_per_pass, allocs_per_pass = measure_allocations(
-            lambda: _time_batch_ns(call, prepared.batch, 1), calls
+            lambda: time_batch_ns(call, prepared.batch, 1), calls
         )
         batch_length = len(prepared.batch)
         return {
@@ -266,6 +299,14 @@ class TimeResponse:
     warmup_values_ns: tuple[float, ...]
 
 
+def _time_response(response: Mapping[str, Any]) -> TimeResponse:
+    return TimeResponse(
+        loops=int(response["loops"]),
+        values_ns=tuple(float(v) for v in response["values_ns"]),
+        warmup_values_ns=tuple(float(v) for v in response["warmup_values_ns"]),
+    )
+
+
 class WorkerClient:
     """A running worker process. Use as a context manager: it is always stopped, by force if need be."""
 
@@ -369,11 +410,7 @@ class WorkerClient:
                 "min_time_s": min_time_s,
             }
         )
-        return TimeResponse(
-            loops=int(response["loops"]),
-            values_ns=tuple(float(v) for v in response["values_ns"]),
-            warmup_values_ns=tuple(float(v) for v in response["warmup_values_ns"]),
-        )
+        return _time_response(response)
 
     def memory(self, function: str, impl: Impl, workload: str, calls: int) -> tuple[float, float]:
         """(bytes allocated per call, allocations per call)."""
@@ -381,6 +418,13 @@ class WorkerClient:
             {"op": "memory", "function": function, "impl": str(impl), "workload": workload, "calls": calls}
         )
         return float(response["alloc_bytes_per_call"]), float(response["allocs_per_call"])
+
+    def overhead(self, *, loops: int | None, values: int, warmups: int, min_time_s: float) -> TimeResponse:
+        """Per-call values of the timing loop with no call in it (``loops: None`` calibrates)."""
+        response = self.request(
+            {"op": "overhead", "loops": loops, "values": values, "warmups": warmups, "min_time_s": min_time_s}
+        )
+        return _time_response(response)
 
     def parity(self, function: str, workload: str) -> str | None:
         """None when both sides agree on the workload, else the difference."""

@@ -107,3 +107,15 @@ def test_memory_op_counts_allocations_per_call(worker: WorkerClient) -> None:
     assert noop_bytes < bytes_per_call
     with pytest.raises(WorkerError, match="calls must be >= 1"):
         worker.memory("_noop", Impl.PYTHON, "call", calls=0)
+
+
+def test_overhead_times_the_empty_loop(worker: WorkerClient) -> None:
+    calibrated = worker.overhead(loops=None, values=3, warmups=1, min_time_s=0.001)
+    assert calibrated.loops >= 2, "an empty loop pass is far below 1 ms: calibration must have doubled"
+    assert len(calibrated.values_ns) == 3 and len(calibrated.warmup_values_ns) == 1
+    assert all(value > 0 for value in calibrated.values_ns)
+    fixed = worker.overhead(loops=5, values=1, warmups=0, min_time_s=0.001)
+    assert fixed.loops == 5
+    with pytest.raises(WorkerError) as bad_values:
+        worker.overhead(loops=None, values=0, warmups=0, min_time_s=0.001)
+    assert bad_values.value.error_type == "RequestError"
