@@ -7,6 +7,7 @@ A plain function with typed options; the CLI (``harness.bench_cli``) only parses
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,10 +22,11 @@ from harness import fallback
 from harness.criterion import CriterionError, run_criterion
 from harness.environment import collect_environment
 from harness.parity import capture
+from harness.references import measure_references
 from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
 from harness.results import Impl, MemorySample, NotComparable, PairResult, RunResult
 from harness.stats import verdict
-from harness.timing import PLANS, TimingPlan, measure_import_time_ns, time_pair
+from harness.timing import PLANS, TimingPlan, measure_import_time_ns, measure_timer_overhead_ns, time_pair
 from harness.worker import WorkerClient, WorkerError
 from harness.workloads import (
     DEFAULT_SCRATCH,
@@ -53,6 +55,7 @@ class BenchOptions:
     modules: Mapping[Impl, str] = field(default_factory=lambda: dict(DEFAULT_MODULES))
     memory: bool = True  # allocations per call (and peak RSS of large workloads)
     criterion: bool = True  # the Rust functions without Python (cargo bench), for the report's split
+    references: bool = True  # hashlib, md5sum/sha256sum and bytes read on the scaled workloads
     import_time_repeats: int = 7  # fresh-process imports of sky_rs; 0 skips the measurement
     progress: bool = True
     # Given the run's environment once it is collected, returns a callback for (pairs done, pairs in the
@@ -162,10 +165,12 @@ class _Collected:
     environment: dict[str, str] = field(default_factory=dict)
     import_time_ns: dict[str, float] = field(default_factory=dict)
     call_floor: PairResult | None = None
+    timer_overhead_ns: float | None = None
     pairs: list[PairResult] = field(default_factory=list)
     not_comparable: list[NotComparable] = field(default_factory=list)
     fallback_calls: dict[str, int] = field(default_factory=dict)
     rust_native_ns: dict[str, float] = field(default_factory=dict)
+    physical_references: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
 
 
@@ -194,6 +199,8 @@ def run_bench(options: BenchOptions) -> RunResult:
         call_floor=collected.call_floor,
         import_time_ns=collected.import_time_ns,
         rust_native_ns=collected.rust_native_ns,
+        physical_references=collected.physical_references,
+        timer_overhead_ns=collected.timer_overhead_ns,
         fallback_calls=collected.fallback_calls,
         interrupted=collected.interrupted,
     )
@@ -221,6 +228,12 @@ def _measure(
     except WorkerError as error:
         bar.write(f"call floor not measured: {error}")
         timing_pool.replace_dead()
+    bar.set_description("timer overhead")
+    try:
+        collected.timer_overhead_ns = measure_timer_overhead_ns(timing_pool.workers[0], plan)
+    except WorkerError as error:
+        bar.write(f"timer overhead not measured: {error}")
+        timing_pool.replace_dead()
     bar.update()
     for pairs_done, task in enumerate(tasks, start=1):
         bar.set_description(f"{task.function}[{task.workload.id}]")
@@ -232,6 +245,9 @@ def _measure(
         bar.update()
         if on_pair_done is not None:
             on_pair_done(pairs_done, len(tasks))
+    if options.references:
+        bar.set_description("physical references (hashlib, coreutils, bytes read)")
+        _measure_references(tasks, options, collected, bar.write)
     if collected.pairs and dict(options.modules) == dict(DEFAULT_MODULES):
         bar.set_description("fallback dispatch")
         collected.fallback_calls = _fallback_calls(tasks, collected.pairs, options)
@@ -243,6 +259,25 @@ def _measure(
             collected.rust_native_ns = run_criterion(quick=options.mode is not Mode.FULL)
         except CriterionError as error:
             bar.write(f"Rust-only Criterion times not measured: {error}")
+
+
+def _measure_references(
+    tasks: Sequence[_Task], options: BenchOptions, collected: _Collected, warn: Callable[[str], None]
+) -> None:
+    """Each reference is stored as soon as it is measured, so Ctrl-C keeps those already taken."""
+    plan = options.timing_plan
+    references = measure_references(
+        (task.workload for task in tasks),
+        options.scratch,
+        options.seed,
+        values=plan.min_rounds,
+        min_time_s=plan.min_time_s,
+    )
+    try:
+        for key, value in references:
+            collected.physical_references[key] = value
+    except (OSError, subprocess.SubprocessError) as error:
+        warn(f"physical references incomplete: {error}")
 
 
 def _import_times(options: BenchOptions) -> dict[str, float]:

@@ -3,7 +3,8 @@
 - ``speedups.png``: one row per function x workload, the speedup with its 95% interval on a log axis, the
   claim marked on the same row, colour by verdict;
 - ``scaling_<function>.png``: median time against input size on log-log axes, one line per side and workload
-  variant (for functions measured at more than one size);
+  variant (for functions measured at more than one size), and the physical references (hashlib and
+  md5sum/sha256sum times; bytes read per call on a second axis);
 - ``memory.png``: bytes allocated per call, Python and Rust side by side, on a log axis.
 """
 
@@ -12,10 +13,11 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.references import BYTES_READ_PER_CALL, COREUTILS_NS, HASHLIB_NS, references_of
 from harness.results import PairResult, RunResult, Verdict
 
 if TYPE_CHECKING:
@@ -30,7 +32,16 @@ _VERDICT_COLOURS = {
     Verdict.INCONCLUSIVE: "tab:orange",
     Verdict.NO_CLAIM: "tab:gray",
 }
-_SIDE_COLOURS = {"Python": "tab:blue", "Rust": "tab:orange"}
+_BYTES_READ_LABEL = "bytes read"
+_SIDE_COLOURS = {
+    "Python": "tab:blue",
+    "Rust": "tab:orange",
+    "hashlib": "tab:green",
+    "md5sum/sha256sum": "tab:gray",
+    _BYTES_READ_LABEL: "tab:purple",
+}
+# Physical references drawn on the time axis: what -> (label, marker, line style).
+_TIME_REFERENCE_STYLES = {HASHLIB_NS: ("hashlib", "^", "--"), COREUTILS_NS: ("md5sum/sha256sum", "v", "--")}
 _DPI = 120
 _ROW_HEIGHT_INCHES = 0.28
 _UNIT_MULTIPLIERS = {
@@ -61,7 +72,8 @@ def write_charts(run: RunResult, run_dir: Path) -> list[Path]:
             by_function[pair.function].append(pair)
     for function, pairs in sorted(by_function.items()):
         if len({pair.size for pair in pairs}) > 1:
-            paths.append(scaling_chart(function, pairs, run_dir / f"scaling_{function}.png"))
+            chart_path = run_dir / f"scaling_{function}.png"
+            paths.append(scaling_chart(function, pairs, chart_path, run.physical_references))
     with_memory = [
         pair for pair in run.pairs if pair.python_memory is not None or pair.rust_memory is not None
     ]
@@ -111,32 +123,55 @@ def speedup_chart(pairs: Sequence[PairResult], path: Path) -> Path:
     return _save(figure, path)
 
 
-def scaling_chart(function: str, pairs: Sequence[PairResult], path: Path) -> Path:
-    """Median time against size on log-log axes, per side and workload variant."""
+def scaling_chart(
+    function: str, pairs: Sequence[PairResult], path: Path, references: Mapping[str, float] | None = None
+) -> Path:
+    """Median time against size on log-log axes, per side and workload variant, with the physical references.
+
+    Time references (hashlib, md5sum/sha256sum) are extra lines on the time axis; bytes read per call go on
+    a second axis at the right, so a reader sees whether the time follows the file size or the bytes read.
+    """
     series: dict[str, list[PairResult]] = defaultdict(list)
     for pair in pairs:
         series[series_key(pair.workload, pair.size)].append(pair)
     figure, axes = _new_figure(8, 5.5)
+    bytes_axes: Axes | None = None
     for variant, unsorted_pairs in sorted(series.items()):
         variant_pairs = sorted(unsorted_pairs, key=lambda pair: pair.size or 0.0)
-        sizes = [pair.size or 0.0 for pair in variant_pairs]
         suffix = f" ({variant})" if len(series) > 1 else ""
-        axes.plot(
-            sizes,
-            [pair.python.median_ns for pair in variant_pairs],
-            marker="o",
-            color=_SIDE_COLOURS["Python"],
-            alpha=_variant_alpha(variant, series),
-            label=f"Python{suffix}",
-        )
-        axes.plot(
-            sizes,
-            [pair.rust.median_ns for pair in variant_pairs],
-            marker="s",
-            color=_SIDE_COLOURS["Rust"],
-            alpha=_variant_alpha(variant, series),
-            label=f"Rust{suffix}",
-        )
+        alpha = _variant_alpha(variant, series)
+        lines = [
+            ("Python", "o", "-", [pair.python.median_ns for pair in variant_pairs]),
+            ("Rust", "s", "-", [pair.rust.median_ns for pair in variant_pairs]),
+        ]
+        found = [references_of(references or {}, pair.function, pair.workload) for pair in variant_pairs]
+        for what, (label, marker, style) in _TIME_REFERENCE_STYLES.items():
+            lines.append((label, marker, style, [values.get(what, math.nan) for values in found]))
+        sizes = [pair.size or 0.0 for pair in variant_pairs]
+        for label, marker, style, values_ns in lines:
+            if all(math.isnan(value) for value in values_ns):
+                continue
+            axes.plot(
+                sizes,
+                values_ns,
+                marker=marker,
+                linestyle=style,
+                color=_SIDE_COLOURS[label],
+                alpha=alpha,
+                label=f"{label}{suffix}",
+            )
+        bytes_read = [values.get(BYTES_READ_PER_CALL, math.nan) for values in found]
+        if not all(math.isnan(value) for value in bytes_read):
+            bytes_axes = bytes_axes or axes.twinx()
+            bytes_axes.plot(
+                sizes,
+                bytes_read,
+                marker="x",
+                linestyle=":",
+                color=_SIDE_COLOURS[_BYTES_READ_LABEL],
+                alpha=alpha,
+                label=f"{_BYTES_READ_LABEL}{suffix}",
+            )
     axes.set_xscale("log")
     axes.set_yscale("log")
     unit = pairs[0].size_unit or "size"
@@ -144,7 +179,13 @@ def scaling_chart(function: str, pairs: Sequence[PairResult], path: Path) -> Pat
     axes.set_ylabel("median time per call (ns, log scale)")
     axes.set_title(f"{function}: time against input size")
     axes.grid(which="both", alpha=0.3)
-    axes.legend(fontsize=7, ncol=2 if len(series) > 2 else 1)
+    handles, labels = axes.get_legend_handles_labels()
+    if bytes_axes is not None:
+        bytes_axes.set_yscale("log")
+        bytes_axes.set_ylabel("bytes read per call (dotted, log scale)")
+        more_handles, more_labels = bytes_axes.get_legend_handles_labels()
+        handles, labels = [*handles, *more_handles], [*labels, *more_labels]
+    axes.legend(handles, labels, fontsize=7, ncol=2 if len(labels) > 6 else 1)
     return _save(figure, path)
 
 

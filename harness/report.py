@@ -2,20 +2,22 @@
 
 Sections: the machine; the global claims (average speedup as a geometric mean with its interval, memory
 reduction, start-up); speedups per function and workload against their claims; each time next to the call
-floor; the Criterion split of each Rust time into work and crossing cost; memory; scaling; pairs that were
-not comparable; fallback counts; gate comparisons; what was interrupted.
+floor and the timing loop's own overhead; the Criterion split of each Rust time into work and crossing cost;
+memory; scaling with the physical references (hashlib and coreutils throughput, bytes read per call); pairs
+that were not comparable; fallback counts; gate comparisons; what was interrupted.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED_MEMORY_REDUCTION_RANGE
 from harness.environment import ENVIRONMENT_KEYS
+from harness.references import BYTES_READ_PER_CALL, COREUTILS_NS, HASHLIB_NS, references_of
 from harness.registry import FUNCTIONS
 from harness.results import PairResult, RunResult, Verdict
 from harness.stats import (
@@ -72,7 +74,7 @@ def format_bytes(value_bytes: float | None) -> str:
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if abs(value_bytes) >= scale:
             return f"{value_bytes / scale:.3g} {unit}"
-    return f"{value_bytes:.3g} B"
+    return f"{value_bytes:.4g} B"  # up to 1023 B without an exponent
 
 
 def format_ratio(value: float | None) -> str:
@@ -253,9 +255,9 @@ def _floor_section(run: RunResult) -> list[str]:
         return [*lines, "The call floor (no-op functions) was not measured in this run.", ""]
     lines += [
         f"A no-op call costs {format_ns(floor.python.median_ns)} in Python and "
-        f"{format_ns(floor.rust.median_ns)} through PyO3. *Max speedup* is Python time / Rust floor: what a "
-        f"port whose body took no time would reach. Functions under {FLOOR_MULTIPLE:g}x are flagged "
-        "**too small for any port to pay off**.",
+        f"{format_ns(floor.rust.median_ns)} through PyO3{_overhead_clause(run)}. *Max speedup* is Python "
+        "time / Rust floor: what a port whose body took no time would reach. Functions under "
+        f"{FLOOR_MULTIPLE:g}x are flagged **too small for any port to pay off**.",
         "",
     ]
     rows = []
@@ -284,6 +286,16 @@ def _floor_section(run: RunResult) -> list[str]:
         "flag",
     )
     return [*lines, *markdown_table(header, rows), ""]
+
+
+def _overhead_clause(run: RunResult) -> str:
+    if run.timer_overhead_ns is None:
+        return " (the timing loop's own cost was not measured)"
+    return (
+        f"; the timing loop itself (the worker's timed loop with no call in it, calibrated and repeated as "
+        f"the pairs are) adds {format_ns(run.timer_overhead_ns)} of that, and of every time in this report, "
+        "on both sides alike"
+    )
 
 
 def _criterion_section(run: RunResult) -> list[str]:
@@ -369,6 +381,20 @@ def _memory_section(run: RunResult) -> list[str]:
     ]
 
 
+# How report.md names each kind of physical reference (harness.references), in column order.
+_REFERENCE_LABELS = {
+    HASHLIB_NS: "hashlib (OpenSSL)",
+    COREUTILS_NS: "md5sum/sha256sum",
+    BYTES_READ_PER_CALL: "bytes read per call",
+}
+
+
+def _format_reference(what: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return format_ns(value) if what.endswith("_ns") else format_bytes(value)
+
+
 def _scaling_section(run: RunResult) -> list[str]:
     by_function: dict[str, list[PairResult]] = defaultdict(list)
     for pair in run.pairs:
@@ -380,30 +406,77 @@ def _scaling_section(run: RunResult) -> list[str]:
         return [*lines, "No function was measured at more than one size in this run.", ""]
     for function, pairs in sorted(scaled.items()):
         pairs.sort(key=lambda pair: (pair.size or 0.0, pair.workload))
-        rows = []
-        for pair in pairs:
-            row = [
+        references = {
+            pair.workload: references_of(run.physical_references, pair.function, pair.workload)
+            for pair in pairs
+        }
+        kinds = [what for what in _REFERENCE_LABELS if any(what in found for found in references.values())]
+        rows = [
+            [
                 pair.workload,
                 format_size(pair.size, pair.size_unit),
                 format_ns(pair.python.median_ns),
                 format_ns(pair.rust.median_ns),
                 format_ratio(pair.speedup.value),
+                *(_format_reference(what, references[pair.workload].get(what)) for what in kinds),
             ]
-            if pair.size_unit == "bytes" and pair.size:
-                row += [
-                    _throughput(pair.size, pair.python.median_ns),
-                    _throughput(pair.size, pair.rust.median_ns),
-                ]
-            else:
-                row += ["-", "-"]
-            rows.append(row)
-        header = ("workload", "size", "Python", "Rust", "speedup", "Python throughput", "Rust throughput")
+            for pair in pairs
+        ]
+        header = (
+            "workload",
+            "size",
+            "Python",
+            "Rust",
+            "speedup",
+            *(_REFERENCE_LABELS[what] for what in kinds),
+        )
         lines += [f"### {function}", "", *markdown_table(header, rows), ""]
+        time_kinds = [what for what in kinds if what.endswith("_ns")]
+        if time_kinds:
+            lines += _throughput_table(pairs, references, time_kinds)
     return lines
 
 
-def _throughput(size_bytes: float, median_ns: float) -> str:
-    return f"{format_bytes(size_bytes / (median_ns / 1e9))}/s"
+def _throughput_table(
+    pairs: Sequence[PairResult], references: Mapping[str, Mapping[str, float]], kinds: Sequence[str]
+) -> list[str]:
+    """MB/s of each side and of each time reference, for the pairs that have a reference."""
+    rows = [
+        [
+            pair.workload,
+            format_size(pair.size, pair.size_unit),
+            _megabytes_per_second(pair.size, pair.python.median_ns),
+            _megabytes_per_second(pair.size, pair.rust.median_ns),
+            *(_megabytes_per_second(pair.size, references[pair.workload].get(what)) for what in kinds),
+        ]
+        for pair in pairs
+        if references[pair.workload] and pair.size_unit == "bytes"
+    ]
+    if not rows:
+        return []
+    header = (
+        "workload",
+        "size",
+        "Python MB/s",
+        "Rust MB/s",
+        *(f"{_REFERENCE_LABELS[w]} MB/s" for w in kinds),
+    )
+    notes = []
+    if HASHLIB_NS in kinds:
+        notes.append(
+            "hashlib: open, hashlib.new and a readinto loop over 256 KiB blocks, then .digest(), in Python: "
+            "OpenSSL's speed, the floor for either port"
+        )
+    if COREUTILS_NS in kinds:
+        notes.append("md5sum/sha256sum: one subprocess per file, so its time includes starting the process")
+    return [*markdown_table(header, rows), "", "MB = 10^6 bytes. " + "; ".join(notes) + ".", ""]
+
+
+def _megabytes_per_second(size_bytes: float | None, median_ns: float | None) -> str:
+    if size_bytes is None or median_ns is None or median_ns <= 0:
+        return "-"
+    rate = size_bytes / median_ns * 1e3  # bytes/ns = 10^9 B/s = 10^3 MB/s
+    return f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
 
 
 def _not_comparable_section(run: RunResult) -> list[str]:
@@ -456,20 +529,6 @@ def _gate_section(run: RunResult) -> list[str]:
     return ["## Gate comparisons", "", *markdown_table(header, rows), ""]
 
 
-def _overhead_section(run: RunResult) -> list[str]:
-    floor = run.call_floor
-    if floor is None:
-        return []
-    return [
-        "## Harness overhead",
-        "",
-        "Each value is the mean of one call over a calibrated loop; the no-op rows above include the loop's "
-        f"own cost per call (at most {format_ns(min(floor.python.median_ns, floor.rust.median_ns))} here), "
-        "which is therefore an upper bound on what the harness adds to each timed call.",
-        "",
-    ]
-
-
 def render_report(run: RunResult) -> str:
     """The whole ``report.md`` text."""
     sections = [
@@ -482,7 +541,6 @@ def render_report(run: RunResult) -> str:
         _memory_section(run),
         _scaling_section(run),
         _not_comparable_section(run),
-        _overhead_section(run),
         _fallback_section(run),
         _gate_section(run),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -72,3 +73,30 @@ def test_fallback_dispatch_is_counted_on_the_timed_workloads(tmp_path: Path) -> 
     # one pass over each timed workload (one call each), all served by one side or the other
     assert sum(run.fallback_calls.values()) == 2
     assert set(run.fallback_calls) <= {"get_parallel_threads/rust", "get_parallel_threads/python"}
+
+
+def test_a_run_has_the_timer_overhead_and_the_references_of_its_workloads(tmp_path: Path) -> None:
+    run = run_bench(tiny_options(tmp_path, only=("read_last_n_lines",)))
+    assert run.timer_overhead_ns is not None and run.timer_overhead_ns > 0
+    expected = {f"read_last_n_lines/{pair.workload}/bytes_read_per_call" for pair in run.pairs}
+    assert expected and set(run.physical_references) == expected
+
+
+def test_references_respect_only_and_can_be_skipped(tmp_path: Path) -> None:
+    assert run_bench(tiny_options(tmp_path, only=("base36_encode",))).physical_references == {}
+    options = replace(tiny_options(tmp_path, only=("read_last_n_lines",)), references=False)
+    assert run_bench(options).physical_references == {}
+
+
+def test_interrupt_during_references_keeps_those_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def one_reference_then_ctrl_c(*_args: object, **_kwargs: object) -> Iterator[tuple[str, float]]:
+        yield "read_last_n_lines/1KB-n1000/bytes_read_per_call", 1000.0
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(harness.bench, "measure_references", one_reference_then_ctrl_c)
+    run = run_bench(tiny_options(tmp_path, only=("read_last_n_lines",)))
+    assert run.interrupted
+    assert run.pairs, "the pairs were measured before the references and must be kept"
+    assert run.physical_references == {"read_last_n_lines/1KB-n1000/bytes_read_per_call": 1000.0}

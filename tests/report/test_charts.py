@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
 
+import harness.charts
 from harness.charts import series_key, write_charts
 from harness.results import RunResult
 
-from .synthetic import synthetic_run
+from .synthetic import run_with_references, synthetic_run
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -44,3 +46,18 @@ def test_a_run_without_pairs_draws_nothing(tmp_path: Path) -> None:
 )
 def test_series_key_removes_only_the_size_token(workload: str, size: float | None, expected: str) -> None:
     assert series_key(workload, size) == expected
+
+
+def test_scaling_charts_draw_the_physical_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn: dict[str, list[str]] = {}
+    real_save = harness.charts._save
+
+    def save_and_record(figure: Figure, path: Path) -> Path:
+        drawn[path.name] = [str(line.get_label()) for axes in figure.axes for line in axes.get_lines()]
+        return real_save(figure, path)
+
+    monkeypatch.setattr(harness.charts, "_save", save_and_record)
+    write_charts(run_with_references(), tmp_path)
+    hash_lines = drawn["scaling_hash_file.png"]
+    assert {"hashlib (md5-*)", "md5sum/sha256sum (md5-*)", "hashlib (sha256-*)"} <= set(hash_lines)
+    assert drawn["scaling_read_last_n_lines.png"] == ["Python", "Rust", "bytes read"]

@@ -18,7 +18,7 @@ from harness.report import (
 from harness.results import Verdict
 from harness.stats import geometric_mean_speedup
 
-from .synthetic import pair, synthetic_run
+from .synthetic import TIMER_OVERHEAD_NS, pair, run_with_references, synthetic_run
 
 
 def _section(text: str, heading: str) -> str:
@@ -173,3 +173,34 @@ def test_format_percent_never_shows_negative_zero() -> None:
     assert format_percent(-0.00001) == "0.0%"
     assert format_percent(-0.25) == "-25.0%"
     assert format_percent(None) == "-"
+
+
+def test_timer_overhead_is_shown_next_to_the_call_floor() -> None:
+    floor = _section(render_report(run_with_references()), "Call floor")
+    assert "the timing loop itself" in floor and f"adds {format_ns(TIMER_OVERHEAD_NS)} of that" in floor
+    assert "timing loop's own cost was not measured" in _section(render_report(synthetic_run()), "Call floor")
+
+
+def test_hash_file_throughput_table_has_both_sides_and_both_references() -> None:
+    scaling = _section(render_report(run_with_references()), "Scaling")
+    hash_file = scaling[scaling.index("### hash_file") : scaling.index("### read_last_n_lines")]
+    assert "| hashlib (OpenSSL) | md5sum/sha256sum |" in hash_file  # references in the scaling table
+    assert "| Python MB/s | Rust MB/s | hashlib (OpenSSL) MB/s | md5sum/sha256sum MB/s |" in hash_file
+    # 1 MiB (1,048,576 bytes) hashed by hashlib in 500 µs is 2,097 MB/s; Rust at 1.5 ns/byte + 1 µs.
+    throughput_row = [
+        line for line in hash_file.splitlines() if line.startswith("| md5-1MiB |") and "MiB | 6" in line
+    ]
+    assert throughput_row == ["| md5-1MiB | 1 MiB | 624 | 666 | 2,097 | 736 |"]
+    # No coreutils time for sha256-64MiB: a dash, not an invented figure.
+    assert any(
+        line.startswith("| sha256-64MiB |") and line.endswith("| - |") for line in hash_file.splitlines()
+    )
+    assert "includes starting the process" in hash_file
+
+
+def test_read_last_n_lines_scaling_shows_bytes_read_and_no_throughput() -> None:
+    scaling = _section(render_report(run_with_references()), "Scaling")
+    read_lines = scaling[scaling.index("### read_last_n_lines") :]
+    assert "| bytes read per call |" in read_lines
+    assert _row(read_lines, "1MB-n1000").endswith("| 144 KiB |")  # 147,456 bytes = 18 chunks of 8 KiB
+    assert "MB/s" not in read_lines  # it reads the tail, not the file: a throughput would mislead
