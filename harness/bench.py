@@ -22,7 +22,7 @@ from harness import fallback
 from harness.criterion import CriterionError, run_criterion
 from harness.environment import collect_environment
 from harness.parity import capture
-from harness.references import measure_references
+from harness.references import REFERENCE_VALUES, measure_references
 from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
 from harness.results import Impl, MemorySample, NotComparable, PairResult, RunResult
 from harness.stats import verdict
@@ -270,7 +270,7 @@ def _measure_references(
         (task.workload for task in tasks),
         options.scratch,
         options.seed,
-        values=plan.min_rounds,
+        values=REFERENCE_VALUES,
         min_time_s=plan.min_time_s,
     )
     try:

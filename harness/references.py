@@ -6,7 +6,7 @@
   ``hashlib.new``, a ``readinto`` loop over one 256 KiB buffer, ``.digest()``): OpenSSL's speed, the floor
   for either port. Timed in this process with the worker's loop and calibration; the median of several values.
 - ``hash_file/<workload>/coreutils_ns``: one run of ``md5sum`` / ``sha256sum`` on the file, as a subprocess,
-  so it includes starting the process (about a millisecond): the median of a few runs.
+  so it includes starting the process: the median of a few runs.
 - ``read_last_n_lines/<workload>/bytes_read_per_call``: the bytes the backward scan of spec 2.1 reads for
   the workload's ``n`` (chunks of ``chunk_size`` from the end until more than ``n`` newlines are seen).
 
@@ -28,6 +28,10 @@ from pathlib import Path
 from harness import reference
 from harness.worker import calibrate_loops, time_batch_ns
 from harness.workloads import Workload, prepare
+
+# hashlib values and coreutils runs per file: a few, as a reference needs no interval and the largest files
+# take long per run.
+REFERENCE_VALUES = 5
 
 HASHLIB_NS = "hashlib_ns"
 COREUTILS_NS = "coreutils_ns"
