@@ -166,7 +166,11 @@ def test_format_ns(value_ns: float | None, expected: str) -> None:
 
 def test_format_bytes() -> None:
     assert format_bytes(512) == "512 B"
+    assert format_bytes(73.93) == "73.9 B"
     assert format_bytes(1.5 * 2**20) == "1.5 MiB"
+    # Between 1000 and 1023 of a unit: digits, never "1.02e+03 KiB".
+    assert format_bytes(1000) == "1,000 B"
+    assert format_bytes(1020 * 2**10) == "1,020 KiB"
 
 
 def test_format_percent_never_shows_negative_zero() -> None:
