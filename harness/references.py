@@ -4,8 +4,8 @@
 
 - ``hash_file/<workload>/hashlib_ns``: one call of plain hashlib on the workload's file (open,
   ``hashlib.new``, a ``readinto`` loop over a 256 KiB buffer allocated once for all calls, ``.digest()``):
-  OpenSSL's speed, the floor for either port. Timed in this process with the worker's loop and
-  calibration; the median of a few values.
+  on large files OpenSSL's speed, the floor for either port (on small ones, mostly Python's own I/O cost).
+  Timed in this process with the worker's loop and calibration; the median of a few values.
 - ``hash_file/<workload>/coreutils_ns``: one run of ``md5sum`` / ``sha256sum`` on the file, as a subprocess,
   so it includes starting the process: the median of a few runs.
 - ``read_last_n_lines/<workload>/bytes_read_per_call``: the bytes the backward scan of spec 2.1 reads for

@@ -470,7 +470,8 @@ def _throughput_table(
     if HASHLIB_NS in kinds:
         notes.append(
             "hashlib: open, hashlib.new and a readinto loop over 256 KiB blocks into one reused buffer, then "
-            ".digest(), in Python: OpenSSL's speed, the floor for either port"
+            ".digest(), in Python: on large files OpenSSL's hashing speed, the floor for either port; on "
+            "small files mostly Python's own cost of opening and reading, which a port can beat"
         )
     if COREUTILS_NS in kinds:
         notes.append("md5sum/sha256sum: one subprocess per file, so its time includes starting the process")
