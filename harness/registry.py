@@ -12,26 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.claims import Claim, load_claims
+from harness.reference import FUNCTION_NAMES
 from harness.results import Impl
 from harness.workloads import NOOP_FUNCTION, NOOP_WORKLOAD, Mode, Workload, all_workloads
 
 DEFAULT_MODULES: Mapping[Impl, str] = {Impl.RUST: "sky_rs", Impl.PYTHON: "harness.reference"}
 
-# Spec order (../shared/spec/functions.md, section 1).
-FUNCTIONS: tuple[str, ...] = (
-    "read_last_n_lines",
-    "hash_file",
-    "find_free_port",
-    "base36_encode",
-    "format_float",
-    "truncate_long_string",
-    "get_cpu_count",
-    "get_mem_size_gb",
-    "get_parallel_threads",
-    "is_process_alive",
-    "get_max_workers_for_file_mounts",
-    "estimate_fd_for_directory",
-)
+# Spec order (../shared/spec/functions.md, section 1); the reference is where the list is kept.
+FUNCTIONS: tuple[str, ...] = FUNCTION_NAMES
 
 
 class UnknownNameError(ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from harness.registry import FUNCTIONS as REGISTRY_FUNCTIONS
 from harness.results import (
     GateComparison,
     GateOutcome,
@@ -16,20 +17,7 @@ from harness.results import (
     Verdict,
 )
 
-FUNCTIONS = (
-    "read_last_n_lines",
-    "hash_file",
-    "find_free_port",
-    "base36_encode",
-    "format_float",
-    "truncate_long_string",
-    "get_cpu_count",
-    "get_mem_size_gb",
-    "get_parallel_threads",
-    "is_process_alive",
-    "get_max_workers_for_file_mounts",
-    "estimate_fd_for_directory",
-)
+FUNCTIONS = REGISTRY_FUNCTIONS
 WORKLOAD = "small"
 MACHINE = "synthetic-machine"
 
