@@ -84,7 +84,7 @@ gate: venv ## Regression gate: this tree against REF (default: parent commit), i
 
 .PHONY: calibrate
 calibrate: venv ## A/A runs: the noise floor and smallest detectable slowdown per pair on this machine
-	$(PY) -m harness calibrate $(BENCH_ARGS)
+	$(PY) -m harness calibrate $(CALIBRATE_ARGS)
 
 # --- telemetry ----------------------------------------------------------------------------------------
 .PHONY: telemetry-up
