@@ -4,7 +4,8 @@
 # only suggests. Idempotent and fast when everything is there: apt runs only for missing packages.
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-pushgateway collectd-core libmicrohttpd12 libprotobuf-c1 curl jq)
+# victoria-metrics: the fleet test (a central Prometheus-compatible store importing a run); 89 MB, one small dep.
+PACKAGES=(prometheus prometheus-pushgateway collectd-core libmicrohttpd12 libprotobuf-c1 curl jq victoria-metrics)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -1,6 +1,6 @@
 """Fleet option 3 of docs/telemetry.md: a run's metrics.prom imported into a central VictoriaMetrics.
 
-Runs when Debian's ``victoria-metrics`` is installed (it is not in the default telemetry dependencies).
+Needs Debian's ``victoria-metrics``, which scripts/install-telemetry-deps.sh installs (``make test`` runs it).
 """
 
 from __future__ import annotations
