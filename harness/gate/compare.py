@@ -46,6 +46,12 @@ class GatePolicy:
     memory_threshold: float = 0.10  # relative growth of allocated bytes per call that fails
     memory_floor_bytes: float = 256.0  # ... only if the growth is also at least this many bytes per call
     instructions_threshold: float = 0.01  # relative growth of instructions per call that fails
+    # Two stages (harness/gate/two_stage.py): the screen's raw two-sided level for a suspect (with the median
+    # slower, so 5% one-sided), how many suspects stage 2 may re-measure, and how many fresh rounds it takes.
+    screen_level: float = 0.10
+    max_suspects: int = 12
+    confirm_rounds_factor: int = 3
+    confirm_min_rounds: int = 30
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
@@ -56,6 +62,15 @@ class GatePolicy:
             raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
         if self.bootstrap_resamples < 100:
             raise ValueError(f"bootstrap_resamples must be >= 100, got {self.bootstrap_resamples}")
+        if not 0 < self.screen_level < 1:
+            raise ValueError(f"screen_level must be in (0, 1), got {self.screen_level}")
+        if self.max_suspects < 1:
+            raise ValueError(f"max_suspects must be >= 1, got {self.max_suspects}")
+        if self.confirm_rounds_factor < 1 or self.confirm_min_rounds < MIN_ROUNDS:
+            raise ValueError(
+                f"confirm_rounds_factor must be >= 1 and confirm_min_rounds >= {MIN_ROUNDS}, got "
+                f"{self.confirm_rounds_factor} and {self.confirm_min_rounds}"
+            )
 
 
 @dataclass(frozen=True)

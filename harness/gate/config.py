@@ -12,7 +12,18 @@ from harness.gate.compare import GatePolicy
 
 DEFAULT_CONFIG = Path(__file__).with_name("gate.toml")
 _POLICY_KEYS = frozenset(
-    {"alpha", "correction", "min_effect", "memory_threshold", "memory_floor_bytes", "instructions_threshold"}
+    {
+        "alpha",
+        "correction",
+        "min_effect",
+        "memory_threshold",
+        "memory_floor_bytes",
+        "instructions_threshold",
+        "screen_level",
+        "max_suspects",
+        "confirm_rounds_factor",
+        "confirm_min_rounds",
+    }
 )
 
 

@@ -37,11 +37,12 @@ from harness.environment import collect_environment
 from harness.gate.build import Build, BuildError, build_commit, repo_root, resolve_commit
 from harness.gate.calibrate import CalibrationError, calibration_path, load_calibration
 from harness.gate.config import ConfigError, GateConfig, load_config
-from harness.gate.gate import judge_measurements, machine_fingerprint_here, targets_for
+from harness.gate.gate import judge_measurements, machine_fingerprint_here, remeasure_on, targets_for
 from harness.gate.instructions import InstructionCountError, InstructionJob, count_instructions
 from harness.gate.measure import QUICK_PLAN, MeasurePlan, Target, measure_interleaved
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
 from harness.gate.outcome import ExitCode
+from harness.gate.two_stage import UNCONFIRMED
 from harness.registry import FUNCTIONS, UnknownNameError, find_workload
 from harness.results import GateComparison, GateOutcome, Impl
 from harness.worker import WorkerClient, WorkerError
@@ -90,6 +91,7 @@ class ResultRow:
     false_alarm_runs: int
     median_measured_change: float | None  # of the target comparison, over the runs
     iterations: int = 0  # loop iterations inserted
+    cannot_judge_runs: int = 0  # runs without a regression that still exit 3 (unconfirmed suspects)
 
 
 # --- the patch ---
@@ -196,6 +198,11 @@ def _noise_floors(options: ExperimentOptions, repo: Path) -> dict[str, float]:
     return {key: noise.noise_floor for key, noise in calibration.comparisons.items()}
 
 
+def _has_unconfirmed(comparisons: Sequence[GateComparison]) -> bool:
+    """A clean run with suspects stage 2 did not reach: the gate says "cannot judge" (exit 3)."""
+    return any(c.detail.startswith(UNCONFIRMED) for c in comparisons)
+
+
 def _timing_regressions(comparisons: Sequence[GateComparison]) -> list[GateComparison]:
     return [c for c in comparisons if c.metric == "time" and c.outcome is GateOutcome.REGRESSION]
 
@@ -204,14 +211,17 @@ def _one_run(
     base: Build, candidate: Build, options: ExperimentOptions, floors: dict[str, float], progress: Progress
 ) -> list[GateComparison]:
     measurements = measure_interleaved(
+        base, candidate, _suite(options), options.plan, scratch=options.scratch, progress=progress
+    )
+    remeasure = remeasure_on(
         base,
         candidate,
-        targets_for(options.mode, ()),
         options.plan,
         scratch=options.scratch,
+        policy=options.config.policy,
         progress=progress,
     )
-    return judge_measurements(measurements, options.config, floors)
+    return judge_measurements(measurements, options.config, floors, remeasure=remeasure)
 
 
 def _suite(options: ExperimentOptions) -> list[Target]:
@@ -242,18 +252,24 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
     log = _RunLog(options.out_dir)
     rows: list[ResultRow] = []
 
-    alarms = 0
+    alarms = unjudged = 0
     for run_index in range(options.aa_runs):
         progress(f"A/A run {run_index + 1}/{options.aa_runs}")
+        started = time.monotonic()
         comparisons = _one_run(clean, clean, options, floors, progress)
         regressions = _timing_regressions(comparisons)
         alarms += bool(regressions)
-        log.write("A/A", None, 0.0, run_index, comparisons)
+        unjudged += not regressions and _has_unconfirmed(comparisons)
+        log.write("A/A", None, 0.0, run_index, comparisons, seconds=time.monotonic() - started)
     if options.aa_runs:
-        rows.append(ResultRow("A/A", "(whole suite)", "", 0.0, options.aa_runs, 0, alarms, None))
+        rows.append(
+            ResultRow(
+                "A/A", "(whole suite)", "", 0.0, options.aa_runs, 0, alarms, None, cannot_judge_runs=unjudged
+            )
+        )
 
     python_ns_per_iteration = spin_ns_per_iteration() if options.side is Impl.PYTHON else 0.0
-    for target in options.targets:
+    for target in options.targets if options.runs else ():  # --runs 0: A/A runs only, nothing built
         base_ns = function_time_ns(clean, target, options.scratch, options.side)
         ns_per_iteration = (
             python_ns_per_iteration
@@ -276,12 +292,13 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
                 options=options,
                 progress=progress,
             )
-            detections = false_alarms = 0
+            detections = false_alarms = unjudged = 0
             changes: list[float] = []
             for run_index in range(options.runs):
                 progress(
                     f"injected +{fraction:.0%} into {target.function}: run {run_index + 1}/{options.runs}"
                 )
+                started = time.monotonic()
                 comparisons = _one_run(clean, patched, options, floors, progress)
                 for comparison in comparisons:
                     if _is_target(comparison, target, options.side):
@@ -289,10 +306,14 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
                         detections += comparison.outcome is GateOutcome.REGRESSION
                 others = [r for r in _timing_regressions(comparisons) if r.function != target.function]
                 false_alarms += bool(others)
-                log.write("injected", target, fraction, run_index, comparisons)
+                unjudged += not _timing_regressions(comparisons) and _has_unconfirmed(comparisons)
+                log.write(
+                    "injected", target, fraction, run_index, comparisons, seconds=time.monotonic() - started
+                )
             rows.append(
                 ResultRow("injected", target.function, target.workload, fraction, options.runs, detections,
-                          false_alarms, statistics.median(changes) if changes else None, iterations)
+                          false_alarms, statistics.median(changes) if changes else None, iterations,
+                          cannot_judge_runs=unjudged)
             )  # fmt: skip
     return rows
 
@@ -417,9 +438,13 @@ class _RunLog:
         fraction: float,
         run: int,
         comparisons: Sequence[GateComparison],
+        *,
+        seconds: float,
     ) -> None:
         self.write_raw({
             "kind": kind, "target": asdict(target) if target else None, "injected": fraction, "run": run,
+            "seconds": round(seconds, 1),
+            "stage2": [asdict(c) for c in comparisons if c.detail.startswith("stage 2")],
             "regressions": [asdict(c) for c in _timing_regressions(comparisons)],
             "comparisons": [asdict(c) for c in comparisons],
         })  # fmt: skip
@@ -434,7 +459,7 @@ class _RunLog:
 
 _COLUMNS = (
     "kind", "function", "workload", "injected", "iterations", "runs", "detections", "false_alarm_runs",
-    "median_measured_change",
+    "median_measured_change", "cannot_judge_runs",
 )  # fmt: skip
 
 
@@ -455,8 +480,8 @@ def results_markdown(rows: Sequence[ResultRow], machine: str) -> str:
         f"Gate experiment on {machine}",
         "",
         "| kind | function / workload | injected | runs | detected | runs with a false alarm "
-        "| median measured |",
-        "|---|---|---|---|---|---|---|",
+        "| median measured | runs that cannot judge |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         target = row.function + (f" / {row.workload}" if row.workload else "")
@@ -464,7 +489,7 @@ def results_markdown(rows: Sequence[ResultRow], machine: str) -> str:
         detected = "-" if row.kind.endswith("A/A") else f"{row.detections}/{row.runs}"
         lines.append(
             f"| {row.kind} | {target} | {row.injected:+.0%} | {row.runs} | {detected} | "
-            f"{row.false_alarm_runs}/{row.runs} | {measured} |"
+            f"{row.false_alarm_runs}/{row.runs} | {measured} | {row.cannot_judge_runs}/{row.runs} |"
         )
     return "\n".join(lines) + "\n"
 

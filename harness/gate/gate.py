@@ -33,13 +33,13 @@ from harness.gate.compare import (
     PairedRounds,
     RatioEstimate,
     judge_deterministic,
-    judge_rounds,
     judge_speedup_floor,
 )
 from harness.gate.config import GateConfig, load_config
 from harness.gate.instructions import InstructionJob, count_instructions, judge_instructions
 from harness.gate.measure import QUICK_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
 from harness.gate.outcome import GateReport
+from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage
 from harness.registry import FUNCTIONS, build_registry, validate_functions
 from harness.results import GateComparison, GateOutcome, Impl
 from harness.workloads import DEFAULT_SCRATCH, Mode
@@ -129,15 +129,19 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
         return _gate_instructions(options, base, candidate, targets, progress)
     notes: list[str] = []
     floors = _noise_floors(options, repo, notes)
+    scratch = options.scratch.resolve()
     measurements = measure_interleaved(
-        base, candidate, targets, options.plan, scratch=options.scratch.resolve(), progress=progress
+        base, candidate, targets, options.plan, scratch=scratch, progress=progress
     )
-    comparisons = judge_measurements(measurements, options.config, floors)
+    policy = options.config.policy
+    remeasure = remeasure_on(base, candidate, options.plan, scratch=scratch, policy=policy, progress=progress)
+    comparisons = judge_measurements(measurements, options.config, floors, remeasure=remeasure)
     notes.append(
-        f"{options.plan.rounds} interleaved rounds, fresh worker processes every "
-        f"{options.plan.fresh_processes_every or 'never'} round(s); {options.config.policy.correction} "
-        f"correction at alpha {options.config.policy.alpha}; "
-        f"minimum effect {options.config.policy.min_effect:.0%}"
+        f"two stages: a screen of {options.plan.rounds} interleaved rounds (suspect: raw p < "
+        f"{policy.screen_level}, slower), then up to {policy.max_suspects} suspects re-measured on "
+        f"{confirm_rounds(policy, options.plan.rounds)} fresh rounds and judged on those alone (Holm over "
+        f"the suspects at alpha {policy.alpha}); fresh worker processes every "
+        f"{options.plan.fresh_processes_every or 'never'} round(s); minimum effect {policy.min_effect:.0%}"
     )
     used_floors = {
         key: floor for key, floor in floors.items() if key in {_comparison_key(c) for c in comparisons}
@@ -147,9 +151,59 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
         base=base.commit,
         candidate=candidate.commit,
         comparisons=tuple(comparisons),
+        cannot_judge_reason=unconfirmed_reason(comparisons, policy),
         notes=tuple(notes),
         noise_floors=used_floors,
     )
+
+
+def unconfirmed_reason(comparisons: Sequence[GateComparison], policy: GatePolicy) -> str:
+    """Suspects that stage 2 did not reach may hide a slowdown: exit 3 unless something regressed."""
+    unconfirmed = [c for c in comparisons if c.detail.startswith(UNCONFIRMED)]
+    if not unconfirmed:
+        return ""
+    return (
+        f"{len(unconfirmed)} suspect(s) of the screen were not confirmed: stage 2 re-measures at most "
+        f"{policy.max_suspects} (max_suspects in gate.toml)"
+    )
+
+
+def remeasure_on(
+    base: Build,
+    candidate: Build,
+    plan: MeasurePlan,
+    *,
+    scratch: Path,
+    policy: GatePolicy,
+    progress: Progress = lambda message: None,
+) -> Remeasure:
+    """Stage 2's measurement: the suspects only, on fresh interleaved rounds and fresh worker processes."""
+
+    def remeasure(suspects: Sequence[PairedRounds]) -> list[PairedRounds | str]:
+        rounds = confirm_rounds(policy, plan.rounds)
+        keys = [(s.function, s.impl, s.workload) for s in suspects]
+        progress(f"stage 2: {len(keys)} suspect(s), {rounds} fresh interleaved rounds")
+        fresh = measure_interleaved(
+            base,
+            candidate,
+            [],
+            replace(plan, rounds=rounds, memory_calls=0),
+            scratch=scratch,
+            progress=progress,
+            keys=keys,
+        )
+        return [
+            replace(
+                suspect,
+                base_values=tuple(fresh.base_ns[key]),
+                candidate_values=tuple(fresh.candidate_ns[key]),
+            )
+            if key in fresh.base_ns
+            else fresh.errors.get(key, "not measured")
+            for suspect, key in zip(suspects, keys, strict=True)
+        ]
+
+    return remeasure
 
 
 def _comparison_key(comparison: GateComparison) -> str:
@@ -175,9 +229,9 @@ def _noise_floors(options: GateOptions, repo: Path, notes: list[str]) -> dict[st
 
 
 def judge_measurements(
-    measurements: Measurements, config: GateConfig, noise_floors: dict[str, float]
+    measurements: Measurements, config: GateConfig, noise_floors: dict[str, float], *, remeasure: Remeasure
 ) -> list[GateComparison]:
-    """Timing (Holm/BH over all keys), allocations, and the Rust floors, from one interleaved measurement."""
+    """Timing (two stages: screen, then ``remeasure`` the suspects), allocations, and the Rust floors."""
     policy = config.policy
     paired = [
         PairedRounds(
@@ -190,7 +244,7 @@ def judge_measurements(
         )
         for function, impl, workload in measurements.base_ns
     ]
-    comparisons = judge_rounds(paired, policy)
+    comparisons, _ = judge_two_stage(paired, remeasure, policy)
     comparisons += [
         _cannot_judge(function, impl, workload, "time", reason)
         for (function, impl, workload), reason in measurements.errors.items()

@@ -110,10 +110,15 @@ def measure_interleaved(
     *,
     scratch: Path,
     progress: Callable[[str], None] = lambda message: None,
+    keys: Sequence[TargetKey] | None = None,
 ) -> Measurements:
-    """Times every target on both sides (Rust, Python) on both builds, ``plan.rounds`` interleaved rounds."""
+    """Times every target on both sides (Rust, Python) on both builds, ``plan.rounds`` interleaved rounds.
+
+    ``keys`` measures exactly those (function, side, workload) keys instead (the gate's stage 2).
+    """
     measurements = Measurements()
-    keys = [(t.function, impl, t.workload) for t in targets for impl in (Impl.RUST, Impl.PYTHON)]
+    if keys is None:
+        keys = [(t.function, impl, t.workload) for t in targets for impl in (Impl.RUST, Impl.PYTHON)]
     with ExitStack() as stack:
         workers = _Workers({BASE: base, CANDIDATE: candidate}, scratch, stack)
         workers.restart()

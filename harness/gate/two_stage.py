@@ -1,0 +1,297 @@
+"""Two-stage timing verdicts: screen every comparison, then confirm the suspects on fresh rounds.
+
+Why (docs/gate.md, "Two stages"): with 14 rounds the exact signed-rank test cannot go below p = 1.2e-4, and
+Holm over ~120 comparisons asks for 4.2e-4 on the most extreme one, so a real 10% slowdown was caught only
+when nearly every round agreed. Two stages spend the rounds where they matter:
+
+1. **Screen** (the plan's rounds, every comparison): a comparison is a *suspect* when its raw two-sided p is
+   below ``screen_level``, its median ratio is above 1 (slower), and the distribution-free 95% interval of
+   its median reaches beyond the minimum effect. The screen decides nothing; it only chooses what to
+   re-measure, so it can be liberal: a false suspect costs stage-2 time, a missed one is lost for good.
+2. **Confirm** (fresh worker processes, ``confirm_rounds`` new interleaved rounds, suspects only): the
+   verdict uses stage-2 data alone: Holm over the confirmed suspects, the minimum effect, and the bootstrap
+   interval above 1.
+
+Stage-2 data are independent of the stage-1 data that chose the suspects, so, given the suspects, stage 2
+is an ordinary Holm-controlled family: the chance of any false alarm in a run stays <= alpha.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from harness.gate.compare import (
+    MIN_ROUNDS,
+    GatePolicy,
+    PairedRounds,
+    RatioEstimate,
+    adjust_p_values,
+    decide,
+    effect_threshold,
+    log_ratios,
+    median_ratio_interval,
+)
+from harness.results import GateComparison, GateOutcome
+
+# Re-measures the given suspects on fresh rounds; one entry per suspect, in order: the new rounds, or why
+# they could not be measured. The gate passes a function that drives both builds' workers; tests simulate.
+Remeasure = Callable[[Sequence[PairedRounds]], Sequence[PairedRounds | str]]
+
+# The detail of a suspect the stage-2 budget did not reach; the gate turns an otherwise clean run that has
+# one into "cannot judge" (exit 3), since a real slowdown may be among them.
+UNCONFIRMED = "suspect not confirmed"
+
+
+def confirm_rounds(policy: GatePolicy, screen_rounds: int) -> int:
+    """Stage-2 rounds: a multiple of the plan's rounds, and at least ``confirm_min_rounds``."""
+    return max(policy.confirm_min_rounds, policy.confirm_rounds_factor * screen_rounds)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """Stage 2's verdict on one suspect."""
+
+    outcome: GateOutcome  # REGRESSION, PASS, or CANNOT_JUDGE (not re-measured)
+    estimate: RatioEstimate | None
+    p_adjusted: float | None  # Holm over the confirmed suspects
+    rounds: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class TwoStageDecision:
+    """What decides the exit code: the screen's p-values, the suspects, and stage 2's verdicts."""
+
+    screen_p_values: tuple[float | None, ...]  # raw, two-sided; None: too few rounds to judge
+    screen_log_medians: tuple[float | None, ...]
+    suspects: tuple[int, ...]  # indexes into the comparisons, most extreme first (before the cap)
+    confirmations: Mapping[int, Confirmation] = field(default_factory=dict)  # the first max_suspects
+
+    @property
+    def unconfirmed(self) -> tuple[int, ...]:
+        return tuple(i for i in self.suspects if i not in self.confirmations)
+
+    @property
+    def regressions(self) -> tuple[int, ...]:
+        return tuple(i for i, c in self.confirmations.items() if c.outcome is GateOutcome.REGRESSION)
+
+
+def signed_rank_p_values(rows: np.ndarray, alternative: str = "two-sided") -> np.ndarray:
+    """Wilcoxon signed-rank p-values of many comparisons at once (one row each, equal round counts)."""
+    p_values = np.ones(rows.shape[0])
+    informative = np.any(rows != 0, axis=1)  # identical values every round: no evidence of any change
+    if informative.any():
+        result = stats.wilcoxon(rows[informative], axis=1, zero_method="wilcox", alternative=alternative)
+        p_values[informative] = np.nan_to_num(np.asarray(result.pvalue, dtype=float), nan=1.0)
+    return p_values
+
+
+def median_upper_bound(rows: np.ndarray, confidence: float) -> np.ndarray:
+    """Upper end of the distribution-free (binomial order-statistic) interval of each row's median.
+
+    No resampling: the screen runs on every comparison of every run, and the simulation tests on thousands.
+    """
+    rounds = rows.shape[1]
+    tail = (1 - confidence) / 2
+    # The interval is [x_(j), x_(n+1-j)] (1-based), j the largest with P(Binomial(n, 1/2) < j) <= tail.
+    below = int(stats.binom.ppf(tail, rounds, 0.5))
+    j = below + 1 if stats.binom.cdf(below, rounds, 0.5) <= tail else below
+    upper_index = rounds - max(j, 1)  # 0-based index of x_(n+1-j)
+    ordered: np.ndarray = np.sort(rows, axis=1)[:, upper_index]
+    return ordered
+
+
+def decide_two_stage(
+    comparisons: Sequence[PairedRounds], remeasure: Remeasure, policy: GatePolicy
+) -> TwoStageDecision:
+    """Screens every comparison, re-measures the most extreme ``max_suspects`` suspects, judges on stage 2."""
+    p_values: list[float | None] = [None] * len(comparisons)
+    log_medians: list[float | None] = [None] * len(comparisons)
+    candidates: list[int] = []
+    by_rounds: dict[int, list[int]] = {}
+    for index, comparison in enumerate(comparisons):
+        if len(comparison.base_values) >= MIN_ROUNDS:
+            by_rounds.setdefault(len(comparison.base_values), []).append(index)
+    for indexes in by_rounds.values():
+        rows = np.stack(
+            [log_ratios(comparisons[i].candidate_values, comparisons[i].base_values) for i in indexes]
+        )
+        group_p = signed_rank_p_values(rows)
+        group_medians = np.median(rows, axis=1)
+        upper = median_upper_bound(rows, policy.confidence)
+        for row, index in enumerate(indexes):
+            p_values[index] = float(group_p[row])
+            log_medians[index] = float(group_medians[row])
+            threshold = effect_threshold(policy, comparisons[index].noise_floor)
+            if (
+                group_p[row] < policy.screen_level
+                and group_medians[row] > 0
+                and upper[row] > np.log1p(threshold)
+            ):
+                candidates.append(index)
+    # Most extreme first: the smallest p, then the largest median slowdown.
+    suspects = tuple(sorted(candidates, key=lambda i: (p_values[i], -(log_medians[i] or 0.0))))
+    chosen = suspects[: policy.max_suspects]
+    return TwoStageDecision(
+        screen_p_values=tuple(p_values),
+        screen_log_medians=tuple(log_medians),
+        suspects=suspects,
+        confirmations=_confirm(comparisons, chosen, remeasure, policy) if chosen else {},
+    )
+
+
+def _confirm(
+    comparisons: Sequence[PairedRounds], chosen: Sequence[int], remeasure: Remeasure, policy: GatePolicy
+) -> dict[int, Confirmation]:
+    fresh = remeasure([comparisons[i] for i in chosen])
+    if len(fresh) != len(chosen):
+        raise ValueError(f"re-measurement returned {len(fresh)} results for {len(chosen)} suspects")
+    confirmations: dict[int, Confirmation] = {}
+    measured: list[tuple[int, PairedRounds]] = []
+    for index, result in zip(chosen, fresh, strict=True):
+        if isinstance(result, str) or len(result.base_values) < MIN_ROUNDS:
+            reason = result if isinstance(result, str) else f"only {len(result.base_values)} rounds"
+            confirmations[index] = Confirmation(
+                GateOutcome.CANNOT_JUDGE, None, None, 0, f"stage 2 (confirm) could not re-measure: {reason}"
+            )
+        else:
+            measured.append((index, result))
+    values = [log_ratios(rounds.candidate_values, rounds.base_values) for _, rounds in measured]
+    # One-sided: the direction was fixed by stage 1, before these data existed.
+    raw_p = [0.0] * len(measured)
+    for positions in _group_by_length(values).values():
+        group_p = signed_rank_p_values(np.stack([values[i] for i in positions]), alternative="greater")
+        for row, position in enumerate(positions):
+            raw_p[position] = float(group_p[row])
+    estimates = [
+        median_ratio_interval(
+            row_values,
+            confidence=policy.confidence,
+            resamples=policy.bootstrap_resamples,
+            seed=policy.seed + 100_000 + position,
+        )
+        for position, row_values in enumerate(values)
+    ]
+    adjusted = adjust_p_values(raw_p, "holm")  # the family is the suspects confirmed in this run
+    for (index, rounds), estimate, p_adjusted in zip(measured, estimates, adjusted, strict=True):
+        threshold = effect_threshold(policy, comparisons[index].noise_floor)
+        outcome = decide(estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha)
+        outcome = GateOutcome.REGRESSION if outcome is GateOutcome.REGRESSION else GateOutcome.PASS
+        verdict = (
+            f"confirmed: slower by more than the {threshold:.1%} minimum effect"
+            if outcome is GateOutcome.REGRESSION
+            else f"not confirmed (needs Holm p < {policy.alpha}, > +{threshold:.1%}, interval above 1)"
+        )
+        confirmations[index] = Confirmation(
+            outcome,
+            estimate,
+            p_adjusted,
+            len(rounds.base_values),
+            f"stage 2 (confirm) decided: {verdict}; {len(rounds.base_values)} fresh rounds, "
+            f"Holm over {len(measured)} suspect(s)",
+        )
+    return confirmations
+
+
+def _group_by_length(rows: Sequence[np.ndarray]) -> dict[int, list[int]]:
+    """Positions of the rows of each length: the vectorised test needs equal round counts."""
+    groups: dict[int, list[int]] = {}
+    for position, row in enumerate(rows):
+        groups.setdefault(row.size, []).append(position)
+    return groups
+
+
+def judge_two_stage(
+    comparisons: Sequence[PairedRounds], remeasure: Remeasure, policy: GatePolicy
+) -> tuple[list[GateComparison], TwoStageDecision]:
+    """One verdict per comparison: suspects as stage 2 judged them, the others from the screen.
+
+    Regressions come only from stage 2. Improvements never fail the gate; they are reported from the screen
+    when significant after Holm over every comparison of the screen (the single-stage rule).
+    """
+    decision = decide_two_stage(comparisons, remeasure, policy)
+    judged = [i for i, p in enumerate(decision.screen_p_values) if p is not None]
+    screen_adjusted = dict(
+        zip(
+            judged, adjust_p_values([decision.screen_p_values[i] or 1.0 for i in judged], "holm"), strict=True
+        )
+    )
+    unconfirmed = set(decision.unconfirmed)
+    verdicts: list[GateComparison] = []
+    for index, comparison in enumerate(comparisons):
+        rounds = len(comparison.base_values)
+        confirmation = decision.confirmations.get(index)
+        if confirmation is not None:
+            verdicts.append(
+                _verdict(
+                    comparison,
+                    confirmation.estimate or RatioEstimate(1.0, 1.0, 1.0),
+                    confirmation.p_adjusted,
+                    confirmation.outcome,
+                    f"{confirmation.detail}; screen p {decision.screen_p_values[index]:.3g} "
+                    f"over {rounds} rounds",
+                )
+            )
+            continue
+        if index not in screen_adjusted:
+            verdicts.append(
+                _verdict(
+                    comparison,
+                    RatioEstimate(1.0, 1.0, 1.0),
+                    None,
+                    GateOutcome.CANNOT_JUDGE,
+                    f"only {rounds} rounds; at least {MIN_ROUNDS} are needed",
+                )
+            )
+            continue
+        estimate = median_ratio_interval(
+            log_ratios(comparison.candidate_values, comparison.base_values),
+            confidence=policy.confidence,
+            resamples=policy.bootstrap_resamples,
+            seed=policy.seed + index,
+        )
+        p_adjusted = screen_adjusted[index]
+        if index in unconfirmed:
+            outcome = GateOutcome.CANNOT_JUDGE
+            detail = (
+                f"{UNCONFIRMED}: the stage-2 budget ({policy.max_suspects} suspects) went to more extreme "
+                f"ones; screen p {decision.screen_p_values[index]:.3g}"
+            )
+        else:
+            threshold = effect_threshold(policy, comparison.noise_floor)
+            improved = (
+                decide(estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha)
+                is GateOutcome.IMPROVEMENT
+            )
+            outcome = GateOutcome.IMPROVEMENT if improved else GateOutcome.PASS
+            detail = (
+                f"stage 1 (screen) decided: {'faster, Holm over the screen' if improved else 'not a suspect'}"
+                f" (raw p {decision.screen_p_values[index]:.3g}, minimum effect {threshold:.1%})"
+            )
+        verdicts.append(_verdict(comparison, estimate, p_adjusted, outcome, f"{detail}; {rounds} rounds"))
+    return verdicts, decision
+
+
+def _verdict(
+    comparison: PairedRounds,
+    estimate: RatioEstimate,
+    p_adjusted: float | None,
+    outcome: GateOutcome,
+    detail: str,
+) -> GateComparison:
+    return GateComparison(
+        function=comparison.function,
+        impl=comparison.impl,
+        workload=comparison.workload,
+        metric=comparison.metric,
+        change_ratio=estimate.ratio,
+        ci_low=estimate.ci_low,
+        ci_high=estimate.ci_high,
+        p_value_adjusted=p_adjusted,
+        outcome=outcome,
+        detail=detail,
+    )
