@@ -47,9 +47,9 @@ class GatePolicy:
     memory_floor_bytes: float = 256.0  # ... only if the growth is also at least this many bytes per call
     instructions_threshold: float = 0.01  # relative growth of instructions per call that fails
     # Two stages (harness/gate/two_stage.py): the screen's raw two-sided level for a suspect (with the median
-    # slower, so 5% one-sided), how many suspects stage 2 may re-measure, and how many fresh rounds it takes.
-    screen_level: float = 0.10
-    max_suspects: int = 12
+    # slower, so 10% one-sided), how many suspects stage 2 may re-measure, and how many fresh rounds it takes.
+    screen_level: float = 0.20
+    max_suspects: int = 24
     confirm_rounds_factor: int = 3
     confirm_min_rounds: int = 30
 
