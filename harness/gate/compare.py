@@ -91,7 +91,8 @@ class PairedRounds:
                 f"{self.label}: {len(self.base_values)} base rounds but "
                 f"{len(self.candidate_values)} candidate rounds; rounds must be paired"
             )
-        if any(not (v > 0) or math.isinf(v) for v in (*self.base_values, *self.candidate_values)):
+        values = np.asarray((*self.base_values, *self.candidate_values), dtype=float)
+        if not np.all(np.isfinite(values) & (values > 0)):
             raise ValueError(f"{self.label}: values must be finite and > 0")
 
     @property

@@ -57,7 +57,7 @@ class Confirmation:
 
     outcome: GateOutcome  # REGRESSION, PASS, or CANNOT_JUDGE (not re-measured)
     estimate: RatioEstimate | None
-    p_adjusted: float | None  # Holm over the confirmed suspects
+    p_adjusted: float | None  # Holm (policy.correction) over the confirmed suspects
     rounds: int
     detail: str
 
@@ -176,7 +176,8 @@ def _confirm(
         )
         for position, row_values in enumerate(values)
     ]
-    adjusted = adjust_p_values(raw_p, "holm")  # the family is the suspects confirmed in this run
+    # The family is the suspects confirmed in this run; Holm unless gate.toml chose "bh".
+    adjusted = adjust_p_values(raw_p, policy.correction)
     for (index, rounds), estimate, p_adjusted in zip(measured, estimates, adjusted, strict=True):
         threshold = effect_threshold(policy, comparisons[index].noise_floor)
         outcome = decide(estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha)
@@ -192,7 +193,7 @@ def _confirm(
             p_adjusted,
             len(rounds.base_values),
             f"stage 2 (confirm) decided: {verdict}; {len(rounds.base_values)} fresh rounds, "
-            f"Holm over {len(measured)} suspect(s)",
+            f"{policy.correction} over {len(measured)} suspect(s)",
         )
     return confirmations
 
@@ -211,13 +212,15 @@ def judge_two_stage(
     """One verdict per comparison: suspects as stage 2 judged them, the others from the screen.
 
     Regressions come only from stage 2. Improvements never fail the gate; they are reported from the screen
-    when significant after Holm over every comparison of the screen (the single-stage rule).
+    when significant after the correction over every comparison of the screen (the single-stage rule).
     """
     decision = decide_two_stage(comparisons, remeasure, policy)
     judged = [i for i, p in enumerate(decision.screen_p_values) if p is not None]
     screen_adjusted = dict(
         zip(
-            judged, adjust_p_values([decision.screen_p_values[i] or 1.0 for i in judged], "holm"), strict=True
+            judged,
+            adjust_p_values([decision.screen_p_values[i] or 1.0 for i in judged], policy.correction),
+            strict=True,
         )
     )
     unconfirmed = set(decision.unconfirmed)
@@ -269,7 +272,7 @@ def judge_two_stage(
             )
             outcome = GateOutcome.IMPROVEMENT if improved else GateOutcome.PASS
             detail = (
-                f"stage 1 (screen) decided: {'faster, Holm over the screen' if improved else 'not a suspect'}"
+                f"stage 1 (screen) decided: {'faster (corrected)' if improved else 'not a suspect'}"
                 f" (raw p {decision.screen_p_values[index]:.3g}, minimum effect {threshold:.1%})"
             )
         verdicts.append(_verdict(comparison, estimate, p_adjusted, outcome, f"{detail}; {rounds} rounds"))
