@@ -7,8 +7,9 @@ Design (see docs/gate.md for the reasons):
   and cancel in the ratio.
 * The test is the Wilcoxon signed-rank test on the log ratios (nonparametric: robust to the heavy right
   tail of timings on a shared machine), two-sided, exact for small samples.
-* p-values are adjusted across the whole suite (Holm by default: controls the chance of *any* false alarm
-  in a run; Benjamini-Hochberg on request).
+* Timing verdicts come in two stages (``harness/gate/two_stage.py``): a screen of every comparison, then
+  fresh rounds of the suspects, adjusted over the suspects (Holm by default: the chance of *any* false
+  alarm in a run stays <= alpha; Benjamini-Hochberg on request). This module holds the shared pieces.
 * A change fails only if it is significant after adjustment AND its median ratio exceeds the minimum
   effect (the default, raised per comparison by the calibrated A/A noise floor). A shift below the minimum
   effect never fails, however significant.
@@ -137,19 +138,6 @@ def median_ratio_interval(
     )
 
 
-def signed_rank_p_value(log_ratio_values: np.ndarray) -> float:
-    """Two-sided Wilcoxon signed-rank p-value that the median log ratio is 0."""
-    if np.all(log_ratio_values == 0):
-        return 1.0  # identical values every round: no evidence of any change
-    result = stats.wilcoxon(log_ratio_values, zero_method="wilcox", alternative="two-sided")
-    return float(result.pvalue)
-
-
-def smallest_attainable_p_value(rounds: int) -> float:
-    """The smallest two-sided p-value the exact signed-rank test can give with this many rounds."""
-    return min(1.0, 2.0 / 2.0**rounds)
-
-
 def adjust_p_values(p_values: Sequence[float], correction: Correction) -> list[float]:
     """Adjust p-values for the number of comparisons in the suite."""
     if not p_values:
@@ -171,102 +159,6 @@ def adjust_p_values(p_values: Sequence[float], correction: Correction) -> list[f
 def effect_threshold(policy: GatePolicy, noise_floor: float | None) -> float:
     """The relative change a comparison must exceed to fail: the default, raised by a calibrated floor."""
     return max(policy.min_effect, noise_floor or 0.0)
-
-
-def judge_rounds(comparisons: Sequence[PairedRounds], policy: GatePolicy) -> list[GateComparison]:
-    """One verdict per comparison; the p-values are adjusted over all of ``comparisons`` together."""
-    estimates: list[RatioEstimate | None] = []
-    raw_p_values: list[float] = []
-    judged: list[int] = []
-    for index, comparison in enumerate(comparisons):
-        if len(comparison.base_values) < MIN_ROUNDS:
-            estimates.append(None)
-            continue
-        values = log_ratios(comparison.candidate_values, comparison.base_values)
-        estimates.append(
-            median_ratio_interval(
-                values,
-                confidence=policy.confidence,
-                resamples=policy.bootstrap_resamples,
-                seed=policy.seed + index,
-            )
-        )
-        raw_p_values.append(signed_rank_p_value(values))
-        judged.append(index)
-    adjusted = dict(zip(judged, adjust_p_values(raw_p_values, policy.correction), strict=True))
-
-    verdicts: list[GateComparison] = []
-    for index, comparison in enumerate(comparisons):
-        estimate = estimates[index]
-        rounds = len(comparison.base_values)
-        if estimate is None:
-            verdicts.append(
-                _verdict(
-                    comparison,
-                    estimate=RatioEstimate(1.0, 1.0, 1.0),
-                    p_adjusted=None,
-                    outcome=GateOutcome.CANNOT_JUDGE,
-                    detail=f"only {rounds} rounds; at least {MIN_ROUNDS} are needed",
-                )
-            )
-            continue
-        p_adjusted = adjusted[index]
-        threshold = effect_threshold(policy, comparison.noise_floor)
-        best_possible = _best_adjusted_p(rounds, len(judged), policy.correction)
-        if best_possible >= policy.alpha:
-            outcome = GateOutcome.CANNOT_JUDGE
-            detail = (
-                f"{rounds} rounds cannot reach p < {policy.alpha} over {len(judged)} comparisons "
-                f"(best possible adjusted p = {best_possible:.3g}); run more rounds"
-            )
-        else:
-            outcome = decide(
-                estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha
-            )
-            detail = {
-                GateOutcome.REGRESSION: f"slower by more than the {threshold:.1%} minimum effect",
-                GateOutcome.IMPROVEMENT: f"faster by more than the {threshold:.1%} minimum effect",
-            }.get(outcome, f"minimum effect {threshold:.1%}")
-        verdicts.append(
-            _verdict(
-                comparison,
-                estimate=estimate,
-                p_adjusted=p_adjusted,
-                outcome=outcome,
-                detail=f"{detail}; {rounds} rounds",
-            )
-        )
-    return verdicts
-
-
-def _best_adjusted_p(rounds: int, comparisons: int, correction: Correction) -> float:
-    """The smallest adjusted p one comparison could get: if it is above alpha, the gate is blind."""
-    smallest = smallest_attainable_p_value(rounds)
-    if correction == "holm":
-        return min(1.0, smallest * comparisons)
-    return smallest  # BH and no correction: the smallest p of a lone signal is not multiplied by m
-
-
-def _verdict(
-    comparison: PairedRounds,
-    *,
-    estimate: RatioEstimate,
-    p_adjusted: float | None,
-    outcome: GateOutcome,
-    detail: str,
-) -> GateComparison:
-    return GateComparison(
-        function=comparison.function,
-        impl=comparison.impl,
-        workload=comparison.workload,
-        metric=comparison.metric,
-        change_ratio=estimate.ratio,
-        ci_low=estimate.ci_low,
-        ci_high=estimate.ci_high,
-        p_value_adjusted=p_adjusted,
-        outcome=outcome,
-        detail=detail,
-    )
 
 
 def judge_deterministic(
