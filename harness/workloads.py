@@ -677,32 +677,28 @@ def _directory_workloads() -> list[Workload]:
             params=(("entry_count", entry_count),),
             generate=partial(_write_directory, entry_count=entry_count),
         )
-        workloads.append(
-            Workload(
-                function="estimate_fd_for_directory",
-                id=f"dir-{entry_count}",
-                modes=modes,
-                size=float(entry_count),
-                size_unit="entries",
-                description=f"a directory of {entry_count} entries",
-                data=(item,),
-                build=partial(_directory_argument, item.name),
-                large=entry_count >= 100_000,
+        # Both functions list the same directory; only how it is passed differs.
+        for function, description, build in (
+            ("estimate_fd_for_directory", f"a directory of {entry_count} entries", _directory_argument),
+            (
+                "get_max_workers_for_file_mounts",
+                f"file mounts: a local directory of {entry_count} entries and a cloud URL",
+                _file_mounts_argument,
+            ),
+        ):
+            workloads.append(
+                Workload(
+                    function=function,
+                    id=f"dir-{entry_count}",
+                    modes=modes,
+                    size=float(entry_count),
+                    size_unit="entries",
+                    description=description,
+                    data=(item,),
+                    build=partial(build, item.name),
+                    large=entry_count >= 100_000,
+                )
             )
-        )
-        workloads.append(
-            Workload(
-                function="get_max_workers_for_file_mounts",
-                id=f"dir-{entry_count}",
-                modes=modes,
-                size=float(entry_count),
-                size_unit="entries",
-                description=f"file mounts: a local directory of {entry_count} entries and a cloud URL",
-                data=(item,),
-                build=partial(_file_mounts_argument, item.name),
-                large=entry_count >= 100_000,
-            )
-        )
     return workloads
 
 
