@@ -4,10 +4,11 @@ Why (docs/gate.md, "Two stages"): with 14 rounds the exact signed-rank test cann
 Holm over ~120 comparisons asks for 4.2e-4 on the most extreme one, so a real 10% slowdown was caught only
 when nearly every round agreed. Two stages spend the rounds where they matter:
 
-1. **Screen** (the plan's rounds, every comparison): a comparison is a *suspect* when its raw two-sided p is
-   below ``screen_level``, its median ratio is above 1 (slower), and the distribution-free 95% interval of
-   its median reaches beyond the minimum effect. The screen decides nothing; it only chooses what to
-   re-measure, so it can be liberal: a false suspect costs stage-2 time, a missed one is lost for good.
+1. **Screen** (the plan's rounds, every comparison): a comparison is a *suspect* when its median ratio is
+   above 1 (slower), the distribution-free 95% interval of its median reaches beyond the minimum effect,
+   and either its raw two-sided p is below ``screen_level`` or its median already exceeds the minimum
+   effect. The screen decides nothing; it only chooses what to re-measure, so it can be liberal: a false
+   suspect costs stage-2 time, a missed one is lost for good.
 2. **Confirm** (fresh worker processes, ``confirm_rounds`` new interleaved rounds, suspects only): the
    verdict uses stage-2 data alone: Holm over the confirmed suspects, the minimum effect, and the bootstrap
    interval above 1.
@@ -127,11 +128,10 @@ def decide_two_stage(
             p_values[index] = float(group_p[row])
             log_medians[index] = float(group_medians[row])
             threshold = effect_threshold(policy, comparisons[index].noise_floor)
-            if (
-                group_p[row] < policy.screen_level
-                and group_medians[row] > 0
-                and upper[row] > np.log1p(threshold)
-            ):
+            # A few wild rounds (a slow base process) can push the signed-rank p above any level while the
+            # median plainly exceeds the minimum effect: either sign of a slowdown makes a suspect.
+            significant = group_p[row] < policy.screen_level or group_medians[row] > np.log1p(threshold)
+            if significant and group_medians[row] > 0 and upper[row] > np.log1p(threshold):
                 candidates.append(index)
     # Most extreme first: the smallest p, then the largest median slowdown.
     suspects = tuple(sorted(candidates, key=lambda i: (p_values[i], -(log_medians[i] or 0.0))))

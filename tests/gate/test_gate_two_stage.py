@@ -166,6 +166,19 @@ def test_the_detail_says_which_stage_decided() -> None:
     assert faster.detail.startswith("stage 1 (screen)")
 
 
+def test_a_clear_median_shift_with_a_few_wild_rounds_is_still_a_suspect() -> None:
+    """Seen on this machine: +12% median, interval above 1, but signed-rank p 0.43 from 4 slow base rounds."""
+    log_ratios = [0.12] * 10 + [-0.5] * 4
+    base = tuple(1000.0 * (1 + i / 100) for i in range(SCREEN_ROUNDS))
+    candidate = tuple(b * float(np.exp(r)) for b, r in zip(base, log_ratios, strict=True))
+    screen = [PairedRounds("f0", Impl.PYTHON, "w", base, candidate)]
+    suite = Suite(np.random.default_rng(10), [0.12], [0.02])
+    decision = decide_two_stage(screen, suite.remeasure, POLICY)
+    assert decision.screen_p_values[0] is not None and decision.screen_p_values[0] > POLICY.screen_level
+    assert decision.suspects == (0,)
+    assert decision.regressions == (0,)
+
+
 def test_stage_two_that_does_not_see_the_change_again_passes() -> None:
     """A suspect is only a suspect: stage 2's data alone decide (here the fresh rounds show no change)."""
     rng = np.random.default_rng(4)
