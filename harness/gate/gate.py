@@ -137,8 +137,9 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
     remeasure = remeasure_on(base, candidate, options.plan, scratch=scratch, policy=policy, progress=progress)
     comparisons = judge_measurements(measurements, options.config, floors, remeasure=remeasure)
     notes.append(
-        f"two stages: a screen of {options.plan.rounds} interleaved rounds (suspect: raw p < "
-        f"{policy.screen_level}, slower), then up to {policy.max_suspects} suspects re-measured on "
+        f"two stages: a screen of {options.plan.rounds} interleaved rounds (suspect: slower, with raw p < "
+        f"{policy.screen_level} or a median beyond the minimum effect), then up to {policy.max_suspects} "
+        "suspects re-measured on "
         f"{confirm_rounds(policy, options.plan.rounds)} fresh rounds and judged on those alone (Holm over "
         f"the suspects at alpha {policy.alpha}); fresh worker processes every "
         f"{options.plan.fresh_processes_every or 'never'} round(s); minimum effect {policy.min_effect:.0%}"
