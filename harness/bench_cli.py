@@ -11,9 +11,9 @@ from functools import partial
 from pathlib import Path
 
 from harness.bench import BenchOptions, run_bench
-from harness.cli import UsageError
+from harness.cli import UsageError, add_mode_arguments
 from harness.outputs import DEFAULT_OUT, publish_run
-from harness.registry import DEFAULT_MODULES, FUNCTIONS
+from harness.registry import DEFAULT_MODULES
 from harness.results import Impl, RunResult
 from harness.telemetry import TelemetryConfig, TelemetryConfigError, progress_callback
 from harness.telemetry.cli import add_telemetry_arguments, config_from_args
@@ -41,15 +41,11 @@ def _positive_int(text: str) -> int:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of every command that runs the bench and publishes a run (``bench``, ``baseline``)."""
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="small workloads, few rounds (about a minute)")
-    size.add_argument("--full", action="store_true", help="add the 1 GB / 1 GiB workloads and more rounds")
-    parser.add_argument(
-        "--only",
-        action="append",
-        choices=FUNCTIONS,
-        metavar="FUNCTION",
-        help="measure only this function (repeatable); one of: " + ", ".join(FUNCTIONS),
+    add_mode_arguments(
+        parser,
+        quick_help="small workloads, few rounds (about a minute)",
+        full_help="add the 1 GB / 1 GiB workloads and more rounds",
+        only_help="measure only this function (repeatable); one of: ",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="reports folder (default: %(default)s)")
     parser.add_argument(

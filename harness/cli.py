@@ -53,6 +53,24 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 
 
+def add_mode_arguments(
+    parser: argparse.ArgumentParser, *, quick_help: str, full_help: str, only_help: str
+) -> None:
+    """``--quick`` / ``--full`` (exclusive) and ``--only FUNCTION``: shared by every measuring command."""
+    from harness.registry import FUNCTIONS  # noqa: PLC0415  (kept out of `--help` of other commands)
+
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help=quick_help)
+    size.add_argument("--full", action="store_true", help=full_help)
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=FUNCTIONS,
+        metavar="FUNCTION",
+        help=only_help + ", ".join(FUNCTIONS),
+    )
+
+
 class UsageError(ValueError):
     """Arguments that parse but do not make sense together; the command exits 2 with the message."""
 

@@ -6,9 +6,9 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from harness.cli import add_mode_arguments
 from harness.gate.config import DEFAULT_CONFIG
 from harness.gate.measure import DEFAULT_PLAN, FULL_PLAN, QUICK_PLAN, MeasurePlan
-from harness.registry import FUNCTIONS
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
 _PLANS = {Mode.QUICK: QUICK_PLAN, Mode.DEFAULT: DEFAULT_PLAN, Mode.FULL: FULL_PLAN}
@@ -22,15 +22,11 @@ def _rounds(text: str) -> int:
 
 
 def add_measure_arguments(parser: argparse.ArgumentParser) -> None:
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="the CI gate's workloads and rounds")
-    size.add_argument("--full", action="store_true", help="every workload, more rounds")
-    parser.add_argument(
-        "--only",
-        action="append",
-        choices=FUNCTIONS,
-        metavar="FUNCTION",
-        help="only this function (repeatable)",
+    add_mode_arguments(
+        parser,
+        quick_help="the CI gate's workloads and rounds",
+        full_help="every workload, more rounds",
+        only_help="only this function (repeatable); one of: ",
     )
     parser.add_argument("--rounds", type=_rounds, help="interleaved rounds (default: by --quick/--full)")
     parser.add_argument("--no-memory", action="store_true", help="skip the allocation comparison")
