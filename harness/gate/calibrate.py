@@ -31,7 +31,7 @@ from scipy import stats
 
 from harness.gate.build import Build
 from harness.gate.compare import GatePolicy
-from harness.gate.measure import MeasurePlan, Target, TargetKey, measure_interleaved
+from harness.gate.measure import Measurements, MeasurePlan, Target, TargetKey, measure_interleaved
 
 CALIBRATION_DIR = Path("reports/calibration")
 CALIBRATION_FORMAT_VERSION = 1
@@ -140,22 +140,34 @@ def run_calibration(
     """``runs`` A/A gate measurements of ``build`` against itself, summarised per comparison."""
     if runs < 2:
         raise ValueError(f"calibration needs at least 2 A/A runs, got {runs}")
-    per_key: dict[TargetKey, list[tuple[list[float], list[float]]]] = {}
+    aa_runs: list[Measurements] = []
     for run_index in range(runs):
         progress(f"A/A run {run_index + 1}/{runs}")
-        measurements = measure_interleaved(build, build, targets, plan, scratch=scratch, progress=progress)
+        aa_runs.append(measure_interleaved(build, build, targets, plan, scratch=scratch, progress=progress))
+    return summarise_aa_runs(aa_runs, rounds=plan.rounds, fingerprint=fingerprint, policy=policy)
+
+
+def summarise_aa_runs(
+    aa_runs: Sequence[Measurements], *, rounds: int, fingerprint: str, policy: GatePolicy
+) -> Calibration:
+    """The calibration of A/A measurements (``calibrate``'s own, or the A/A runs of ``experiment``).
+
+    A comparison that was not measured in every run is left out: its floor would rest on fewer runs.
+    """
+    per_key: dict[TargetKey, list[tuple[list[float], list[float]]]] = {}
+    for measurements in aa_runs:
         for target_key, base_values in measurements.base_ns.items():
             per_key.setdefault(target_key, []).append((base_values, measurements.candidate_ns[target_key]))
     comparisons = len(per_key)
     return Calibration(
         fingerprint=fingerprint,
         created_at_unix_s=time.time(),
-        runs=runs,
-        rounds=plan.rounds,
+        runs=len(aa_runs),
+        rounds=rounds,
         comparisons={
             key_of(target_key): noise_of(key_of(target_key), key_runs, comparisons=comparisons, policy=policy)
             for target_key, key_runs in per_key.items()
-            if len(key_runs) == runs
+            if len(key_runs) == len(aa_runs)
         },
     )
 

@@ -35,11 +35,17 @@ from typing import Any
 
 from harness.environment import collect_environment
 from harness.gate.build import Build, BuildError, build_commit, repo_root, resolve_commit
-from harness.gate.calibrate import CalibrationError, calibration_path, load_calibration
+from harness.gate.calibrate import (
+    CalibrationError,
+    calibration_path,
+    load_calibration,
+    save_calibration,
+    summarise_aa_runs,
+)
 from harness.gate.config import ConfigError, GateConfig, load_config
 from harness.gate.gate import judge_measurements, machine_fingerprint_here, remeasure_on, targets_for
 from harness.gate.instructions import InstructionCountError, InstructionJob, count_instructions
-from harness.gate.measure import QUICK_PLAN, MeasurePlan, Target, measure_interleaved
+from harness.gate.measure import QUICK_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
 from harness.gate.outcome import ExitCode
 from harness.gate.two_stage import UNCONFIRMED
@@ -209,7 +215,8 @@ def _timing_regressions(comparisons: Sequence[GateComparison]) -> list[GateCompa
 
 def _one_run(
     base: Build, candidate: Build, options: ExperimentOptions, floors: dict[str, float], progress: Progress
-) -> list[GateComparison]:
+) -> tuple[Measurements, list[GateComparison]]:
+    """The gate's two stages on one pair of builds: the screen's measurements and every verdict."""
     measurements = measure_interleaved(
         base, candidate, _suite(options), options.plan, scratch=options.scratch, progress=progress
     )
@@ -221,7 +228,7 @@ def _one_run(
         policy=options.config.policy,
         progress=progress,
     )
-    return judge_measurements(measurements, options.config, floors, remeasure=remeasure)
+    return measurements, judge_measurements(measurements, options.config, floors, remeasure=remeasure)
 
 
 def _suite(options: ExperimentOptions) -> list[Target]:
@@ -253,14 +260,25 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
     rows: list[ResultRow] = []
 
     alarms = unjudged = 0
+    aa_measurements: list[Measurements] = []
     for run_index in range(options.aa_runs):
         progress(f"A/A run {run_index + 1}/{options.aa_runs}")
         started = time.monotonic()
-        comparisons = _one_run(clean, clean, options, floors, progress)
+        measurements, comparisons = _one_run(clean, clean, options, floors, progress)
+        aa_measurements.append(measurements)
         regressions = _timing_regressions(comparisons)
         alarms += bool(regressions)
         unjudged += not regressions and _has_unconfirmed(comparisons)
         log.write("A/A", None, 0.0, run_index, comparisons, seconds=time.monotonic() - started)
+    if len(aa_measurements) >= 2 and options.out_dir is not None:
+        # The A/A runs are a calibration too: its file is what `calibrate` would write from these runs.
+        calibration = summarise_aa_runs(
+            aa_measurements,
+            rounds=options.plan.rounds,
+            fingerprint=machine_fingerprint_here(repo),
+            policy=options.config.policy,
+        )
+        save_calibration(calibration, options.out_dir / "calibration.json")
     if options.aa_runs:
         rows.append(
             ResultRow(
@@ -299,7 +317,7 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
                     f"injected +{fraction:.0%} into {target.function}: run {run_index + 1}/{options.runs}"
                 )
                 started = time.monotonic()
-                comparisons = _one_run(clean, patched, options, floors, progress)
+                _, comparisons = _one_run(clean, patched, options, floors, progress)
                 for comparison in comparisons:
                     if _is_target(comparison, target, options.side):
                         changes.append(comparison.change_ratio - 1)
