@@ -7,11 +7,20 @@ gate does) several times and records, per (function, side, workload):
   gate raises a comparison's minimum effect to this floor: a change the same build shows against itself in
   1 run of 20 is not evidence of a regression;
 * ``round_spread``: a robust standard deviation (1.4826 x MAD) of per-round log ratios;
-* ``min_detectable_slowdown``: the smallest slowdown the gate flags with 95% power here. Two conditions must
-  hold for a regression: the signed-rank test must reject after Holm over ``comparisons`` (normal
-  approximation with the test's 3/pi efficiency: (z_(1-alpha/2m) + z_0.95) * spread / sqrt(3n/pi)), and the
-  median ratio must clear the minimum effect with 95% probability (threshold + 1.645 * 1.2533 * spread /
-  sqrt(n), the median's standard error). The larger of the two is reported.
+* ``min_detectable_slowdown``: the smallest slowdown the two-stage gate flags with 95% power here. The screen
+  (the plan's ``rounds``) must pick the comparison and stage 2 (``confirm_rounds`` fresh rounds) must confirm
+  it; each is sized for 97.5% power, so both happen in at least 95% of runs. Normal approximations, with the
+  signed-rank test's 3/pi efficiency against the t-test and the median's standard error 1.2533 s / sqrt(n)
+  (s: ``round_spread``, z_q: the normal quantile, T = log(1 + minimum effect)):
+
+  - screen: two-sided p below ``screen_level`` ((z_(1-level/2) + z_0.975) s / sqrt(3n/pi)), or a median
+    beyond the minimum effect (T + z_0.975 1.2533 s / sqrt(n)), whichever is smaller; never below T, since
+    the median's interval must reach beyond it;
+  - stage 2: one-sided signed-rank p below alpha after Holm over ``max_suspects`` suspects, the worst case
+    ((z_(1-alpha/k) + z_0.975) s / sqrt(3n/pi)), and a median beyond the minimum effect
+    (T + z_0.975 1.2533 s / sqrt(n)).
+
+  The largest of these is reported (tests/gate/test_gate_calibrate.py checks it against simulated runs).
 
 Saved as ``reports/calibration/<machine fingerprint>.json``; the gate loads the file of its own machine.
 """
@@ -32,10 +41,11 @@ from scipy import stats
 from harness.gate.build import Build
 from harness.gate.compare import GatePolicy
 from harness.gate.measure import Measurements, MeasurePlan, Target, TargetKey, measure_interleaved
+from harness.gate.two_stage import confirm_rounds
 
 CALIBRATION_DIR = Path("reports/calibration")
 CALIBRATION_FORMAT_VERSION = 1
-_POWER = 0.95
+_STAGE_POWER = math.sqrt(0.95)  # per stage (0.975): both stages together reach 95%
 _MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)  # SE of a normal sample's median = 1.2533 sigma / sqrt(n)
 _SIGNED_RANK_EFFICIENCY = 3 / math.pi  # asymptotic relative efficiency vs the t-test under normal noise
 
@@ -78,23 +88,36 @@ def key_of(target_key: TargetKey) -> str:
 
 
 def min_detectable_slowdown(
-    *, round_spread: float, rounds: int, comparisons: int, threshold: float, alpha: float
+    *, round_spread: float, rounds: int, threshold: float, policy: GatePolicy
 ) -> float:
-    """The smallest relative slowdown flagged with 95% power (see the module docstring)."""
-    if rounds < 1 or comparisons < 1:
-        raise ValueError("rounds and comparisons must be >= 1")
-    z_alpha = float(stats.norm.ppf(1 - alpha / (2 * comparisons)))
-    z_power = float(stats.norm.ppf(_POWER))
-    test_limited = (z_alpha + z_power) * round_spread / math.sqrt(rounds * _SIGNED_RANK_EFFICIENCY)
-    effect_limited = math.log1p(threshold) + z_power * _MEDIAN_SE_FACTOR * round_spread / math.sqrt(rounds)
-    return math.expm1(max(test_limited, effect_limited))
+    """The smallest relative slowdown the two-stage gate flags with 95% power (see the module docstring)."""
+    if rounds < 1:
+        raise ValueError("rounds must be >= 1")
+    z_power = float(stats.norm.ppf(_STAGE_POWER))
+    effect = math.log1p(threshold)
+
+    def test_limited(z_alpha: float, n: int) -> float:
+        return (z_alpha + z_power) * round_spread / math.sqrt(n * _SIGNED_RANK_EFFICIENCY)
+
+    def effect_limited(n: int) -> float:
+        return effect + z_power * _MEDIAN_SE_FACTOR * round_spread / math.sqrt(n)
+
+    screen = max(
+        effect,
+        min(test_limited(float(stats.norm.ppf(1 - policy.screen_level / 2)), rounds), effect_limited(rounds)),
+    )
+    confirm_n = confirm_rounds(policy, rounds)
+    confirm = max(
+        test_limited(float(stats.norm.ppf(1 - policy.alpha / policy.max_suspects)), confirm_n),
+        effect_limited(confirm_n),
+    )
+    return math.expm1(max(screen, confirm))
 
 
 def noise_of(
     key: str,
     runs: Sequence[tuple[Sequence[float], Sequence[float]]],
     *,
-    comparisons: int,
     policy: GatePolicy,
 ) -> ComparisonNoise:
     """Noise of one comparison from its A/A runs, each (base values, candidate values) paired by round."""
@@ -116,11 +139,7 @@ def noise_of(
         noise_floor=floor,
         round_spread=spread,
         min_detectable_slowdown=min_detectable_slowdown(
-            round_spread=spread,
-            rounds=rounds,
-            comparisons=comparisons,
-            threshold=max(policy.min_effect, floor),
-            alpha=policy.alpha,
+            round_spread=spread, rounds=rounds, threshold=max(policy.min_effect, floor), policy=policy
         ),
         aa_median_ratios=tuple(math.exp(m) for m in medians),
     )
@@ -158,14 +177,13 @@ def summarise_aa_runs(
     for measurements in aa_runs:
         for target_key, base_values in measurements.base_ns.items():
             per_key.setdefault(target_key, []).append((base_values, measurements.candidate_ns[target_key]))
-    comparisons = len(per_key)
     return Calibration(
         fingerprint=fingerprint,
         created_at_unix_s=time.time(),
         runs=len(aa_runs),
         rounds=rounds,
         comparisons={
-            key_of(target_key): noise_of(key_of(target_key), key_runs, comparisons=comparisons, policy=policy)
+            key_of(target_key): noise_of(key_of(target_key), key_runs, policy=policy)
             for target_key, key_runs in per_key.items()
             if len(key_runs) == len(aa_runs)
         },

@@ -1,13 +1,17 @@
 """``experiment``: does the gate catch a known slowdown, and does it stay quiet on identical builds?
 
-A scratch worktree of HEAD gets a busy loop inserted at the top of one Python reference function
-(``_n = N; while _n: _n -= 1``: no call, no allocation); N is chosen so the loop costs the requested
-fraction of the function's measured time on the chosen workload. The gate's own measurement and statistics
-then compare the clean build (base) with the patched one (candidate), exactly as ``gate --against`` would:
+A scratch worktree of HEAD gets a busy loop inserted at the top of each target function, on the Python
+reference (``_n = N; while _n: _n -= 1``: no call, no allocation) or in the Rust ``#[pyfunction]``. N is
+sized by measuring: a first guess from the loop's cost per iteration is built, timed against the clean build
+and rescaled until the target's measured change is within 15% of the aim (see ``_sized_patched_build``).
+All targets (default: a ~1 us and a ~100 us function) are slowed in the same build, so every run gives one
+detection sample per target. The gate's own measurement and statistics then compare the clean build (base)
+with the patched one (candidate), exactly as ``gate --against`` would:
 
-* A/A runs (clean against clean) count false alarms: runs where any timing comparison regressed;
-* injected runs count detections (the target comparison regressed) and false alarms elsewhere (any other
-  function regressed; the patched function's other workloads are slower for real, so they are not counted).
+* A/A runs (clean against clean) count false alarms: runs where any timing comparison regressed; they also
+  make a calibration (``calibration.json``, what ``calibrate`` would write from the same runs);
+* injected runs count detections (the target comparison regressed) and false alarms elsewhere (a function
+  that was not patched regressed; a patched function's other workloads are slower for real).
 
 ``--instructions`` runs the instruction-count version: two callgrind counts of the clean build (A/A: must
 agree), then a patch sized to add ``--instruction-change`` (default 2%) to the target's instructions.
@@ -85,6 +89,13 @@ class ExperimentOptions:
     instructions: bool = False
     instruction_change: float = 0.02
 
+    def __post_init__(self) -> None:
+        functions = [target.function for target in self.targets]
+        if len(set(functions)) != len(functions):
+            # All targets are slowed in one build, one loop per function: two workloads of one function
+            # would share (and double) it.
+            raise ValueError(f"one target per function, got {', '.join(functions)}")
+
 
 @dataclass(frozen=True)
 class ResultRow:
@@ -98,6 +109,9 @@ class ResultRow:
     median_measured_change: float | None  # of the target comparison, over the runs
     iterations: int = 0  # loop iterations inserted
     cannot_judge_runs: int = 0  # runs without a regression that still exit 3 (unconfirmed suspects)
+    sized_change: float | None = (
+        None  # the change measured while sizing the loop (16 rounds, before the runs)
+    )
 
 
 # --- the patch ---
@@ -269,7 +283,7 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
         regressions = _timing_regressions(comparisons)
         alarms += bool(regressions)
         unjudged += not regressions and _has_unconfirmed(comparisons)
-        log.write("A/A", None, 0.0, run_index, comparisons, seconds=time.monotonic() - started)
+        log.write("A/A", (), 0.0, run_index, comparisons, seconds=time.monotonic() - started)
     if len(aa_measurements) >= 2 and options.out_dir is not None:
         # The A/A runs are a calibration too: its file is what `calibrate` would write from these runs.
         calibration = summarise_aa_runs(
@@ -286,73 +300,172 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
             )
         )
 
-    python_ns_per_iteration = spin_ns_per_iteration() if options.side is Impl.PYTHON else 0.0
-    for target in options.targets if options.runs else ():  # --runs 0: A/A runs only, nothing built
-        base_ns = function_time_ns(clean, target, options.scratch, options.side)
-        ns_per_iteration = (
-            python_ns_per_iteration
-            if options.side is Impl.PYTHON
-            else _rust_ns_per_iteration(
-                repo, commit, target=target, base_ns=base_ns, options=options, progress=progress
-            )
+    if not options.runs or not options.targets:  # --runs 0: A/A runs only, nothing built
+        return rows
+    sizing = _initial_sizing(repo, commit, clean, options, progress)
+    for fraction in options.fractions:
+        patched, iterations, sized_change = _sized_patched_build(
+            repo, commit, clean, fraction=fraction, sizing=sizing, options=options, progress=progress
         )
-        for fraction in options.fractions:
-            iterations = max(1, round(fraction * base_ns / ns_per_iteration))
-            progress(
-                f"{target.function}[{options.side}]/{target.workload}: {base_ns:.0f} ns per call, "
-                f"+{fraction:.0%} = {iterations} loop iterations of {ns_per_iteration:.2f} ns"
-            )
-            patched = _patched_build(
-                repo,
-                commit,
-                function=target.function,
-                iterations=iterations,
-                options=options,
-                progress=progress,
-            )
-            detections = false_alarms = unjudged = 0
-            changes: list[float] = []
-            for run_index in range(options.runs):
-                progress(
-                    f"injected +{fraction:.0%} into {target.function}: run {run_index + 1}/{options.runs}"
-                )
-                started = time.monotonic()
-                _, comparisons = _one_run(clean, patched, options, floors, progress)
-                for comparison in comparisons:
+        detections = dict.fromkeys(options.targets, 0)
+        changes: dict[Target, list[float]] = {target: [] for target in options.targets}
+        target_functions = {target.function for target in options.targets}
+        false_alarms = unjudged = 0
+        for run_index in range(options.runs):
+            progress(f"injected +{fraction:.0%}: run {run_index + 1}/{options.runs}")
+            started = time.monotonic()
+            _, comparisons = _one_run(clean, patched, options, floors, progress)
+            for comparison in comparisons:
+                for target in options.targets:
                     if _is_target(comparison, target, options.side):
-                        changes.append(comparison.change_ratio - 1)
-                        detections += comparison.outcome is GateOutcome.REGRESSION
-                others = [r for r in _timing_regressions(comparisons) if r.function != target.function]
-                false_alarms += bool(others)
-                unjudged += not _timing_regressions(comparisons) and _has_unconfirmed(comparisons)
-                log.write(
-                    "injected", target, fraction, run_index, comparisons, seconds=time.monotonic() - started
-                )
-            rows.append(
-                ResultRow("injected", target.function, target.workload, fraction, options.runs, detections,
-                          false_alarms, statistics.median(changes) if changes else None, iterations,
-                          cannot_judge_runs=unjudged)
+                        changes[target].append(comparison.change_ratio - 1)
+                        detections[target] += comparison.outcome is GateOutcome.REGRESSION
+            regressions = _timing_regressions(comparisons)
+            # The patched functions' other workloads (and, through shared code, other sides) are slower for
+            # real; a regression anywhere else is a false alarm.
+            false_alarms += any(r.function not in target_functions for r in regressions)
+            unjudged += not regressions and _has_unconfirmed(comparisons)
+            log.write(
+                "injected", options.targets, fraction, run_index, comparisons,
+                seconds=time.monotonic() - started,
             )  # fmt: skip
+        rows.extend(
+            ResultRow("injected", target.function, target.workload, fraction, options.runs,
+                      detections[target], false_alarms,
+                      statistics.median(changes[target]) if changes[target] else None, iterations[target],
+                      cannot_judge_runs=unjudged, sized_change=sized_change[target])
+            for target in options.targets
+        )  # fmt: skip
     return rows
 
 
-def _patch(tree: Path, *, function: str, iterations: int) -> None:
-    inject_python_slowdown(tree, function, iterations)
+# --- sizing the loop ---
+
+SIZING_ATTEMPTS = 4  # patched builds tried per fraction before the closest one is kept
+SIZING_TOLERANCE = 0.15  # a sized change within 15% of the aim (10% +- 1.5 points) is close enough
+SIZING_PLAN = MeasurePlan(rounds=16, values_per_round=3, warmups=1, min_time_s=0.01, memory_calls=0)
 
 
-def _patch_rust(tree: Path, *, function: str, iterations: int) -> None:
-    inject_rust_slowdown(tree, function, iterations)
+@dataclass(frozen=True)
+class _Sizing:
+    base_ns: dict[Target, float]  # the target side's time per call on the clean build
+    ns_per_iteration: dict[Target, float]  # a first guess of the loop's cost, refined by measuring
+
+
+def _initial_sizing(
+    repo: Path, commit: str, clean: Build, options: ExperimentOptions, progress: Progress
+) -> _Sizing:
+    base_ns = {t: function_time_ns(clean, t, options.scratch, options.side) for t in options.targets}
+    if options.side is Impl.PYTHON:
+        per_iteration = spin_ns_per_iteration()
+        return _Sizing(base_ns, dict.fromkeys(options.targets, per_iteration))
+    return _Sizing(
+        base_ns,
+        {
+            target: _rust_ns_per_iteration(
+                repo, commit, target=target, base_ns=base_ns[target], options=options, progress=progress
+            )
+            for target in options.targets
+        },
+    )
+
+
+def _sized_patched_build(
+    repo: Path,
+    commit: str,
+    clean: Build,
+    *,
+    fraction: float,
+    sizing: _Sizing,
+    options: ExperimentOptions,
+    progress: Progress,
+) -> tuple[Build, dict[Target, int], dict[Target, float]]:
+    """A build with every target slowed by about ``fraction``; its iteration counts and measured changes."""
+    first_guess = {
+        target: max(1, round(fraction * sizing.base_ns[target] / sizing.ns_per_iteration[target]))
+        for target in options.targets
+    }
+    built: list[tuple[dict[Target, int], Build]] = []  # every attempt reuses the one scratch slot
+
+    def build_and_measure(iterations: dict[Target, int]) -> dict[Target, float]:
+        patched = _patched_build(repo, commit, iterations=iterations, options=options, progress=progress)
+        built.append((iterations, patched))
+        measured = _measured_changes(clean, patched, options)
+        progress(
+            f"sizing +{fraction:.0%}: "
+            + ", ".join(f"{t.function} x{iterations[t]} -> {measured[t]:+.1%}" for t in options.targets)
+        )
+        return measured
+
+    iterations, measured = size_iterations(first_guess, fraction, build_and_measure)
+    last_iterations, patched = built[-1]
+    if iterations != last_iterations:  # the closest attempt was an earlier one: the slot holds another
+        patched = _patched_build(repo, commit, iterations=iterations, options=options, progress=progress)
+    return patched, iterations, measured
+
+
+def size_iterations(
+    first_guess: dict[Target, int],
+    fraction: float,
+    measure: Callable[[dict[Target, int]], dict[Target, float]],
+    *,
+    attempts: int = SIZING_ATTEMPTS,
+    tolerance: float = SIZING_TOLERANCE,
+) -> tuple[dict[Target, int], dict[Target, float]]:
+    """Loop sizes that slow every target by ``fraction`` as measured, not as computed.
+
+    A short loop does not cost its iterations times a long loop's per-iteration time: Python pays the loop's
+    set-up on every call (a 0.9 us function got +18% from a loop sized for +10%), and a CPU overlaps a short
+    Rust loop with the work around it (+3.8% for +10%). So each guess is measured (``measure``: build it, time
+    it against the clean build) and rescaled by aim / measured until every target's change is within
+    ``tolerance`` of the aim; after ``attempts`` the closest guess is kept.
+    """
+    iterations = dict(first_guess)
+    tried: list[tuple[float, dict[Target, int], dict[Target, float]]] = []
+    for _ in range(attempts):
+        measured = measure(iterations)
+        miss = max(abs(measured[target] / fraction - 1) for target in iterations)
+        tried.append((miss, iterations, measured))
+        if miss <= tolerance:
+            break
+        iterations = {
+            target: max(1, round(count * (fraction / measured[target] if measured[target] > 0 else 2.0)))
+            for target, count in iterations.items()
+        }
+    _, iterations, measured = min(tried, key=lambda attempt: attempt[0])
+    return iterations, measured
+
+
+def _measured_changes(clean: Build, patched: Build, options: ExperimentOptions) -> dict[Target, float]:
+    keys = [(t.function, options.side, t.workload) for t in options.targets]
+    measurements = measure_interleaved(clean, patched, [], SIZING_PLAN, scratch=options.scratch, keys=keys)
+    changes: dict[Target, float] = {}
+    for target, key in zip(options.targets, keys, strict=True):
+        if key not in measurements.base_ns:
+            raise WorkerError("SizingError", f"{key}: {measurements.errors.get(key, 'not measured')}")
+        ratios = [
+            c / b for b, c in zip(measurements.base_ns[key], measurements.candidate_ns[key], strict=True)
+        ]
+        changes[target] = statistics.median(ratios) - 1
+    return changes
+
+
+def inject_slowdowns(tree: Path, *, iterations: tuple[tuple[str, int], ...], rust: bool) -> None:
+    for function, count in iterations:
+        (inject_rust_slowdown if rust else inject_python_slowdown)(tree, function, count)
 
 
 def _patched_build(
-    repo: Path, commit: str, *, function: str, iterations: int, options: ExperimentOptions, progress: Progress
+    repo: Path, commit: str, *, iterations: dict[Target, int], options: ExperimentOptions, progress: Progress
 ) -> Build:
-    """The scratch worktree with the loop; a Rust patch rebuilds sky_rs (incrementally), Python does not."""
+    """The scratch worktree with a loop in each target function; a Rust patch rebuilds sky_rs (incrementally).
+
+    Two targets of the same function would get two loops: the experiment refuses that (ExperimentOptions)."""
     rust = options.side is Impl.RUST
+    counts = tuple((target.function, count) for target, count in iterations.items())
     return build_commit(
         repo, commit, slot="experiment-patched", gate_dir=options.gate_dir, rebuild_native=rust,
-        patch=functools.partial(_patch_rust if rust else _patch, function=function, iterations=iterations),
-        progress=progress,
+        patch=functools.partial(inject_slowdowns, iterations=counts, rust=rust), progress=progress,
     )  # fmt: skip
 
 
@@ -368,12 +481,7 @@ def _rust_ns_per_iteration(
     """Rust's loop cost, from a probe build with a known, large iteration count."""
     progress(f"probe build: {RUST_PROBE_ITERATIONS} iterations in the Rust {target.function}")
     probe = _patched_build(
-        repo,
-        commit,
-        function=target.function,
-        iterations=RUST_PROBE_ITERATIONS,
-        options=options,
-        progress=progress,
+        repo, commit, iterations={target: RUST_PROBE_ITERATIONS}, options=options, progress=progress
     )
     probe_ns = function_time_ns(probe, target, options.scratch, Impl.RUST)
     per_iteration = (probe_ns - base_ns) / RUST_PROBE_ITERATIONS
@@ -415,20 +523,17 @@ def _instruction_experiment(
         if base is None:
             raise InstructionCountError(f"{job.key} could not be counted on the clean build")
         probe_iterations = 1000
-        probe = build_commit(
-            repo, commit, slot="experiment-patched", gate_dir=options.gate_dir, rebuild_native=False,
-            patch=functools.partial(_patch, function=target.function, iterations=probe_iterations),
-            progress=progress,
-        )  # fmt: skip
+        python_only = replace(options, side=Impl.PYTHON)  # instructions are counted on the Python side
+        probe = _patched_build(
+            repo, commit, iterations={target: probe_iterations}, options=python_only, progress=progress
+        )
         (probe_count,) = count_instructions(probe.python, [job], cwd=probe.tree, scratch=scratch)
         assert probe_count.instructions_per_call is not None
         per_iteration = (probe_count.instructions_per_call - base) / probe_iterations
         iterations = max(1, round(options.instruction_change * base / per_iteration))
-        patched = build_commit(
-            repo, commit, slot="experiment-patched", gate_dir=options.gate_dir, rebuild_native=False,
-            patch=functools.partial(_patch, function=target.function, iterations=iterations),
-            progress=progress,
-        )  # fmt: skip
+        patched = _patched_build(
+            repo, commit, iterations={target: iterations}, options=python_only, progress=progress
+        )
         (patched_count,) = count_instructions(patched.python, [job], cwd=patched.tree, scratch=scratch)
         assert patched_count.instructions_per_call is not None
         change = patched_count.instructions_per_call / base - 1
@@ -452,7 +557,7 @@ class _RunLog:
     def write(
         self,
         kind: str,
-        target: Target | None,
+        targets: Sequence[Target],
         fraction: float,
         run: int,
         comparisons: Sequence[GateComparison],
@@ -460,7 +565,7 @@ class _RunLog:
         seconds: float,
     ) -> None:
         self.write_raw({
-            "kind": kind, "target": asdict(target) if target else None, "injected": fraction, "run": run,
+            "kind": kind, "targets": [asdict(target) for target in targets], "injected": fraction, "run": run,
             "seconds": round(seconds, 1),
             "stage2": [asdict(c) for c in comparisons if c.detail.startswith("stage 2")],
             "regressions": [asdict(c) for c in _timing_regressions(comparisons)],
@@ -477,7 +582,7 @@ class _RunLog:
 
 _COLUMNS = (
     "kind", "function", "workload", "injected", "iterations", "runs", "detections", "false_alarm_runs",
-    "median_measured_change", "cannot_judge_runs",
+    "median_measured_change", "sized_change", "cannot_judge_runs",
 )  # fmt: skip
 
 
@@ -497,16 +602,17 @@ def results_markdown(rows: Sequence[ResultRow], machine: str) -> str:
     lines = [
         f"Gate experiment on {machine}",
         "",
-        "| kind | function / workload | injected | runs | detected | runs with a false alarm "
-        "| median measured | runs that cannot judge |",
-        "|---|---|---|---|---|---|---|---|",
+        "| kind | function / workload | injected | measured while sizing | runs | detected "
+        "| runs with a false alarm | median measured | runs that cannot judge |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         target = row.function + (f" / {row.workload}" if row.workload else "")
         measured = "-" if row.median_measured_change is None else f"{row.median_measured_change:+.1%}"
         detected = "-" if row.kind.endswith("A/A") else f"{row.detections}/{row.runs}"
+        sized = "-" if row.sized_change is None else f"{row.sized_change:+.1%}"
         lines.append(
-            f"| {row.kind} | {target} | {row.injected:+.0%} | {row.runs} | {detected} | "
+            f"| {row.kind} | {target} | {row.injected:+.0%} | {sized} | {row.runs} | {detected} | "
             f"{row.false_alarm_runs}/{row.runs} | {measured} | {row.cannot_judge_runs}/{row.runs} |"
         )
     return "\n".join(lines) + "\n"
@@ -567,6 +673,9 @@ def register_experiment(subparsers: argparse._SubParsersAction[argparse.Argument
         "--instruction-change", type=float, default=0.02, help="instructions to add (0.02 = 2%%)"
     )
     parser.add_argument("--no-calibration", action="store_true", help="ignore calibrated noise floors")
+    parser.add_argument(
+        "--gate-dir", type=Path, help="where worktrees and venvs live (default: .skybench/gate)"
+    )
     parser.add_argument("--out", type=Path, help="results folder (default: reports/experiments/<UTC time>)")
     add_measure_arguments(parser)
     parser.set_defaults(handler=experiment_command)
@@ -591,6 +700,7 @@ def experiment_command(arguments: argparse.Namespace) -> int:
             config=load_config(arguments.config),
             use_calibration=not arguments.no_calibration,
             scratch=arguments.scratch.resolve(),
+            gate_dir=arguments.gate_dir,
             out_dir=out_dir,
             side=Impl(arguments.side),
             instructions=arguments.instructions,

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -14,15 +15,20 @@ import pytest
 
 from harness.gate.build import build_commit, resolve_commit
 from harness.gate.experiment import (
+    SIZING_TOLERANCE,
     SPIN_VARIABLE,
+    ExperimentOptions,
     PatchError,
     ResultRow,
     inject_python_slowdown,
     inject_rust_slowdown,
+    inject_slowdowns,
     results_markdown,
     rust_spin_lines,
+    size_iterations,
     write_results,
 )
+from harness.gate.measure import Target
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,11 +83,11 @@ def test_patch_of_an_unknown_function_is_an_error(tmp_path: Path) -> None:
 def test_results_table_counts(tmp_path: Path) -> None:
     rows = [
         ResultRow("A/A", "(whole suite)", "", 0.0, 3, 0, 1, None),
-        ResultRow("injected", "format_float", "mixed-p0", 0.10, 3, 3, 0, 0.104, 5),
+        ResultRow("injected", "format_float", "mixed-p0", 0.10, 3, 3, 0, 0.104, 5, sized_change=0.097),
     ]
     markdown = results_markdown(rows, "test machine")
-    assert "| A/A | (whole suite) | +0% | 3 | - | 1/3 | - |" in markdown
-    assert "| injected | format_float / mixed-p0 | +10% | 3 | 3/3 | 0/3 | +10.4% |" in markdown
+    assert "| A/A | (whole suite) | +0% | - | 3 | - | 1/3 | - |" in markdown
+    assert "| injected | format_float / mixed-p0 | +10% | +9.7% | 3 | 3/3 | 0/3 | +10.4% |" in markdown
     csv_path, _ = write_results(rows, tmp_path, "test machine")
     assert (
         csv_path.read_text(encoding="utf-8")
@@ -123,3 +129,57 @@ def test_worktree_build_of_head_then_a_python_only_patch(tmp_path: Path) -> None
         subprocess.run(
             ["git", "-C", str(REPO), "worktree", "remove", "--force", tree], capture_output=True, check=False
         )
+
+
+Measure = Callable[[dict[Target, int]], dict[Target, float]]
+
+
+def _loop_model(
+    fixed_ns: dict[Target, float], per_iteration_ns: float, base_ns: float
+) -> tuple[Measure, list[dict[Target, int]]]:
+    """A loop whose every call pays ``fixed_ns`` of set-up on top of its iterations (Python's short loops)."""
+    calls: list[dict[Target, int]] = []
+
+    def measure(iterations: dict[Target, int]) -> dict[Target, float]:
+        calls.append(dict(iterations))
+        return {t: (fixed_ns[t] + per_iteration_ns * n) / base_ns for t, n in iterations.items()}
+
+    return measure, calls
+
+
+def test_sizing_corrects_a_loop_that_costs_more_than_its_iterations() -> None:
+    fast, slow = Target("format_float", "mixed-p0"), Target("get_cpu_count", "host")
+    # 1000 ns calls, 10 ns per iteration, 60 ns of set-up: the arithmetic guess (10 iterations) gives +16%.
+    measure, calls = _loop_model({fast: 60.0, slow: 0.0}, 10.0, 1000.0)
+    iterations, measured = size_iterations({fast: 10, slow: 10}, 0.10, measure)
+    assert calls[0] == {fast: 10, slow: 10}
+    assert len(calls) >= 2
+    assert abs(measured[fast] - 0.10) <= 0.10 * SIZING_TOLERANCE
+    assert abs(measured[slow] - 0.10) <= 0.10 * SIZING_TOLERANCE
+    assert iterations[fast] < 10 and iterations[slow] == 10
+
+
+def test_sizing_keeps_the_closest_attempt_when_it_cannot_converge() -> None:
+    target = Target("format_float", "mixed-p0")
+    # Set-up alone costs +30%: no iteration count reaches +10%; the smallest loop is the closest.
+    measure, calls = _loop_model({target: 300.0}, 10.0, 1000.0)
+    iterations, measured = size_iterations({target: 10}, 0.10, measure, attempts=3)
+    assert len(calls) == 3
+    assert iterations == {target: 1}
+    assert measured[target] == pytest.approx(0.31)
+
+
+def test_one_target_per_function() -> None:
+    with pytest.raises(ValueError, match="one target per function"):
+        ExperimentOptions(
+            repo=REPO, targets=(Target("format_float", "mixed-p0"), Target("format_float", "mixed-p2"))
+        )
+
+
+def testinject_slowdowns_slows_every_target_function(tmp_path: Path) -> None:
+    tree = _copy_reference(tmp_path)
+    inject_slowdowns(tree, iterations=(("format_float", 3), ("get_cpu_count", 4)), rust=False)
+    sources = "".join(
+        path.read_text(encoding="utf-8") for path in (tree / "harness" / "reference").glob("*.py")
+    )
+    assert f"{SPIN_VARIABLE} = 3" in sources and f"{SPIN_VARIABLE} = 4" in sources
