@@ -27,7 +27,8 @@ from typing import Any
 from harness.bench_cli import EXIT_INTERRUPTED, EXIT_TOOL_ERROR, add_run_arguments, measure_and_publish
 from harness.registry import DEFAULT_MODULES
 from harness.report import format_ns, format_ratio
-from harness.results import Impl, PairResult, RunResult, TimingSample
+from harness.results import Impl, PairResult, RunResult
+from harness.stats import median_interval
 from harness.worker import WorkerError
 
 BASELINES_DIR = Path(__file__).resolve().parent.parent / "reports" / "baselines"
@@ -99,21 +100,6 @@ class Baseline:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-def median_interval_ns(sample: TimingSample, confidence: float = 0.95) -> tuple[float, float]:
-    """A distribution-free interval for the median of ``sample.values_ns`` (binomial order statistics).
-
-    With few values the interval widens to the sample's range, which is all the data can say.
-    """
-    from scipy import stats  # noqa: PLC0415  (a second to import: not at the command line's start)
-
-    values = sorted(sample.values_ns)
-    count = len(values)
-    tail = (1 - confidence) / 2
-    low_rank = int(stats.binom.ppf(tail, count, 0.5))  # 0-based index of the lower bound
-    high_rank = int(stats.binom.ppf(1 - tail, count, 0.5))  # 0-based index of the upper bound
-    return values[max(0, low_rank - 1)], values[min(count - 1, high_rank)]
-
-
 def rows_from_run(run: RunResult) -> list[BaselineRow]:
     """Baseline rows for every timed pair and the call floor, sorted by function, workload, impl."""
     rows: list[BaselineRow] = []
@@ -127,7 +113,7 @@ def rows_from_run(run: RunResult) -> list[BaselineRow]:
 def _pair_rows(pair: PairResult, with_speedup: bool) -> list[BaselineRow]:
     rows = []
     for sample, memory in ((pair.python, pair.python_memory), (pair.rust, pair.rust_memory)):
-        median_low_ns, median_high_ns = median_interval_ns(sample)
+        median_low_ns, median_high_ns = median_interval(sample.values_ns)
         rows.append(
             BaselineRow(
                 function=pair.function,

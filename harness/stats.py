@@ -37,42 +37,89 @@ def _as_positive_array(values: Sequence[float], name: str) -> FloatArray:
     return array
 
 
-def round_ratios(python_ns: Sequence[float], rust_ns: Sequence[float]) -> FloatArray:
-    """Python value / Rust value of each round; the two sequences must be paired round by round."""
-    python = _as_positive_array(python_ns, "python")
-    rust = _as_positive_array(rust_ns, "rust")
-    if python.size != rust.size:
-        raise ValueError(f"paired rounds needed: {python.size} Python values, {rust.size} Rust values")
-    ratios: FloatArray = python / rust
-    return ratios
+def log_ratios(numerators_ns: Sequence[float], denominators_ns: Sequence[float]) -> FloatArray:
+    """log(numerator / denominator) of each round; the two sequences must be paired round by round.
+
+    Ratios are handled in log space throughout: a ratio and its inverse are symmetric there, and the median
+    of an even number of rounds is the geometric mean of the middle two, whichever way the ratio is taken.
+    """
+    numerators = _as_positive_array(numerators_ns, "numerators")
+    denominators = _as_positive_array(denominators_ns, "denominators")
+    if numerators.size != denominators.size:
+        raise ValueError(f"paired rounds needed: {numerators.size} and {denominators.size} values")
+    logs: FloatArray = np.log(numerators) - np.log(denominators)
+    return logs
 
 
-def bootstrap_ratios(
-    python_ns: Sequence[float], rust_ns: Sequence[float], rng: np.random.Generator, resamples: int
-) -> FloatArray:
-    """The speedup (median of per-round ratios) of ``resamples`` resamples of the rounds."""
-    ratios = round_ratios(python_ns, rust_ns)
-    indices = rng.integers(0, ratios.size, size=(resamples, ratios.size))
-    draws: FloatArray = np.median(ratios[indices], axis=1)
+def bootstrap_log_medians(logs: FloatArray, rng: np.random.Generator, resamples: int) -> FloatArray:
+    """The median of ``resamples`` resamples of the rounds (whole rounds, with replacement)."""
+    indices = rng.integers(0, logs.size, size=(resamples, logs.size))
+    draws: FloatArray = np.median(logs[indices], axis=1)
     return draws
 
 
-def _interval(point: float, draws: FloatArray, method: str) -> Speedup:
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = (float(x) for x in np.percentile(draws, [tail, 100 - tail]))
+@dataclass(frozen=True)
+class RatioInterval:
+    """The median of per-round ratios and its percentile-bootstrap interval."""
+
+    ratio: float
+    ci_low: float
+    ci_high: float
+
+
+def median_ratio_interval(
+    logs: FloatArray, *, rng: np.random.Generator, resamples: int, confidence: float = CONFIDENCE
+) -> RatioInterval:
+    """Median ratio of the rounds' log ratios ``logs``, with its percentile bootstrap interval over rounds.
+
+    The bench's speedups and the gate's changes both come from here.
+    """
+    if logs.size == 0:
+        raise ValueError("no rounds")
+    center = float(np.median(logs))
+    tail = (1 - confidence) / 2
+    low, high = (float(x) for x in np.quantile(bootstrap_log_medians(logs, rng, resamples), [tail, 1 - tail]))
     # A percentile interval of a median can, rarely, sit just beside the point estimate; widen it to hold it.
-    return Speedup(value=point, ci_low=min(low, point), ci_high=max(high, point), method=method)
+    return RatioInterval(
+        ratio=math.exp(center), ci_low=math.exp(min(low, center)), ci_high=math.exp(max(high, center))
+    )
+
+
+def median_rank_interval(count: int, confidence: float = CONFIDENCE) -> tuple[int, int]:
+    """0-based ranks (low, high) of the distribution-free interval of a median of ``count`` values.
+
+    [x_(j), x_(n+1-j)] (1-based), j the largest with P(Binomial(n, 1/2) < j) <= the tail: it covers the
+    median with at least ``confidence``. With few values it widens to the whole range, all the data can say.
+    """
+    if count < 1:
+        raise ValueError("no values")
+    tail = (1 - confidence) / 2
+    outcomes = 1 << count  # exact integer counts of outcomes: no rounding at the tail's boundary
+    j, at_most_j = 1, 1 + count  # outcomes with B <= j
+    while j < count and at_most_j / outcomes <= tail:  # P(B < j + 1) <= tail: j + 1 qualifies too
+        j += 1
+        at_most_j += math.comb(count, j)
+    return j - 1, count - j
+
+
+def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """A distribution-free interval for the median of ``values`` (binomial order statistics)."""
+    ordered = sorted(values)
+    low, high = median_rank_interval(len(ordered), confidence)
+    return ordered[low], ordered[high]
 
 
 def paired_speedup(
     python_ns: Sequence[float], rust_ns: Sequence[float], seed: int = 0, resamples: int = DEFAULT_RESAMPLES
 ) -> Speedup:
     """Python/Rust as the median of per-round ratios, with its 95% bootstrap interval over rounds."""
-    ratios = round_ratios(python_ns, rust_ns)
-    point = float(np.median(ratios))
-    draws = bootstrap_ratios(python_ns, rust_ns, np.random.default_rng(seed), resamples)
-    return _interval(
-        point, draws, f"median of {ratios.size} per-round ratios, percentile bootstrap over rounds"
+    logs = log_ratios(python_ns, rust_ns)
+    interval = median_ratio_interval(logs, rng=np.random.default_rng(seed), resamples=resamples)
+    return Speedup(
+        value=interval.ratio,
+        ci_low=interval.ci_low,
+        ci_high=interval.ci_high,
+        method=f"median of {logs.size} per-round ratios, percentile bootstrap over rounds",
     )
 
 
@@ -85,11 +132,6 @@ def verdict(speedup: Speedup, claimed: float | None) -> Verdict:
     if speedup.ci_high < claimed:
         return Verdict.REFUTED
     return Verdict.INCONCLUSIVE
-
-
-def _geometric_mean(values: FloatArray, axis: int = 0) -> FloatArray:
-    result: FloatArray = np.exp(np.mean(np.log(values), axis=axis))
-    return result
 
 
 @dataclass(frozen=True)
@@ -120,19 +162,27 @@ def geometric_mean_speedup(
     if not by_function:
         raise ValueError("no timed pairs: the geometric mean needs at least one")
     rng = np.random.default_rng(seed)
-    point_per_function: list[float] = []
-    draws_per_function: list[FloatArray] = []
+    # Geometric means are means of logs: each function's mean log speedup, then their mean.
+    log_point_per_function: list[float] = []
+    log_draws_per_function: list[FloatArray] = []
     for function_pairs in by_function.values():
-        points = np.array([pair.speedup.value for pair in function_pairs])
-        draws = np.stack(
-            [bootstrap_ratios(p.python.values_ns, p.rust.values_ns, rng, resamples) for p in function_pairs]
+        log_points = np.log([pair.speedup.value for pair in function_pairs])
+        log_draws = np.stack(
+            [
+                bootstrap_log_medians(log_ratios(p.python.values_ns, p.rust.values_ns), rng, resamples)
+                for p in function_pairs
+            ]
         )
-        point_per_function.append(float(_geometric_mean(points)))
-        draws_per_function.append(_geometric_mean(draws, axis=0))
-    point = float(_geometric_mean(np.array(point_per_function)))
-    draws_all = _geometric_mean(np.stack(draws_per_function), axis=0)
-    speedup = _interval(
-        point, draws_all, f"geometric mean over {len(by_function)} functions, bootstrap over rounds"
+        log_point_per_function.append(float(np.mean(log_points)))
+        log_draws_per_function.append(np.mean(log_draws, axis=0))
+    point = math.exp(float(np.mean(log_point_per_function)))
+    tail = (1 - CONFIDENCE) / 2
+    low, high = np.exp(np.quantile(np.mean(np.stack(log_draws_per_function), axis=0), [tail, 1 - tail]))
+    speedup = Speedup(
+        value=point,
+        ci_low=min(float(low), point),
+        ci_high=max(float(high), point),
+        method=f"geometric mean over {len(by_function)} functions, bootstrap over rounds",
     )
     return GlobalSpeedup(
         speedup=speedup,

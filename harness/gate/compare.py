@@ -27,6 +27,7 @@ import numpy as np
 from scipy import stats
 
 from harness.results import GateComparison, GateOutcome, Impl
+from harness.stats import RatioInterval, bootstrap_log_medians, log_ratios, median_ratio_interval
 
 Correction = Literal["holm", "bh", "none"]
 
@@ -101,40 +102,14 @@ class PairedRounds:
         return f"{self.function}/{self.impl}/{self.workload}/{self.metric}"
 
 
-@dataclass(frozen=True)
-class RatioEstimate:
-    """Median of per-round ratios with its bootstrap interval."""
-
-    ratio: float
-    ci_low: float
-    ci_high: float
-
-
-def log_ratios(numerators: Sequence[float], denominators: Sequence[float]) -> np.ndarray:
-    """Per-round log(numerator / denominator)."""
-    logs: np.ndarray = np.log(np.asarray(numerators, dtype=float)) - np.log(
-        np.asarray(denominators, dtype=float)
-    )
-    return logs
-
-
-def median_ratio_interval(
-    log_ratio_values: np.ndarray, *, confidence: float, resamples: int, seed: int
-) -> RatioEstimate:
-    """Median ratio and its percentile-bootstrap interval (resampling whole rounds)."""
-    if log_ratio_values.size == 0:
-        raise ValueError("no rounds")
-    rng = np.random.default_rng(seed)
-    indexes = rng.integers(0, log_ratio_values.size, size=(resamples, log_ratio_values.size))
-    medians = np.median(log_ratio_values[indexes], axis=1)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(medians, [tail, 1 - tail])
-    center = float(np.median(log_ratio_values))
-    # The percentile interval of a median can exclude the sample median itself for tiny samples.
-    return RatioEstimate(
-        ratio=math.exp(center),
-        ci_low=math.exp(min(float(low), center)),
-        ci_high=math.exp(max(float(high), center)),
+def policy_interval(logs: np.ndarray, policy: GatePolicy, seed_offset: int = 0) -> RatioInterval:
+    """The median ratio of per-round log ratios and its interval, seeded by the policy: the same data always
+    give the same report (``seed_offset`` keeps the comparisons of one run from sharing their resamples)."""
+    return median_ratio_interval(
+        logs,
+        rng=np.random.default_rng(policy.seed + seed_offset),
+        resamples=policy.bootstrap_resamples,
+        confidence=policy.confidence,
     )
 
 
@@ -230,12 +205,7 @@ def judge_speedup_floor(
             outcome=GateOutcome.CANNOT_JUDGE,
             detail=f"only {len(rust_values_ns)} rounds; at least {MIN_ROUNDS} are needed",
         )  # fmt: skip
-    estimate = median_ratio_interval(
-        log_ratios(python_values_ns, rust_values_ns),
-        confidence=policy.confidence,
-        resamples=policy.bootstrap_resamples,
-        seed=policy.seed,
-    )
+    estimate = policy_interval(log_ratios(python_values_ns, rust_values_ns), policy)
     below = estimate.ci_high < floor
     return GateComparison(
         function=function,
@@ -264,7 +234,7 @@ def compare_independent_samples(
     candidate_values: Sequence[float],
     policy: GatePolicy,
     noise_floor: float | None = None,
-) -> tuple[RatioEstimate, float]:
+) -> tuple[RatioInterval, float]:
     """Median ratio and raw Mann-Whitney p-value for samples that were NOT measured in paired rounds.
 
     Used by baseline mode (the base was measured in another run). Returns the estimate and the raw p-value;
@@ -276,20 +246,12 @@ def compare_independent_samples(
     base_logs = np.log(np.asarray(base_values, dtype=float))
     candidate_logs = np.log(np.asarray(candidate_values, dtype=float))
     rng = np.random.default_rng(policy.seed)
-    base_medians = np.median(
-        base_logs[rng.integers(0, base_logs.size, size=(policy.bootstrap_resamples, base_logs.size))], axis=1
-    )
-    candidate_medians = np.median(
-        candidate_logs[
-            rng.integers(0, candidate_logs.size, size=(policy.bootstrap_resamples, candidate_logs.size))
-        ],
-        axis=1,
-    )
-    differences = candidate_medians - base_medians
+    base_medians = bootstrap_log_medians(base_logs, rng, policy.bootstrap_resamples)
+    differences = bootstrap_log_medians(candidate_logs, rng, policy.bootstrap_resamples) - base_medians
     tail = (1 - policy.confidence) / 2
     low, high = np.quantile(differences, [tail, 1 - tail])
     center = float(np.median(candidate_logs) - np.median(base_logs))
-    estimate = RatioEstimate(
+    estimate = RatioInterval(
         ratio=math.exp(center),
         ci_low=math.exp(min(float(low), center)),
         ci_high=math.exp(max(float(high), center)),
@@ -300,7 +262,7 @@ def compare_independent_samples(
 
 def decide(
     *,
-    estimate: RatioEstimate,
+    estimate: RatioInterval,
     p_adjusted: float,
     threshold: float,
     alpha: float,

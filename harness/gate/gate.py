@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.baseline import BaselineFormatError, load_baseline, median_interval_ns
+from harness.baseline import BaselineFormatError, load_baseline
 from harness.bench import BenchOptions, run_bench
 from harness.environment import collect_environment
 from harness.gate.build import (
@@ -31,7 +31,6 @@ from harness.gate.calibrate import CalibrationError, calibration_path, key_of, l
 from harness.gate.compare import (
     GatePolicy,
     PairedRounds,
-    RatioEstimate,
     judge_deterministic,
     judge_speedup_floor,
 )
@@ -42,6 +41,7 @@ from harness.gate.outcome import GateReport
 from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage
 from harness.registry import FUNCTIONS, build_registry, validate_functions
 from harness.results import GateComparison, GateOutcome, Impl
+from harness.stats import RatioInterval, median_interval
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
 Progress = Callable[[str], None]
@@ -382,7 +382,7 @@ def _gate_against_baseline(options: GateOptions, progress: Progress) -> GateRepo
                 )
                 continue
             # Rust's advantage shrank if base speedup / candidate speedup > 1; conservative interval.
-            estimate = RatioEstimate(
+            estimate = RatioInterval(
                 row.speedup / pair.speedup.value,
                 row.ci_low / pair.speedup.ci_high,
                 row.ci_high / pair.speedup.ci_low,
@@ -405,8 +405,8 @@ def _gate_against_baseline(options: GateOptions, progress: Progress) -> GateRepo
                     _cannot_judge(pair.function, impl, pair.workload, "time", "not in baseline")
                 )
                 continue
-            low, high = median_interval_ns(sample)
-            estimate = RatioEstimate(
+            low, high = median_interval(sample.values_ns)
+            estimate = RatioInterval(
                 sample.median_ns / row.median_ns, low / row.median_ci_high_ns, high / row.median_ci_low_ns
             )
             comparisons.append(
@@ -428,7 +428,7 @@ def _gate_against_baseline(options: GateOptions, progress: Progress) -> GateRepo
 
 
 def _interval_verdict(
-    function: str, impl: Impl, workload: str, metric: str, *, estimate: RatioEstimate, policy: GatePolicy
+    function: str, impl: Impl, workload: str, metric: str, *, estimate: RatioInterval, policy: GatePolicy
 ) -> GateComparison:
     """Fails when the whole interval is beyond 1 and the point estimate beyond the minimum effect."""
     if estimate.ci_low > 1 and estimate.ratio > 1 + policy.min_effect:

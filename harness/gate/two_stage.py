@@ -29,14 +29,13 @@ from harness.gate.compare import (
     MIN_ROUNDS,
     GatePolicy,
     PairedRounds,
-    RatioEstimate,
     adjust_p_values,
     decide,
     effect_threshold,
-    log_ratios,
-    median_ratio_interval,
+    policy_interval,
 )
 from harness.results import GateComparison, GateOutcome
+from harness.stats import RatioInterval, log_ratios, median_rank_interval
 
 # Re-measures the given suspects on fresh rounds; one entry per suspect, in order: the new rounds, or why
 # they could not be measured. The gate passes a function that drives both builds' workers; tests simulate.
@@ -57,7 +56,7 @@ class Confirmation:
     """Stage 2's verdict on one suspect."""
 
     outcome: GateOutcome  # REGRESSION, PASS, or CANNOT_JUDGE (not re-measured)
-    estimate: RatioEstimate | None
+    estimate: RatioInterval | None
     p_adjusted: float | None  # Holm (policy.correction) over the confirmed suspects
     rounds: int
     detail: str
@@ -96,13 +95,8 @@ def median_upper_bound(rows: np.ndarray, confidence: float) -> np.ndarray:
 
     No resampling: the screen runs on every comparison of every run, and the simulation tests on thousands.
     """
-    rounds = rows.shape[1]
-    tail = (1 - confidence) / 2
-    # The interval is [x_(j), x_(n+1-j)] (1-based), j the largest with P(Binomial(n, 1/2) < j) <= tail.
-    below = int(stats.binom.ppf(tail, rounds, 0.5))
-    j = below + 1 if stats.binom.cdf(below, rounds, 0.5) <= tail else below
-    upper_index = rounds - max(j, 1)  # 0-based index of x_(n+1-j)
-    ordered: np.ndarray = np.sort(rows, axis=1)[:, upper_index]
+    _, upper_rank = median_rank_interval(rows.shape[1], confidence)
+    ordered: np.ndarray = np.sort(rows, axis=1)[:, upper_rank]
     return ordered
 
 
@@ -168,12 +162,7 @@ def _confirm(
         for row, position in enumerate(positions):
             raw_p[position] = float(group_p[row])
     estimates = [
-        median_ratio_interval(
-            row_values,
-            confidence=policy.confidence,
-            resamples=policy.bootstrap_resamples,
-            seed=policy.seed + 100_000 + position,
-        )
+        policy_interval(row_values, policy, seed_offset=100_000 + position)
         for position, row_values in enumerate(values)
     ]
     # The family is the suspects confirmed in this run; Holm unless gate.toml chose "bh".
@@ -232,7 +221,7 @@ def judge_two_stage(
             verdicts.append(
                 _verdict(
                     comparison,
-                    confirmation.estimate or RatioEstimate(1.0, 1.0, 1.0),
+                    confirmation.estimate or RatioInterval(1.0, 1.0, 1.0),
                     confirmation.p_adjusted,
                     confirmation.outcome,
                     f"{confirmation.detail}; screen p {decision.screen_p_values[index]:.3g} "
@@ -244,18 +233,15 @@ def judge_two_stage(
             verdicts.append(
                 _verdict(
                     comparison,
-                    RatioEstimate(1.0, 1.0, 1.0),
+                    RatioInterval(1.0, 1.0, 1.0),
                     None,
                     GateOutcome.CANNOT_JUDGE,
                     f"only {rounds} rounds; at least {MIN_ROUNDS} are needed",
                 )
             )
             continue
-        estimate = median_ratio_interval(
-            log_ratios(comparison.candidate_values, comparison.base_values),
-            confidence=policy.confidence,
-            resamples=policy.bootstrap_resamples,
-            seed=policy.seed + index,
+        estimate = policy_interval(
+            log_ratios(comparison.candidate_values, comparison.base_values), policy, seed_offset=index
         )
         p_adjusted = screen_adjusted[index]
         if index in unconfirmed:
@@ -281,7 +267,7 @@ def judge_two_stage(
 
 def _verdict(
     comparison: PairedRounds,
-    estimate: RatioEstimate,
+    estimate: RatioInterval,
     p_adjusted: float | None,
     outcome: GateOutcome,
     detail: str,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from harness.results import Impl, MemorySample, PairResult, Speedup, TimingSample, Verdict
 from harness.stats import (
     geometric_mean_speedup,
     import_time_within_claim,
+    median_interval,
+    median_rank_interval,
     memory_reduction,
     paired_speedup,
     verdict,
@@ -148,3 +151,27 @@ def test_interval_uses_the_pairing_of_rounds() -> None:
     speedup = paired_speedup(list(python), list(rust))
     assert speedup.ci_low <= 3.0 <= speedup.ci_high
     assert speedup.relative_half_width < 0.025
+
+
+def test_median_interval_contains_the_median_and_narrows_with_more_values() -> None:
+    few = [100.0, 101.0, 99.0, 102.0, 98.0]  # 5 values: the interval is the whole range
+    assert median_interval(few) == (98.0, 102.0)
+    many = [float(value) for value in range(1, 101)]
+    low, high = median_interval(many)
+    assert low < 50.5 < high
+    assert low > 30 and high < 70
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 6, 9, 14, 15, 20, 42, 60, 101, 400])
+def test_median_rank_interval_is_the_binomial_order_statistic_interval(count: int) -> None:
+    low, high = median_rank_interval(count, 0.95)
+    assert (low, high) == (count - 1 - high, count - 1 - low)  # symmetric around the middle
+    # Coverage of [x_(low+1), x_(high+1)]: P(low < B <= high) for B ~ Binomial(count, 1/2), the number of
+    # values below the true median. It must reach 95%, and the next narrower interval must not.
+    coverage = stats.binom.cdf(high, count, 0.5) - stats.binom.cdf(low, count, 0.5)
+    if count >= 6:  # 5 values and fewer cannot reach 95%: the whole range is all there is
+        assert coverage >= 0.95
+        narrower = stats.binom.cdf(high - 1, count, 0.5) - stats.binom.cdf(low + 1, count, 0.5)
+        assert narrower < 0.95
+    else:
+        assert (low, high) == (0, count - 1)

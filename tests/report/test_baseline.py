@@ -15,7 +15,6 @@ from harness.baseline import (
     baseline_paths,
     describe_changes,
     load_baseline,
-    median_interval_ns,
     record_baseline,
     rows_from_run,
     write_baseline,
@@ -106,15 +105,6 @@ def test_fingerprint_must_be_a_plain_file_name(tmp_path: Path) -> None:
         baseline_paths("../escape", tmp_path)
     with pytest.raises(ValueError, match="fingerprint"):
         baseline_paths("", tmp_path)
-
-
-def test_median_interval_contains_the_median_and_narrows_with_more_values() -> None:
-    few = timing("f", Impl.RUST, "w", 100.0)  # 5 values: the interval is the whole range
-    assert median_interval_ns(few) == (min(few.values_ns), max(few.values_ns))
-    many = dataclasses.replace(few, values_ns=tuple(float(value) for value in range(1, 101)))
-    low_ns, high_ns = median_interval_ns(many)
-    assert low_ns < many.median_ns < high_ns
-    assert low_ns > 30 and high_ns < 70
 
 
 def test_baseline_command_runs_the_bench_publishes_and_records(
