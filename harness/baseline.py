@@ -18,18 +18,16 @@ import argparse
 import csv
 import json
 import math
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.bench_cli import EXIT_INTERRUPTED, EXIT_TOOL_ERROR, add_run_arguments, measure_and_publish
+from harness.bench_cli import add_run_arguments, measure_and_summarise
 from harness.registry import DEFAULT_MODULES
 from harness.report import format_ns, format_ratio
 from harness.results import Impl, PairResult, RunResult
 from harness.stats import median_interval
-from harness.worker import WorkerError
 
 BASELINES_DIR = Path(__file__).resolve().parent.parent / "reports" / "baselines"
 FLOOR_FUNCTION = "_noop"  # the call floor's row: function "_noop", workload "call"
@@ -313,15 +311,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def baseline_command(arguments: argparse.Namespace) -> int:
     """The ``baseline`` command: bench, publish, compare with the previous baseline, overwrite it."""
-    try:
-        run, run_dir = measure_and_publish(arguments)
-    except (WorkerError, OSError) as error:
-        print(f"skybench baseline: error: {error}", file=sys.stderr)
-        return EXIT_TOOL_ERROR
-    print(f"{len(run.pairs)} pairs timed, {len(run.not_comparable)} not comparable; results in {run_dir}")
-    if run.interrupted:
-        print("interrupted: a partial run is not recorded as the baseline", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    exit_code, run = measure_and_summarise(
+        arguments, "baseline", when_interrupted="a partial run is not recorded as the baseline"
+    )
+    if run is None:
+        return exit_code
     csv_path, changes = record_baseline(run, arguments.baselines_dir)
     print(f"Changes against the previous baseline ({csv_path.name}):")
     for line in changes:

@@ -153,16 +153,28 @@ def _progress_sink(
     return progress_callback(telemetry, mode=mode, environment=environment)
 
 
-def bench_command(args: argparse.Namespace) -> int:
+def measure_and_summarise(
+    args: argparse.Namespace, command: str, *, when_interrupted: str
+) -> tuple[int, RunResult | None]:
+    """``measure_and_publish`` with the commands' shared ending: a summary line, and the exit code.
+
+    Returns (exit code, the run) for a complete run, (exit code, None) for a failed or interrupted one.
+    """
     try:
         run, run_dir = measure_and_publish(args)
     except (WorkerError, OSError) as error:
         # The tool itself failed (a worker that cannot start, a folder that cannot be written): exit 2.
-        print(f"skybench bench: error: {error}", file=sys.stderr)
-        return EXIT_TOOL_ERROR
-    timed = len(run.pairs)
-    print(f"{timed} pairs timed, {len(run.not_comparable)} not comparable; results in {run_dir}")
+        print(f"skybench {command}: error: {error}", file=sys.stderr)
+        return EXIT_TOOL_ERROR, None
+    print(f"{len(run.pairs)} pairs timed, {len(run.not_comparable)} not comparable; results in {run_dir}")
     if run.interrupted:
-        print("interrupted: the run folder holds what was measured before Ctrl-C", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+        print(f"interrupted: {when_interrupted}", file=sys.stderr)
+        return EXIT_INTERRUPTED, None
+    return 0, run
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    exit_code, _ = measure_and_summarise(
+        args, "bench", when_interrupted="the run folder holds what was measured before Ctrl-C"
+    )
+    return exit_code
