@@ -408,27 +408,33 @@ def occupy_ports_ahead(occupied: int) -> tuple[int, list[socket.socket]]:
 
     The sockets are bound to 127.0.0.1 without SO_REUSEADDR and never listen. That is enough to make the
     wildcard bind that find_free_port tries fail, and nothing on another address is touched.
+
+    The window is free from one port before it to one port after it, and only its middle is held. The port
+    after it is where find_free_port must stop; the free port before it keeps that port out of another
+    process's window. Without it, two workers holding windows at once (the gate's base and candidate)
+    stacked them end to end: the first worker's search ran through the second's window too and did twice
+    the work (twice the allocations: a -47% "improvement" between identical builds).
     """
-    start = _PORT_SEARCH_START
+    start = _PORT_SEARCH_START + 1
     while start + occupied < _PORT_SEARCH_END:
-        window = range(start, start + occupied + 1)
+        window = range(start - 1, start + occupied + 1)  # the free port before, the held ones, the stop
         blocked = next((port for port in window if not _bindable_on_any_address(port)), None)
         if blocked is None:
             held: list[socket.socket] = []
             try:
-                for port in window[:-1]:
+                for port in range(start, start + occupied):
                     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                     held.append(holder)
                     holder.bind(("127.0.0.1", port))
             except OSError:
                 for holder in held:
                     holder.close()
-                start += occupied + 1  # someone took a port meanwhile: move on
+                start += occupied + 2  # someone took a port meanwhile: move on
                 continue
             return start, held
-        start = blocked + 1
+        start = blocked + 2
     raise OSError(
-        f"no window of {occupied + 1} free ports between {_PORT_SEARCH_START} and {_PORT_SEARCH_END}"
+        f"no window of {occupied + 2} free ports between {_PORT_SEARCH_START} and {_PORT_SEARCH_END}"
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.reference import find_free_port
 from harness.registry import (
     FUNCTIONS,
     UnknownNameError,
@@ -129,4 +130,17 @@ def test_occupied_ports_block_the_wildcard_bind() -> None:
                 probe.bind(("", port))
     finally:
         for sock in held:
+            sock.close()
+
+
+def test_windows_held_at_once_do_not_run_into_each_other() -> None:
+    """The gate's two workers hold their windows at the same time: each search must stop after its own."""
+    first_start, first_held = occupy_ports_ahead(10)
+    second_start, second_held = occupy_ports_ahead(10)
+    try:
+        assert second_start > first_start + 10  # the first window's stop port stays free
+        assert find_free_port(first_start) == first_start + 10
+        assert find_free_port(second_start) == second_start + 10
+    finally:
+        for sock in (*first_held, *second_held):
             sock.close()
