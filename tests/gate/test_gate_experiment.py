@@ -54,7 +54,7 @@ def test_patch_inserts_a_loop_that_runs_and_keeps_the_result(tmp_path: Path) -> 
     module = _load(patched_path)
     function = module.format_float
     assert SPIN_VARIABLE in function.__code__.co_varnames
-    assert 12345 in function.__code__.co_consts
+    assert patched_path.read_text(encoding="utf-8").count(f"{SPIN_VARIABLE} = {SPIN_VARIABLE}\n") == 12345
     assert function.__doc__ is not None  # inserted after the docstring, which stays the docstring
     assert function(2.0) == "2" and function(1.25, 1) == "1.2" and function(7) == "7"
 
@@ -121,7 +121,7 @@ def test_worktree_build_of_head_then_a_python_only_patch(tmp_path: Path) -> None
             patch=partial(_patch_format_float, iterations=1),
         )  # fmt: skip
         source = (patched.tree / "harness" / "reference" / "string_utils.py").read_text(encoding="utf-8")
-        assert f"{SPIN_VARIABLE} = 1" in source
+        assert source.count(f"{SPIN_VARIABLE} = {SPIN_VARIABLE}") == 1
         check = "from harness.reference import format_float; assert format_float(2.5) == '2.5'"
         subprocess.run([str(patched.python), "-c", check], cwd=patched.tree, check=True)
     finally:
@@ -182,4 +182,4 @@ def testinject_slowdowns_slows_every_target_function(tmp_path: Path) -> None:
     sources = "".join(
         path.read_text(encoding="utf-8") for path in (tree / "harness" / "reference").glob("*.py")
     )
-    assert f"{SPIN_VARIABLE} = 3" in sources and f"{SPIN_VARIABLE} = 4" in sources
+    assert sources.count(f"{SPIN_VARIABLE} = {SPIN_VARIABLE}") == 3 + 4
