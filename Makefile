@@ -86,6 +86,10 @@ gate: venv ## Regression gate: this tree against REF (default: parent commit), i
 calibrate: venv ## A/A runs: the noise floor and smallest detectable slowdown per pair on this machine
 	$(PY) -m harness calibrate $(CALIBRATE_ARGS)
 
+.PHONY: experiment
+experiment: venv ## The gate's proof: A/A false alarms and detection of injected slowdowns (hours; EXPERIMENT_ARGS)
+	$(PY) -m harness experiment $(EXPERIMENT_ARGS)
+
 # --- telemetry ----------------------------------------------------------------------------------------
 .PHONY: telemetry-up
 telemetry-up: telemetry-deps ## Start Prometheus, the Pushgateway and collectd on 127.0.0.1
