@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from harness.environment import collect_environment
 from harness.gate.build import Build, BuildError, build_commit, repo_root, resolve_commit
 from harness.gate.calibrate import (
@@ -348,8 +350,8 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
 
 # --- sizing the loop ---
 
-SIZING_ATTEMPTS = 4  # patched builds tried per fraction before the closest one is kept
-SIZING_TOLERANCE = 0.2  # a sized change within 20% of the aim (10% +- 2 points) is close enough
+SIZING_ATTEMPTS = 5  # patched builds tried per fraction before the closest one is kept
+SIZING_TOLERANCE = 0.1  # a sized change within 10% of the aim (10% +- 1 point) is close enough
 # 30 rounds: a 57 us function that reads /proc and cgroup files has a few % of round-to-round spread.
 SIZING_PLAN = MeasurePlan(rounds=30, values_per_round=3, warmups=1, min_time_s=0.01, memory_calls=0)
 
@@ -420,28 +422,53 @@ def size_iterations(
     attempts: int = SIZING_ATTEMPTS,
     tolerance: float = SIZING_TOLERANCE,
 ) -> tuple[dict[Target, int], dict[Target, float]]:
-    """Loop sizes that slow every target by ``fraction`` as measured, not as computed.
+    """Delay sizes that slow every target by ``fraction`` as measured, not as computed.
 
-    A short loop does not cost its iterations times a long loop's per-iteration time: Python pays the loop's
-    set-up on every call (a 0.9 us function got +18% from a loop sized for +10%), and a CPU overlaps a short
-    Rust loop with the work around it (+3.8% for +10%). So each guess is measured (``measure``: build it, time
-    it against the clean build) and rescaled by aim / measured until every target's change is within
-    ``tolerance`` of the aim; after ``attempts`` the closest guess is kept.
+    A delay inside a real function does not cost its steps times a step's cost in isolation: a ``while``
+    countdown gave a 0.9 us function +18% when sized for +10%, and a CPU overlaps a short Rust loop with the
+    work around it (+3.8% for +10%). So each guess is measured (``measure``: build it, time it against the
+    clean build). A target whose best attempt is within ``tolerance`` of the aim keeps it; the others get a
+    new guess from a straight line through all their attempts (the delay's fixed cost is its intercept, and
+    more points average the timing noise). The targets are different functions, so each keeps its own best
+    attempt. Returns the iteration counts and the changes measured with them.
     """
+
+    def close_enough(change: float) -> bool:
+        return abs(change / fraction - 1) <= tolerance
+
+    history: dict[Target, list[tuple[int, float]]] = {target: [] for target in first_guess}
     iterations = dict(first_guess)
-    tried: list[tuple[float, dict[Target, int], dict[Target, float]]] = []
     for _ in range(attempts):
         measured = measure(iterations)
-        miss = max(abs(measured[target] / fraction - 1) for target in iterations)
-        tried.append((miss, iterations, measured))
-        if miss <= tolerance:
+        for target, count in iterations.items():
+            history[target].append((count, measured[target]))
+        best = {target: _closest(points, fraction) for target, points in history.items()}
+        if all(close_enough(change) for _, change in best.values()):
             break
         iterations = {
-            target: max(1, round(count * (fraction / measured[target] if measured[target] > 0 else 2.0)))
-            for target, count in iterations.items()
+            target: count if close_enough(change) else _next_guess(history[target], fraction)
+            for target, (count, change) in best.items()
         }
-    _, iterations, measured = min(tried, key=lambda attempt: attempt[0])
-    return iterations, measured
+    best = {target: _closest(points, fraction) for target, points in history.items()}
+    return {t: count for t, (count, _) in best.items()}, {t: change for t, (_, change) in best.items()}
+
+
+def _closest(points: Sequence[tuple[int, float]], fraction: float) -> tuple[int, float]:
+    return min(points, key=lambda point: abs(point[1] - fraction))
+
+
+def _next_guess(points: Sequence[tuple[int, float]], fraction: float) -> int:
+    """The count a straight line through the attempts (count, change) puts at ``fraction``; with a single
+    attempt, or a line that does not rise, the last count scaled by aim / measured."""
+    last_count, last_change = points[-1]
+    proportional = last_count * (fraction / last_change if last_change > 0 else 2.0)
+    guess = proportional
+    if len({count for count, _ in points}) >= 2:
+        slope, intercept = np.polyfit([c for c, _ in points], [m for _, m in points], 1)
+        if slope > 0:
+            # A noisy line can point far away: stay within a factor of 4 of the last count.
+            guess = min(max((fraction - intercept) / slope, last_count / 4), last_count * 4)
+    return max(1, round(guess))
 
 
 def _measured_changes(clean: Build, patched: Build, options: ExperimentOptions) -> dict[Target, float]:
