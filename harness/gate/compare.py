@@ -54,6 +54,9 @@ class GatePolicy:
     max_suspects: int = 24
     confirm_rounds_factor: int = 3
     confirm_min_rounds: int = 30
+    # A suspect stage 2 does not confirm passes only if its interval rules out a slowdown of this size (or of
+    # the minimum effect, if larger); otherwise the run cannot judge it (exit 3) rather than guess "pass".
+    clear_effect: float = 0.10
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
@@ -66,6 +69,8 @@ class GatePolicy:
             raise ValueError(f"bootstrap_resamples must be >= 100, got {self.bootstrap_resamples}")
         if not 0 < self.screen_level < 1:
             raise ValueError(f"screen_level must be in (0, 1), got {self.screen_level}")
+        if self.clear_effect < 0:
+            raise ValueError(f"clear_effect must be >= 0, got {self.clear_effect}")
         if self.max_suspects < 1:
             raise ValueError(f"max_suspects must be >= 1, got {self.max_suspects}")
         if self.confirm_rounds_factor < 1 or self.confirm_min_rounds < MIN_ROUNDS:

@@ -23,6 +23,7 @@ _POLICY_KEYS = frozenset(
         "max_suspects",
         "confirm_rounds_factor",
         "confirm_min_rounds",
+        "clear_effect",
     }
 )
 

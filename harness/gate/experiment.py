@@ -54,7 +54,7 @@ from harness.gate.instructions import InstructionCountError, InstructionJob, cou
 from harness.gate.measure import DEFAULT_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
 from harness.gate.outcome import ExitCode
-from harness.gate.two_stage import UNCONFIRMED
+from harness.gate.two_stage import unresolved
 from harness.registry import FUNCTIONS, UnknownNameError, find_workload
 from harness.results import GateComparison, GateOutcome, Impl
 from harness.worker import WorkerClient, WorkerError
@@ -228,8 +228,8 @@ def _noise_floors(options: ExperimentOptions, repo: Path) -> dict[str, float]:
 
 
 def _has_unconfirmed(comparisons: Sequence[GateComparison]) -> bool:
-    """A clean run with suspects stage 2 did not reach: the gate says "cannot judge" (exit 3)."""
-    return any(c.detail.startswith(UNCONFIRMED) for c in comparisons)
+    """A clean run with suspects stage 2 left open: the gate says "cannot judge" (exit 3)."""
+    return bool(unresolved(comparisons))
 
 
 def _timing_regressions(comparisons: Sequence[GateComparison]) -> list[GateComparison]:

@@ -38,7 +38,7 @@ from harness.gate.config import GateConfig, load_config
 from harness.gate.instructions import InstructionJob, count_instructions, judge_instructions
 from harness.gate.measure import QUICK_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
 from harness.gate.outcome import GateReport
-from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage
+from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage, unresolved
 from harness.registry import FUNCTIONS, build_registry, validate_functions
 from harness.results import GateComparison, GateOutcome, Impl
 from harness.stats import RatioInterval, median_interval
@@ -159,13 +159,24 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
 
 
 def unconfirmed_reason(comparisons: Sequence[GateComparison], policy: GatePolicy) -> str:
-    """Suspects that stage 2 did not reach may hide a slowdown: exit 3 unless something regressed."""
-    unconfirmed = [c for c in comparisons if c.detail.startswith(UNCONFIRMED)]
-    if not unconfirmed:
+    """Suspects that stage 2 could neither confirm nor clear may hide a slowdown: exit 3 unless something
+    regressed."""
+    left_open = unresolved(comparisons)
+    if not left_open:
         return ""
-    return (
-        f"{len(unconfirmed)} suspect(s) of the screen were not confirmed: stage 2 re-measures at most "
-        f"{policy.max_suspects} (max_suspects in gate.toml)"
+    unreached = sum(c.detail.startswith(UNCONFIRMED) for c in left_open)
+    reasons = []
+    if unreached:
+        reasons.append(
+            f"{unreached} not re-measured (stage 2 takes at most {policy.max_suspects}, max_suspects)"
+        )
+    if len(left_open) > unreached:
+        reasons.append(
+            f"{len(left_open) - unreached} too noisy in stage 2 to rule out a slowdown of "
+            f"+{policy.clear_effect:.0%} (clear_effect) or could not be re-measured"
+        )
+    return f"{len(left_open)} suspect(s) of the screen were neither confirmed nor cleared: " + "; ".join(
+        reasons
     )
 
 

@@ -41,9 +41,17 @@ from harness.stats import RatioInterval, log_ratios, median_rank_interval
 # they could not be measured. The gate passes a function that drives both builds' workers; tests simulate.
 Remeasure = Callable[[Sequence[PairedRounds]], Sequence[PairedRounds | str]]
 
-# The detail of a suspect the stage-2 budget did not reach; the gate turns an otherwise clean run that has
-# one into "cannot judge" (exit 3), since a real slowdown may be among them.
-UNCONFIRMED = "suspect not confirmed"
+# How the details of suspects that stage 2 left open begin. The gate turns an otherwise clean run that has
+# one into "cannot judge" (exit 3), since a real slowdown may be among them:
+UNCONFIRMED = "suspect not confirmed"  # the stage-2 budget (max_suspects) did not reach it
+NOT_CLEARED = "suspect not cleared"  # re-measured, but too noisy to rule out a slowdown of clear_effect
+NOT_REMEASURED = "stage 2 (confirm) could not re-measure"  # its worker failed
+_UNRESOLVED = (UNCONFIRMED, NOT_CLEARED, NOT_REMEASURED)
+
+
+def unresolved(comparisons: Sequence[GateComparison]) -> list[GateComparison]:
+    """The suspects stage 2 could neither confirm nor clear."""
+    return [c for c in comparisons if c.detail.startswith(_UNRESOLVED)]
 
 
 def confirm_rounds(policy: GatePolicy, screen_rounds: int) -> int:
@@ -150,7 +158,7 @@ def _confirm(
         if isinstance(result, str) or len(result.base_values) < MIN_ROUNDS:
             reason = result if isinstance(result, str) else f"only {len(result.base_values)} rounds"
             confirmations[index] = Confirmation(
-                GateOutcome.CANNOT_JUDGE, None, None, 0, f"stage 2 (confirm) could not re-measure: {reason}"
+                GateOutcome.CANNOT_JUDGE, None, None, 0, f"{NOT_REMEASURED}: {reason}"
             )
         else:
             measured.append((index, result))
@@ -170,19 +178,33 @@ def _confirm(
     for (index, rounds), estimate, p_adjusted in zip(measured, estimates, adjusted, strict=True):
         threshold = effect_threshold(policy, comparisons[index].noise_floor)
         outcome = decide(estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha)
-        outcome = GateOutcome.REGRESSION if outcome is GateOutcome.REGRESSION else GateOutcome.PASS
-        verdict = (
-            f"confirmed: slower by more than the {threshold:.1%} minimum effect"
-            if outcome is GateOutcome.REGRESSION
-            else f"not confirmed (needs Holm p < {policy.alpha}, > +{threshold:.1%}, interval above 1)"
-        )
+        clear_limit = max(policy.clear_effect, threshold)
+        if outcome is GateOutcome.REGRESSION:
+            verdict = (
+                f"stage 2 (confirm) decided: confirmed: slower by more than the {threshold:.1%} "
+                "minimum effect"
+            )
+        elif estimate.ci_high > 1 + clear_limit:
+            # Neither confirmed nor cleared: the rounds were too noisy to rule out a slowdown this gate exists
+            # to catch. "Pass" would be a guess; say so instead (exit 3 when nothing regressed).
+            outcome = GateOutcome.CANNOT_JUDGE
+            verdict = (
+                f"{NOT_CLEARED}: stage 2's interval reaches {estimate.ci_high - 1:+.1%}, beyond "
+                f"+{clear_limit:.0%} (clear_effect), and the slowdown is not significant"
+            )
+        else:
+            outcome = GateOutcome.PASS
+            verdict = (
+                f"stage 2 (confirm) decided: not confirmed (needs Holm p < {policy.alpha}, "
+                f"> +{threshold:.1%}, interval above 1)"
+            )
         confirmations[index] = Confirmation(
             outcome,
             estimate,
             p_adjusted,
             len(rounds.base_values),
-            f"stage 2 (confirm) decided: {verdict}; {len(rounds.base_values)} fresh rounds, "
-            f"{policy.correction} over {len(measured)} suspect(s)",
+            f"{verdict}; {len(rounds.base_values)} fresh rounds, {policy.correction} over {len(measured)} "
+            "suspect(s)",
         )
     return confirmations
 

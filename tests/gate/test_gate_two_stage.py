@@ -17,12 +17,14 @@ from harness.gate.compare import GatePolicy, PairedRounds
 from harness.gate.config import ConfigError, load_config, parse_config
 from harness.gate.gate import unconfirmed_reason
 from harness.gate.two_stage import (
+    NOT_CLEARED,
     UNCONFIRMED,
     Remeasure,
     confirm_rounds,
     decide_two_stage,
     judge_two_stage,
     median_upper_bound,
+    unresolved,
 )
 from harness.results import GateOutcome, Impl
 
@@ -189,6 +191,29 @@ def test_stage_two_that_does_not_see_the_change_again_passes() -> None:
     assert decision.suspects == (0,)
     assert verdicts[0].outcome is GateOutcome.PASS
     assert verdicts[0].detail.startswith("stage 2 (confirm) decided: not confirmed")
+
+
+def test_stage_two_too_noisy_to_clear_the_suspect_cannot_judge_it() -> None:
+    """A suspect whose fresh rounds are so noisy that a 10% slowdown is not ruled out is not a pass."""
+    rng = np.random.default_rng(4)
+    suite = Suite(rng, [0.25], [0.02])
+    screen = suite.screen()
+    suite.shifts["f0"], suite.spreads["f0"] = 0.0, 0.6  # stage 2 runs on a machine gone wild
+    verdicts, decision = judge_two_stage(screen, suite.remeasure, POLICY)
+    assert decision.suspects == (0,)
+    assert verdicts[0].ci_high > 1 + POLICY.clear_effect
+    assert verdicts[0].outcome is GateOutcome.CANNOT_JUDGE
+    assert verdicts[0].detail.startswith(NOT_CLEARED)
+    assert unresolved(verdicts) == verdicts
+    assert "too noisy in stage 2" in unconfirmed_reason(verdicts, POLICY)
+    # The rule is a setting: with clear_effect 100%, the same rounds pass.
+    lenient = replace(POLICY, clear_effect=1.0)
+    suite.rng = np.random.default_rng(4)
+    suite.shifts["f0"], suite.spreads["f0"] = 0.25, 0.02
+    screen = suite.screen()
+    suite.shifts["f0"], suite.spreads["f0"] = 0.0, 0.6
+    (verdict,), _ = judge_two_stage(screen, suite.remeasure, lenient)
+    assert verdict.outcome is GateOutcome.PASS
 
 
 def test_budget_confirms_the_most_extreme_suspects_and_cannot_judge_the_rest() -> None:
