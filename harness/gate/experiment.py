@@ -1,9 +1,9 @@
 """``experiment``: does the gate catch a known slowdown, and does it stay quiet on identical builds?
 
-A scratch worktree of HEAD gets a busy loop inserted at the top of each target function, on the Python
-reference (N lines of ``_n = _n``: no call, no allocation) or in the Rust ``#[pyfunction]``. N is
-sized by measuring: a first guess from the loop's cost per iteration is built, timed against the clean build
-and rescaled until the target's measured change is within 15% of the aim (see ``_sized_patched_build``).
+A scratch worktree of HEAD gets a delay inserted at the top of each target function, on the Python
+reference (N lines of ``_n = _n``: no call, no allocation) or in the Rust ``#[pyfunction]`` (a ``black_box``
+countdown). N is sized by measuring: a first guess from one step's cost is built, timed against the clean
+build and corrected until the target's measured change is within 10% of the aim (``size_iterations``).
 All targets (default: a ~1 us and a ~100 us function) are slowed in the same build, so every run gives one
 detection sample per target. The gate's own measurement and statistics then compare the clean build (base)
 with the patched one (candidate), exactly as ``gate --against`` would:
