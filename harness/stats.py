@@ -76,12 +76,22 @@ def median_ratio_interval(
     """
     if logs.size == 0:
         raise ValueError("no rounds")
-    center = float(np.median(logs))
+    return percentile_interval(
+        float(np.median(logs)), bootstrap_log_medians(logs, rng, resamples), confidence
+    )
+
+
+def percentile_interval(
+    log_center: float, log_draws: FloatArray, confidence: float = CONFIDENCE
+) -> RatioInterval:
+    """The ratio exp(``log_center``) with the percentile interval of its bootstrap draws (in log space)."""
     tail = (1 - confidence) / 2
-    low, high = (float(x) for x in np.quantile(bootstrap_log_medians(logs, rng, resamples), [tail, 1 - tail]))
+    low, high = (float(x) for x in np.quantile(log_draws, [tail, 1 - tail]))
     # A percentile interval of a median can, rarely, sit just beside the point estimate; widen it to hold it.
     return RatioInterval(
-        ratio=math.exp(center), ci_low=math.exp(min(low, center)), ci_high=math.exp(max(high, center))
+        ratio=math.exp(log_center),
+        ci_low=math.exp(min(low, log_center)),
+        ci_high=math.exp(max(high, log_center)),
     )
 
 
@@ -175,13 +185,13 @@ def geometric_mean_speedup(
         )
         log_point_per_function.append(float(np.mean(log_points)))
         log_draws_per_function.append(np.mean(log_draws, axis=0))
-    point = math.exp(float(np.mean(log_point_per_function)))
-    tail = (1 - CONFIDENCE) / 2
-    low, high = np.exp(np.quantile(np.mean(np.stack(log_draws_per_function), axis=0), [tail, 1 - tail]))
+    interval = percentile_interval(
+        float(np.mean(log_point_per_function)), np.mean(np.stack(log_draws_per_function), axis=0)
+    )
     speedup = Speedup(
-        value=point,
-        ci_low=min(float(low), point),
-        ci_high=max(float(high), point),
+        value=interval.ratio,
+        ci_low=interval.ci_low,
+        ci_high=interval.ci_high,
         method=f"geometric mean over {len(by_function)} functions, bootstrap over rounds",
     )
     return GlobalSpeedup(

@@ -27,7 +27,13 @@ import numpy as np
 from scipy import stats
 
 from harness.results import GateComparison, GateOutcome, Impl
-from harness.stats import RatioInterval, bootstrap_log_medians, log_ratios, median_ratio_interval
+from harness.stats import (
+    RatioInterval,
+    bootstrap_log_medians,
+    log_ratios,
+    median_ratio_interval,
+    percentile_interval,
+)
 
 Correction = Literal["holm", "bh", "none"]
 
@@ -253,14 +259,8 @@ def compare_independent_samples(
     rng = np.random.default_rng(policy.seed)
     base_medians = bootstrap_log_medians(base_logs, rng, policy.bootstrap_resamples)
     differences = bootstrap_log_medians(candidate_logs, rng, policy.bootstrap_resamples) - base_medians
-    tail = (1 - policy.confidence) / 2
-    low, high = np.quantile(differences, [tail, 1 - tail])
     center = float(np.median(candidate_logs) - np.median(base_logs))
-    estimate = RatioInterval(
-        ratio=math.exp(center),
-        ci_low=math.exp(min(float(low), center)),
-        ci_high=math.exp(max(float(high), center)),
-    )
+    estimate = percentile_interval(center, differences, policy.confidence)
     p_value = float(stats.mannwhitneyu(candidate_logs, base_logs, alternative="two-sided").pvalue)
     return estimate, p_value
 

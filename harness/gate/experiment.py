@@ -110,10 +110,8 @@ class ResultRow:
     false_alarm_runs: int
     median_measured_change: float | None  # of the target comparison, over the runs
     iterations: int = 0  # loop iterations inserted
-    cannot_judge_runs: int = 0  # runs without a regression that still exit 3 (unconfirmed suspects)
-    sized_change: float | None = (
-        None  # the change measured while sizing the loop (16 rounds, before the runs)
-    )
+    cannot_judge_runs: int = 0  # runs without a regression that still exit 3 (suspects left open)
+    sized_change: float | None = None  # measured while sizing the delay (SIZING_PLAN, before the runs)
 
 
 # --- the patch ---
@@ -461,8 +459,7 @@ def _next_guess(points: Sequence[tuple[int, float]], fraction: float) -> int:
     """The count a straight line through the attempts (count, change) puts at ``fraction``; with a single
     attempt, or a line that does not rise, the last count scaled by aim / measured."""
     last_count, last_change = points[-1]
-    proportional = last_count * (fraction / last_change if last_change > 0 else 2.0)
-    guess = proportional
+    guess = last_count * (fraction / last_change if last_change > 0 else 2.0)
     if len({count for count, _ in points}) >= 2:
         slope, intercept = np.polyfit([c for c, _ in points], [m for _, m in points], 1)
         if slope > 0:
