@@ -5,7 +5,8 @@ reads these values and nothing else. They are frozen; statistics that can be der
 (median, mean, standard deviation) are properties, never stored twice.
 
 Format history of ``run.json`` (``RESULTS_FORMAT_VERSION``):
-  1: first version.
+  1: first version. ``kind`` ("bench" or "gate") was added later with a default of "bench": files
+     without it read as before, and an older harness ignores it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class GateOutcome(StrEnum):
     REGRESSION = "regression"
     IMPROVEMENT = "improvement"
     CANNOT_JUDGE = "cannot_judge"
+
+
+class RunKind(StrEnum):
+    """What produced a ``RunResult``: ``bench`` times pairs; ``gate`` carries only the gate's comparisons."""
+
+    BENCH = "bench"
+    GATE = "gate"
 
 
 @dataclass(frozen=True)
@@ -188,6 +196,7 @@ class RunResult:
     fallback_calls: Mapping[str, int] = field(default_factory=dict)  # "function/impl" -> calls served
     gate: tuple[GateComparison, ...] = ()
     interrupted: bool = False  # Ctrl-C: what is here was measured, the rest was not
+    kind: RunKind = RunKind.BENCH
     format_version: int = RESULTS_FORMAT_VERSION
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -216,6 +225,7 @@ class RunResult:
             fallback_calls=dict(data.get("fallback_calls", {})),
             gate=tuple(_gate_from_dict(g) for g in data.get("gate", ())),
             interrupted=bool(data.get("interrupted", False)),
+            kind=RunKind(data.get("kind", RunKind.BENCH)),
         )
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
+from harness.environment import collect_environment
 from harness.gate.build import BuildError, RefError, candidate_build, repo_root
 from harness.gate.calibrate import (
     calibration_path,
@@ -25,7 +27,10 @@ from harness.gate.instructions import InstructionCountError
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
 from harness.gate.outcome import ExitCode
 from harness.gate.outputs import format_table, write_outputs
+from harness.gate.telemetry import gate_run, send_gate_run
 from harness.registry import UnknownNameError
+from harness.telemetry.cli import add_telemetry_arguments, config_from_args
+from harness.telemetry.delivery import TEXTFILE
 from harness.worker import WorkerError
 
 DEFAULT_OUT = Path("reports/gate")
@@ -82,6 +87,7 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     gate.add_argument(
         "--gate-dir", type=Path, help="where worktrees and venvs live (default: .skybench/gate)"
     )
+    add_telemetry_arguments(gate)
     gate.set_defaults(handler=gate_command)
 
     calibrate = subparsers.add_parser(
@@ -101,7 +107,9 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
 
 
 def gate_command(arguments: argparse.Namespace) -> int:
+    started_at_unix_s = time.time()
     try:
+        telemetry = config_from_args(arguments)  # a bad address fails now, not after the measuring
         options = GateOptions(
             repo=Path.cwd(),
             against=arguments.against,
@@ -118,7 +126,7 @@ def gate_command(arguments: argparse.Namespace) -> int:
             gate_dir=arguments.gate_dir,
         )
         report = run_gate(options, progress=_say)
-    except (GateUsageError, RefError, ConfigError, UnknownNameError, ValueError) as error:
+    except (GateUsageError, RefError, ConfigError, UnknownNameError, ValueError) as error:  # bad address too
         print(f"gate: usage error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
     except (InstructionCountError, WorkerError, OSError) as error:
@@ -130,6 +138,18 @@ def gate_command(arguments: argparse.Namespace) -> int:
     print(format_table(report))
     for path in write_outputs(report, arguments.out):
         print(f"wrote {path}")
+    run = gate_run(
+        report,
+        suite=str(options.mode),
+        environment=collect_environment(repo_root(options.repo)),
+        started_at_unix_s=started_at_unix_s,
+    )
+    delivery = send_gate_run(run, arguments.out, telemetry)  # a server that is down is reported, never raised
+    for sink in delivery.sinks:
+        if sink.delivered and sink.sink == TEXTFILE:
+            print(f"wrote {arguments.out / sink.target}")
+        elif sink.delivered:
+            print(f"sent to {sink.sink} {sink.target}")
     return int(report.exit_code)
 
 

@@ -126,7 +126,11 @@ def last_success_age() -> Json:
 
 def run_duration() -> Json:
     return panel(
-        "stat", "Run duration", [target(f"{m.RUN_DURATION}{{{RUN}}}", "{{machine}} {{suite}}")], unit="s"
+        "stat",
+        "Run duration",
+        [target(f"{m.RUN_DURATION}{{{RUN}}}", "{{job}} {{machine}} {{suite}}")],
+        unit="s",
+        description="job skybench: make bench; job skybench-gate: the regression gate (both builds).",
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from harness.results import RunResult
+from harness.results import RunKind, RunResult
 from harness.telemetry.config import HostPort, TelemetryConfig
 from harness.telemetry.delivery import (
     PUSHGATEWAY,
@@ -31,6 +31,16 @@ from harness.telemetry.textfile import TEXTFILE_NAME, exposition, write_textfile
 
 PUSHGATEWAY_UNSENT = "pushgateway.prom"
 STATSD_UNSENT = "statsd.txt"
+GATE_JOB_SUFFIX = "-gate"
+
+
+def job_for(run: RunResult, job: str) -> str:
+    """The Pushgateway job of a run: a gate run has its own (``skybench-gate``).
+
+    A push replaces its whole group (job, suite, machine); in the bench's group a gate push would delete the
+    bench's series, and the next bench run the gate's.
+    """
+    return f"{job}{GATE_JOB_SUFFIX}" if run.kind == RunKind.GATE else job
 
 
 def _timed(
@@ -100,7 +110,9 @@ def emit_run(
     deliveries = [deliver_textfile(run, run_dir)]
     if config.pushgateway is not None:
         deliveries.append(
-            deliver_pushgateway(run, config.pushgateway, config.job, config.send_timeout_seconds)
+            deliver_pushgateway(
+                run, config.pushgateway, job_for(run, config.job), config.send_timeout_seconds
+            )
         )
     if config.statsd is not None:
         deliveries.append(

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
-from harness.results import GateOutcome, MemorySample, PairResult, RunResult, Verdict
+from harness.results import GateOutcome, MemorySample, PairResult, RunKind, RunResult, Verdict
 
 NS_PER_SECOND: Final = 1e9
 UNKNOWN_MACHINE: Final = "unknown"
@@ -114,24 +114,36 @@ class RunCollector(Collector):
                 "git_commit": run.environment.get("git_commit", ""),
                 "git_dirty": run.environment.get("git_dirty", ""),
                 "python_version": run.environment.get("python_version", ""),
+                "kind": str(run.kind),
             },
         )
         yield info
-        for name, doc, value in (
+        gauges: list[tuple[str, str, float]] = [
             (RUN_TIMESTAMP, "Unix time the run started.", run.started_at_unix_s),
             (RUN_DURATION, "Wall time of the whole run.", run.duration_seconds),
-            (RUN_INTERRUPTED, "1 if the run was interrupted before it measured every pair.", run.interrupted),
-            (RUN_PAIRS, "Function/workload pairs the run timed.", len(run.pairs)),
-            (
-                RUN_NOT_COMPARABLE,
-                "Pairs whose two sides disagreed, so were not timed.",
-                len(run.not_comparable),
-            ),
-        ):
+        ]
+        # A gate run (its own Pushgateway job) times no pairs and is not the daily bench whose last success
+        # SkybenchNotReporting watches: pairs counts and the last-success time would only mislead.
+        is_bench = run.kind == RunKind.BENCH
+        if is_bench:
+            gauges += [
+                (
+                    RUN_INTERRUPTED,
+                    "1 if the run was interrupted before it measured every pair.",
+                    run.interrupted,
+                ),
+                (RUN_PAIRS, "Function/workload pairs the run timed.", len(run.pairs)),
+                (
+                    RUN_NOT_COMPARABLE,
+                    "Pairs whose two sides disagreed, so were not timed.",
+                    len(run.not_comparable),
+                ),
+            ]
+        for name, doc, value in gauges:
             family = _gauge(name, doc)
             family.add_metric([], float(value))
             yield family
-        if self._succeeded:
+        if is_bench and self._succeeded:
             family = _gauge(LAST_SUCCESS, "Unix time the last successful run ended.")
             family.add_metric([], run.started_at_unix_s + run.duration_seconds)
             yield family

@@ -25,7 +25,7 @@ from harness.telemetry.delivery import (
     load_report,
     save_report,
 )
-from harness.telemetry.emit import deliver_pushgateway, pushgateway_details, report_failures
+from harness.telemetry.emit import deliver_pushgateway, job_for, pushgateway_details, report_failures
 from harness.telemetry.pushgateway import PushgatewayError, push_payload
 from harness.telemetry.statsd_sink import StatsdError, parse_payload, run_gauges, send_gauges
 
@@ -102,8 +102,9 @@ def _publish_pushgateway(
         )
     if run is None:
         raise PublishError(f"{run_dir}: no {RUN_JSON_NAME} and no unsent Pushgateway payload to publish")
-    delivery = deliver_pushgateway(run, gateway, config.job, config.send_timeout_seconds)
-    delivery = replace(delivery, details=pushgateway_details(run, config.job))
+    job = job_for(run, config.job)
+    delivery = deliver_pushgateway(run, gateway, job, config.send_timeout_seconds)
+    delivery = replace(delivery, details=pushgateway_details(run, job))
     if stored is not None:
         delivery = replace(delivery, unsent_path=stored.unsent_path)
     return replace(delivery, delivered_by="publish" if delivery.delivered else "")

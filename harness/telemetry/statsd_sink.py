@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from statsd import StatsClient
 
-from harness.results import PairResult, RunResult
+from harness.results import GateComparison, GateOutcome, PairResult, RunKind, RunResult
 from harness.telemetry.config import HostPort
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -67,14 +67,36 @@ def _pair_gauges(prefix: str, pair: PairResult) -> Iterable[StatsdGauge]:
     yield StatsdGauge(f"{base}.speedup_ci_upper_ratio", pair.speedup.ci_high)
 
 
+def _gate_gauges(prefix: str, comparison: GateComparison) -> Iterable[StatsdGauge]:
+    base = ".".join(
+        (
+            f"{prefix}.gate",
+            _component(comparison.function),
+            _component(comparison.workload),
+            str(comparison.impl),
+            _component(comparison.metric),
+        )
+    )
+    yield StatsdGauge(f"{base}.change_ratio", comparison.change_ratio)
+    yield StatsdGauge(f"{base}.change_ci_lower_ratio", comparison.ci_low)
+    yield StatsdGauge(f"{base}.change_ci_upper_ratio", comparison.ci_high)
+    yield StatsdGauge(f"{base}.regression", float(comparison.outcome == GateOutcome.REGRESSION))
+
+
 def run_gauges(run: RunResult, prefix: str) -> list[StatsdGauge]:
-    """Every gauge a run sends, in a stable order."""
+    """Every gauge a run sends, in a stable order.
+
+    StatsD names carry no labels, so a gate run's own duration and start time go under ``PREFIX.gate_run``,
+    apart from the bench's ``PREFIX.run``.
+    """
     gauges = [gauge for pair in run.pairs for gauge in _pair_gauges(prefix, pair)]
     if run.call_floor is not None:
         for sample in (run.call_floor.rust, run.call_floor.python):
             gauges.append(StatsdGauge(f"{prefix}.call_floor.{sample.impl}.median_ns", sample.median_ns))
-    gauges.append(StatsdGauge(f"{prefix}.run.duration_seconds", run.duration_seconds))
-    gauges.append(StatsdGauge(f"{prefix}.run.timestamp_seconds", run.started_at_unix_s))
+    gauges += [gauge for comparison in run.gate for gauge in _gate_gauges(prefix, comparison)]
+    scope = "run" if run.kind == RunKind.BENCH else "gate_run"
+    gauges.append(StatsdGauge(f"{prefix}.{scope}.duration_seconds", run.duration_seconds))
+    gauges.append(StatsdGauge(f"{prefix}.{scope}.timestamp_seconds", run.started_at_unix_s))
     return gauges
 
 

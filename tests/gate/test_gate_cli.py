@@ -82,3 +82,13 @@ def test_bad_fraction_exits_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     with pytest.raises(SystemExit) as raised:
         _run(["gate", "--min-effect", "1.5"], monkeypatch, tmp_path)
     assert raised.value.code == 2
+
+
+def test_bad_pushgateway_address_is_a_usage_error_before_any_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    code = _run(
+        ["gate", "--pushgateway", "no-port-here", "--gate-dir", str(tmp_path / "g")], monkeypatch, tmp_path
+    )
+    assert code == ExitCode.USAGE_OR_TOOL_ERROR
+    assert not (tmp_path / "g").exists()  # refused before any worktree or build

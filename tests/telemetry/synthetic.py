@@ -11,6 +11,7 @@ from harness.results import (
     Impl,
     MemorySample,
     PairResult,
+    RunKind,
     RunResult,
     Speedup,
     TimingSample,
@@ -49,14 +50,11 @@ def _pair(index: int, function: str) -> PairResult:
     )
 
 
-def synthetic_run(
-    run_id: str = "synthetic-1", *, interrupted: bool = False, mode: str = "quick", machine: str = MACHINE
-) -> RunResult:
-    pairs = tuple(_pair(index, function) for index, function in enumerate(FUNCTIONS))
-    floor = _pair(0, "_noop")
-    gate = tuple(
+def synthetic_gate(functions: tuple[str, ...] = FUNCTIONS) -> tuple[GateComparison, ...]:
+    """One Rust timing comparison per function; ``functions[1]`` regressed (+20%), the rest passed."""
+    return tuple(
         GateComparison(
-            function=pair.function,
+            function=function,
             impl=Impl.RUST,
             workload=WORKLOAD,
             metric="time",
@@ -66,20 +64,44 @@ def synthetic_run(
             p_value_adjusted=0.001 if index == 1 else 0.8,
             outcome=GateOutcome.REGRESSION if index == 1 else GateOutcome.PASS,
         )
-        for index, pair in enumerate(pairs)
+        for index, function in enumerate(functions)
     )
+
+
+def _environment(machine: str) -> dict[str, str]:
+    return {"machine_fingerprint": machine, "git_commit": "0123abc", "python_version": "3.11.7"}
+
+
+def synthetic_run(
+    run_id: str = "synthetic-1", *, interrupted: bool = False, mode: str = "quick", machine: str = MACHINE
+) -> RunResult:
+    pairs = tuple(_pair(index, function) for index, function in enumerate(FUNCTIONS))
+    floor = _pair(0, "_noop")
     fallback = {f"{function}/{impl}": 10 + index for index, function in enumerate(FUNCTIONS) for impl in Impl}
     return RunResult(
         run_id=run_id,
         mode=mode,
         started_at_unix_s=time.time() - 60.0,
         duration_seconds=42.5,
-        environment={"machine_fingerprint": machine, "git_commit": "0123abc", "python_version": "3.11.7"},
+        environment=_environment(machine),
         pairs=pairs,
         call_floor=floor,
         import_time_ns={"sky_rs": 1_234_567.0},
         rust_native_ns={f"{function}/{WORKLOAD}": 100.5 + index for index, function in enumerate(FUNCTIONS)},
         fallback_calls=fallback,
-        gate=gate,
         interrupted=interrupted,
+    )
+
+
+def synthetic_gate_run(run_id: str = "gate-1", *, mode: str = "quick", machine: str = MACHINE) -> RunResult:
+    """What the ``gate`` command sends: no pairs, the comparisons of ``synthetic_gate``."""
+    return RunResult(
+        run_id=run_id,
+        mode=mode,
+        started_at_unix_s=time.time() - 30.0,
+        duration_seconds=295.25,
+        environment=_environment(machine),
+        pairs=(),
+        gate=synthetic_gate(),
+        kind=RunKind.GATE,
     )

@@ -5,6 +5,7 @@ Values are checked through the whole path: RunResult -> Pushgateway/StatsD -> Pr
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import os
@@ -18,7 +19,9 @@ from typing import Any
 
 import pytest
 
-from harness.results import Impl, RunResult
+from harness.gate import cli as gate_cli
+from harness.gate.outcome import ExitCode, GateReport
+from harness.results import Impl, RunKind, RunResult
 from harness.telemetry import TelemetryConfig, emit_run, publish
 from harness.telemetry import metrics as m
 from harness.telemetry.delivery import load_report
@@ -26,7 +29,7 @@ from harness.telemetry.publish import load_run
 from harness.telemetry.pushgateway import PushgatewayProgress
 
 from .conftest import REPO, Stack
-from .synthetic import FUNCTIONS, synthetic_run
+from .synthetic import FUNCTIONS, WORKLOAD, synthetic_gate, synthetic_gate_run, synthetic_run
 from .test_rules_and_dashboards import panel_queries
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
@@ -59,14 +62,18 @@ def push_and_wait(stack: Stack, run: RunResult, run_dir: Path, prefix: str) -> N
     stack.wait_for(
         f'{m.RUN_INFO}_info{{machine="{machine}", run_id="{run.run_id}"}}',
     )
-    stack.wait_for(f'collectd_statsd_gauge{{statsd="{prefix}.run.duration_seconds"}}')
+    scope = "run" if run.kind == RunKind.BENCH else "gate_run"
+    stack.wait_for(f'collectd_statsd_gauge{{statsd="{prefix}.{scope}.duration_seconds"}}')
 
 
 @pytest.fixture
-def synthetic_pushed(telemetry_stack: Stack, tmp_path: Path) -> RunResult:
-    run = synthetic_run(run_id=f"live-{uuid.uuid4().hex[:8]}", machine="live-synthetic")
-    push_and_wait(telemetry_stack, run, tmp_path, "skybench_synthetic")
-    return run
+def synthetic_pushed(telemetry_stack: Stack, tmp_path: Path) -> tuple[RunResult, RunResult]:
+    """A bench run, then a gate run of the same suite and machine: what a CI machine sends."""
+    bench = synthetic_run(run_id=f"live-{uuid.uuid4().hex[:8]}", machine="live-synthetic")
+    push_and_wait(telemetry_stack, bench, tmp_path / "bench", "skybench_synthetic")
+    gate = synthetic_gate_run(run_id=f"live-gate-{uuid.uuid4().hex[:8]}", machine="live-synthetic")
+    push_and_wait(telemetry_stack, gate, tmp_path / "gate", "skybench_synthetic")
+    return bench, gate
 
 
 def test_up_again_starts_no_duplicates(telemetry_stack: Stack) -> None:
@@ -89,9 +96,9 @@ def test_grafana_provisioning_is_filled_in(telemetry_stack: Stack) -> None:
 
 
 def test_every_series_of_every_function_has_the_run_values(
-    telemetry_stack: Stack, synthetic_pushed: RunResult
+    telemetry_stack: Stack, synthetic_pushed: tuple[RunResult, RunResult]
 ) -> None:
-    run, stack = synthetic_pushed, telemetry_stack
+    (run, gate_run), stack = synthetic_pushed, telemetry_stack
     where = 'machine="live-synthetic", suite="quick"'
     pairs = {pair.function: pair for pair in run.pairs}
     assert sorted(pairs) == sorted(FUNCTIONS)
@@ -128,29 +135,38 @@ def test_every_series_of_every_function_has_the_run_values(
         assert (value_of(claimed) if claimed else None) == pair.claimed_speedup
         verdict = stack.query(f"{m.CLAIM_VERDICT}{{{one}}} == 1")
         assert [series["metric"]["verdict"] for series in verdict] == [str(pair.verdict)]
+        # The gate run has its own job, so pushing it left the bench's series above in place.
         gate = stack.query(f"{m.GATE_OUTCOME}{{{one}}} == 1")
-        expected_outcome = next(c.outcome for c in run.gate if c.function == function)
-        assert [series["metric"]["outcome"] for series in gate] == [str(expected_outcome)]
-    assert value_of(stack.query(f"{m.RUN_DURATION}{{{where}}}")) == run.duration_seconds
-    last_success = value_of(stack.query(f"{m.LAST_SUCCESS}{{{where}}}"))
+        expected_outcome = next(c.outcome for c in gate_run.gate if c.function == function)
+        assert [(series["metric"]["job"], series["metric"]["outcome"]) for series in gate] == [
+            ("skybench-gate", str(expected_outcome))
+        ]
+    assert value_of(stack.query(f'{m.RUN_DURATION}{{{where}, job="skybench"}}')) == run.duration_seconds
+    gate_duration = value_of(stack.query(f'{m.RUN_DURATION}{{{where}, job="skybench-gate"}}'))
+    assert gate_duration == gate_run.duration_seconds
+    last_success = value_of(stack.query(f"{m.LAST_SUCCESS}{{{where}}}"))  # the bench's only
     assert last_success == pytest.approx(run.started_at_unix_s + run.duration_seconds, rel=PUSH_REL)
 
 
 def test_every_dashboard_panel_query_returns_data(
-    telemetry_stack: Stack, synthetic_pushed: RunResult
+    telemetry_stack: Stack, synthetic_pushed: tuple[RunResult, RunResult]
 ) -> None:
     empty = [(uid, title, expr) for uid, title, expr in panel_queries() if not telemetry_stack.query(expr)]
     assert not empty, f"panel queries with no series: {empty}"
 
 
-def test_rules_evaluate_on_live_data(telemetry_stack: Stack, synthetic_pushed: RunResult) -> None:
+def test_rules_evaluate_on_live_data(
+    telemetry_stack: Stack, synthetic_pushed: tuple[RunResult, RunResult]
+) -> None:
     stack = telemetry_stack
     stack.wait_for(
         'skybench:speedup:min_by_function{machine="live-synthetic"}', lambda r: len(r) == len(FUNCTIONS)
     )
-    # The synthetic run has one gate regression (hash_file) and Rust slower on read_last_n_lines.
+    # The gate run has one regression (hash_file); the bench run has Rust slower on read_last_n_lines.
     regression = stack.wait_for('ALERTS{alertname="SkybenchRegression", machine="live-synthetic"}')
-    assert {series["metric"]["function"] for series in regression} == {FUNCTIONS[1]}
+    assert {(series["metric"]["function"], series["metric"]["job"]) for series in regression} == {
+        (FUNCTIONS[1], "skybench-gate")
+    }
     slower = stack.wait_for('ALERTS{alertname="SkybenchRustSlowerThanPython", machine="live-synthetic"}')
     assert {series["metric"]["function"] for series in slower} == {FUNCTIONS[0]}
 
@@ -256,3 +272,44 @@ def test_real_quick_bench_run_reaches_prometheus(telemetry_stack: Stack, tmp_pat
             pair.speedup.value, rel=PUSH_REL
         )
     assert {Impl.RUST, Impl.PYTHON} <= {Impl(row["impl"]) for row in rows}
+
+
+def test_gate_command_sends_its_verdicts(
+    telemetry_stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``gate`` command's own flags reach the sinks (its measuring is replaced: tests/gate cover it)."""
+    stack = telemetry_stack
+    report = GateReport(
+        mode="against",
+        base="HEAD~1",
+        candidate="working tree",
+        comparisons=synthetic_gate(),
+        duration_seconds=3.5,
+    )
+    monkeypatch.setattr(gate_cli, "run_gate", lambda options, progress: report)
+    monkeypatch.chdir(REPO)
+    parser = argparse.ArgumentParser()
+    gate_cli.register(parser.add_subparsers())
+    arguments = parser.parse_args(
+        [
+            "gate",
+            "--quick",
+            "--out",
+            str(tmp_path),
+            "--pushgateway",
+            str(stack.pushgateway),
+            "--statsd",
+            str(stack.statsd),
+            "--statsd-prefix",
+            "skybench_gatecli",
+        ]
+    )
+    assert arguments.handler(arguments) == ExitCode.REGRESSION
+    run = load_run(tmp_path)
+    assert run is not None and run.kind == RunKind.GATE and run.gate == report.comparisons
+    where = f'job="skybench-gate", machine="{m.machine_id(run.environment)}", suite="quick"'
+    regression = stack.wait_for(f'{m.GATE_OUTCOME}{{{where}, outcome="regression"}} == 1')
+    assert [series["metric"]["function"] for series in regression] == [FUNCTIONS[1]]
+    statsd_name = f"skybench_gatecli.gate.{FUNCTIONS[1]}.{WORKLOAD}.rust.time.change_ratio"
+    change = stack.wait_for(f'collectd_statsd_gauge{{statsd="{statsd_name}"}}')
+    assert value_of(change) == report.comparisons[1].change_ratio

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.results import Impl
+from harness.results import GateOutcome, Impl
 from harness.telemetry import metrics as m
 from harness.telemetry.textfile import exposition, write_textfile
 
-from .synthetic import FUNCTIONS, WORKLOAD, synthetic_run
+from .synthetic import FUNCTIONS, synthetic_gate_run, synthetic_run
 
 
 def promtool() -> str:
@@ -31,10 +31,10 @@ def samples(text: bytes) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 
 def test_promtool_check_metrics_finds_nothing_to_say() -> None:
-    for succeeded in (True, False):
+    for run, succeeded in ((synthetic_run(), True), (synthetic_run(), False), (synthetic_gate_run(), True)):
         result = subprocess.run(
             [promtool(), "check", "metrics"],
-            input=exposition(synthetic_run(), succeeded=succeeded),
+            input=exposition(run, succeeded=succeeded),
             capture_output=True,
             timeout=60,
             check=False,
@@ -61,19 +61,32 @@ def test_values_equal_the_run_result() -> None:
         assert values[(m.CLAIM_VERDICT, verdict)] == 1.0
     fallback = frozenset({"function": FUNCTIONS[3], "impl": "rust"}.items())
     assert values[(m.FALLBACK_CALLS + "_total", fallback)] == run.fallback_calls[f"{FUNCTIONS[3]}/rust"]
-    regression = frozenset(
-        {
-            "function": FUNCTIONS[1],
-            "impl": "rust",
-            "workload": WORKLOAD,
-            "metric": "time",
-            "outcome": "regression",
-        }.items()
-    )
-    assert values[(m.GATE_OUTCOME, regression)] == 1.0
     floor = frozenset({"impl": str(Impl.PYTHON)}.items())
     assert run.call_floor is not None
     assert values[(m.CALL_FLOOR, floor)] == pytest.approx(run.call_floor.python.median_ns / 1e9, rel=1e-12)
+
+
+def test_gate_run_has_its_comparisons_and_no_bench_facts() -> None:
+    run = synthetic_gate_run()
+    values = samples(exposition(run, succeeded=True))
+    for comparison in run.gate:
+        labels = {
+            "function": comparison.function,
+            "impl": str(comparison.impl),
+            "workload": comparison.workload,
+            "metric": comparison.metric,
+        }
+        for outcome in GateOutcome:
+            state = frozenset({**labels, "outcome": str(outcome)}.items())
+            assert values[(m.GATE_OUTCOME, state)] == float(outcome == comparison.outcome)
+        assert values[(m.GATE_CHANGE, frozenset(labels.items()))] == comparison.change_ratio
+        assert values[(m.GATE_CHANGE_CI_UPPER, frozenset(labels.items()))] == comparison.ci_high
+    assert values[(m.RUN_DURATION, frozenset())] == run.duration_seconds
+    info = next(dict(labels) for (name, labels) in values if name == m.RUN_INFO + "_info")
+    assert info["kind"] == "gate" and info["run_id"] == run.run_id
+    # Not the daily bench: no last-success time for SkybenchNotReporting, no pair counts.
+    names = {name for name, _ in values}
+    assert not names & {m.LAST_SUCCESS, m.RUN_PAIRS, m.RUN_NOT_COMPARABLE, m.RUN_INTERRUPTED, m.CALL_MEDIAN}
 
 
 def test_last_success_only_on_success() -> None:

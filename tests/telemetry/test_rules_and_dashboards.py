@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from harness.telemetry.dashboards import DASHBOARDS_DIR, DATASOURCE, all_dashboards, main
 from harness.telemetry.textfile import exposition
 
-from .synthetic import synthetic_run
+from .synthetic import synthetic_gate_run, synthetic_run
 from .test_metrics import promtool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,7 +111,8 @@ def test_panel_queries_are_valid_promql(tmp_path: Path) -> None:
 def test_panel_queries_use_only_exported_metrics() -> None:
     exported = {
         sample.name
-        for family in text_string_to_metric_families(exposition(synthetic_run(), succeeded=True).decode())
+        for run in (synthetic_run(), synthetic_gate_run())  # what `bench` and `gate` send
+        for family in text_string_to_metric_families(exposition(run, succeeded=True).decode())
         for sample in family.samples
     }
     for uid, title, expr in panel_queries():
