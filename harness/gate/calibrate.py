@@ -195,8 +195,10 @@ def calibration_path(fingerprint: str, directory: Path = CALIBRATION_DIR) -> Pat
 
 
 def save_calibration(calibration: Calibration, path: Path) -> None:
+    """The JSON the gate reads at ``path``, and its table for people beside it (same name, ``.md``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(calibration.to_json_dict(), indent=2) + "\n", encoding="utf-8")
+    path.with_suffix(".md").write_text(calibration_table(calibration), encoding="utf-8")
 
 
 def load_calibration(path: Path, *, fingerprint: str) -> Calibration:

@@ -103,6 +103,8 @@ def test_calibration_round_trips_and_refuses_another_machine(tmp_path: Path) -> 
     loaded = load_calibration(path, fingerprint="machine-a")
     assert loaded.floor_for("f/python/w/time") == pytest.approx(noise.noise_floor)
     assert loaded.floor_for("unknown") is None
+    table = (tmp_path / "machine-a.md").read_text()
+    assert f"| f/python/w/time | {noise.noise_floor:.1%} |" in table
     with pytest.raises(CalibrationError, match="machine-a"):
         load_calibration(path, fingerprint="machine-b")
 
