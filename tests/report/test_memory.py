@@ -42,6 +42,22 @@ def test_empty_call_costs_nothing_after_subtracting_the_empty_loop() -> None:
     assert allocations_per_call < 0.1
 
 
+def test_a_one_off_allocation_during_one_tally_is_not_charged_to_the_call() -> None:
+    """Another thread allocating, or a table growing once, while the tracker runs: not the call's cost."""
+    kept: list[bytearray] = []
+    invocations = 0
+
+    def call() -> None:
+        nonlocal invocations
+        invocations += 1
+        if invocations == 3:  # the first call of the first tally (after the warm-up and the frame count)
+            kept.append(bytearray(MIB))
+
+    bytes_per_call, _ = measure_allocations(call, calls=100)
+    assert len(kept) == 1  # the one-off did happen inside a tally
+    assert bytes_per_call < 16  # the single-tally version charged it: MIB / 100 per call
+
+
 def _leaf() -> None:
     pass
 
