@@ -187,11 +187,10 @@ def measure_allocations(call: Callable[[], object], calls: int) -> tuple[float, 
     """Bytes allocated per call and allocations per call, Rust's and C's included.
 
     ``call`` runs once untracked first, so one-off lazy initialisation (caches, imports) is not charged
-    to every call, then once more to count the frame objects the tracker will add (module docstring). The
-    loop is tallied ``ALLOCATION_TALLIES`` times and the least kept, so an allocation that happens once in
-    the process is not charged to the call.
+    to every call, then once more to count the frame objects the tracker will add (module docstring).
     Those frame objects are subtracted, and so is what remains of an empty loop of the same length (the
-    tracker's start-up); results are clamped at zero.
+    tracker's start-up); results are clamped at zero. Each loop is tallied ``ALLOCATION_TALLIES`` times
+    and the least kept, so an allocation that happens once in the process is not charged to the call.
     """
     if calls < 1:
         raise ValueError(f"calls must be >= 1, got {calls}")

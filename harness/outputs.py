@@ -20,6 +20,7 @@ from harness.charts import write_charts
 from harness.report import write_report
 from harness.results import Impl, MemorySample, PairResult, RunResult, TimingSample
 from harness.telemetry import TelemetryConfig, emit_run
+from harness.telemetry.publish import save_run
 
 DEFAULT_OUT = Path("reports")
 
@@ -173,7 +174,7 @@ def write_run_folder(run: RunResult, out_dir: Path = DEFAULT_OUT) -> Path:
         suffix += 1
         run_dir = runs_dir / f"{run.run_id}-{suffix}"
     run_dir.mkdir()
-    _write_json(run_dir / "run.json", run.to_json_dict())
+    save_run(run, run_dir)
     _write_json(run_dir / "environment.json", dict(run.environment))
     pairs = _all_pairs(run)
     _write_csv(

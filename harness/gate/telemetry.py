@@ -8,7 +8,6 @@ run. The Pushgateway group is the bench's suite and machine under job ``<job>-ga
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Mapping
@@ -19,7 +18,7 @@ from harness.gate.outcome import GateReport
 from harness.results import RunKind, RunResult
 from harness.telemetry import DeliveryReport, TelemetryConfig, emit_run
 from harness.telemetry.delivery import UNSENT_DIR_NAME
-from harness.telemetry.publish import RUN_JSON_NAME
+from harness.telemetry.publish import save_run
 
 
 def gate_run(
@@ -47,5 +46,5 @@ def send_gate_run(
     out_dir.mkdir(parents=True, exist_ok=True)
     # The folder is reused by every gate run: a previous run's unsent payloads are not this run's.
     shutil.rmtree(out_dir / UNSENT_DIR_NAME, ignore_errors=True)
-    (out_dir / RUN_JSON_NAME).write_text(json.dumps(run.to_json_dict(), indent=2) + "\n", encoding="utf-8")
+    save_run(run, out_dir)
     return emit_run(run, out_dir, config, stderr=stderr)

@@ -25,7 +25,7 @@ from harness.telemetry.delivery import (
     load_report,
     save_report,
 )
-from harness.telemetry.emit import deliver_pushgateway, job_for, pushgateway_details, report_failures
+from harness.telemetry.emit import deliver_pushgateway, job_for, report_failures
 from harness.telemetry.pushgateway import PushgatewayError, push_payload
 from harness.telemetry.statsd_sink import StatsdError, parse_payload, run_gauges, send_gauges
 
@@ -34,6 +34,13 @@ RUN_JSON_NAME = "run.json"
 
 class PublishError(ValueError):
     """The run folder holds nothing that can be published to a sink (the message says what is missing)."""
+
+
+def save_run(run: RunResult, run_dir: Path) -> Path:
+    """Write ``run_dir/run.json``, what ``load_run`` reads back (a bench run folder, the gate's folder)."""
+    path = run_dir / RUN_JSON_NAME
+    path.write_text(json.dumps(run.to_json_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
 
 
 def load_run(run_dir: Path) -> RunResult | None:
@@ -102,9 +109,7 @@ def _publish_pushgateway(
         )
     if run is None:
         raise PublishError(f"{run_dir}: no {RUN_JSON_NAME} and no unsent Pushgateway payload to publish")
-    job = job_for(run, config.job)
-    delivery = deliver_pushgateway(run, gateway, job, config.send_timeout_seconds)
-    delivery = replace(delivery, details=pushgateway_details(run, job))
+    delivery = deliver_pushgateway(run, gateway, job_for(run, config.job), config.send_timeout_seconds)
     if stored is not None:
         delivery = replace(delivery, unsent_path=stored.unsent_path)
     return replace(delivery, delivered_by="publish" if delivery.delivered else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from harness.gate.outcome import GateReport
 from harness.registry import FUNCTIONS as REGISTRY_FUNCTIONS
 from harness.results import (
     GateComparison,
@@ -65,6 +66,17 @@ def synthetic_gate(functions: tuple[str, ...] = FUNCTIONS) -> tuple[GateComparis
             outcome=GateOutcome.REGRESSION if index == 1 else GateOutcome.PASS,
         )
         for index, function in enumerate(functions)
+    )
+
+
+def synthetic_gate_report(duration_seconds: float = 12.5) -> GateReport:
+    """What ``run_gate`` returns: the comparisons of ``synthetic_gate`` against a base commit."""
+    return GateReport(
+        mode="against",
+        base="abc123",
+        candidate="working tree",
+        comparisons=synthetic_gate(),
+        duration_seconds=duration_seconds,
     )
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.gate.outcome import GateReport
 from harness.gate.telemetry import gate_run, send_gate_run
 from harness.results import RunKind, RunResult
 from harness.telemetry import TelemetryConfig, emit_run, publish
@@ -17,21 +16,19 @@ from harness.telemetry.publish import load_run
 from harness.telemetry.statsd_sink import run_gauges
 
 from .fakes import recording_gateway, refused_tcp_port
-from .synthetic import FUNCTIONS, WORKLOAD, synthetic_gate, synthetic_run
+from .synthetic import FUNCTIONS, WORKLOAD, synthetic_gate, synthetic_gate_report, synthetic_run
 from .test_delivery import SHORT_TIMEOUT_S, group_of
 
 ENVIRONMENT = {"machine_fingerprint": "gate-box", "git_commit": "feedbee", "python_version": "3.11.7"}
 
 
 def a_gate_run() -> RunResult:
-    report = GateReport(
-        mode="against",
-        base="abc123",
-        candidate="working tree",
-        comparisons=synthetic_gate(),
-        duration_seconds=12.5,
+    return gate_run(
+        synthetic_gate_report(duration_seconds=12.5),
+        suite="quick",
+        environment=ENVIRONMENT,
+        started_at_unix_s=1_800_000_000.0,
     )
-    return gate_run(report, suite="quick", environment=ENVIRONMENT, started_at_unix_s=1_800_000_000.0)
 
 
 def test_gate_run_carries_the_report() -> None:

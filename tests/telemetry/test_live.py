@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from harness.gate import cli as gate_cli
-from harness.gate.outcome import ExitCode, GateReport
+from harness.gate.outcome import ExitCode
 from harness.results import Impl, RunKind, RunResult
 from harness.telemetry import TelemetryConfig, emit_run, publish
 from harness.telemetry import metrics as m
@@ -29,7 +29,7 @@ from harness.telemetry.publish import load_run
 from harness.telemetry.pushgateway import PushgatewayProgress
 
 from .conftest import REPO, Stack
-from .synthetic import FUNCTIONS, WORKLOAD, synthetic_gate, synthetic_gate_run, synthetic_run
+from .synthetic import FUNCTIONS, WORKLOAD, synthetic_gate_report, synthetic_gate_run, synthetic_run
 from .test_rules_and_dashboards import panel_queries
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
@@ -279,13 +279,7 @@ def test_gate_command_sends_its_verdicts(
 ) -> None:
     """The ``gate`` command's own flags reach the sinks (its measuring is replaced: tests/gate cover it)."""
     stack = telemetry_stack
-    report = GateReport(
-        mode="against",
-        base="HEAD~1",
-        candidate="working tree",
-        comparisons=synthetic_gate(),
-        duration_seconds=3.5,
-    )
+    report = synthetic_gate_report(duration_seconds=3.5)
     monkeypatch.setattr(gate_cli, "run_gate", lambda options, progress: report)
     monkeypatch.chdir(REPO)
     parser = argparse.ArgumentParser()
