@@ -19,6 +19,7 @@ import pyperf
 from harness.charts import write_charts
 from harness.report import write_report
 from harness.results import Impl, MemorySample, PairResult, RunResult, TimingSample
+from harness.stats import rounds_look_bimodal
 from harness.telemetry import TelemetryConfig, emit_run
 from harness.telemetry.publish import save_run
 
@@ -53,6 +54,9 @@ SPEEDUPS_COLUMNS = (
     "ci_low",
     "ci_high",
     "ci_half_width_pct",
+    "ci_below_pct",
+    "ci_above_pct",
+    "rounds_look_bimodal",
     "rounds",
     "claimed_speedup",
     "verdict",
@@ -108,6 +112,9 @@ def _speedups_row(pair: PairResult) -> dict[str, Any]:
         "ci_low": speedup.ci_low,
         "ci_high": speedup.ci_high,
         "ci_half_width_pct": speedup.relative_half_width * 100,
+        "ci_below_pct": speedup.relative_reach_below * 100,
+        "ci_above_pct": speedup.relative_reach_above * 100,
+        "rounds_look_bimodal": rounds_look_bimodal(pair),
         "rounds": len(pair.rust.values_ns),
         "claimed_speedup": _optional(pair.claimed_speedup),
         "verdict": str(pair.verdict),
