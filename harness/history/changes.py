@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import ruptures
 
 from harness.history.series import Point, Series, SeriesKey
 from harness.stats import DEFAULT_RESAMPLES, FloatArray, bootstrap_log_medians, percentile_interval
@@ -68,6 +67,8 @@ def candidate_breaks(logs: FloatArray) -> list[int]:
     """PELT's change points (indices of the first point after each), without the series end."""
     if logs.size < 2 * MIN_SEGMENT_POINTS:
         return []
+    import ruptures  # noqa: PLC0415 - it imports scipy: not for `history --help`
+
     penalty = PENALTY_PER_LOG_POINT * noise_sigma_log(logs) ** 2 * math.log(logs.size)
     search = ruptures.Pelt(model="l2", min_size=MIN_SEGMENT_POINTS, jump=1).fit(logs.reshape(-1, 1))
     return [int(index) for index in search.predict(pen=penalty)[:-1]]
