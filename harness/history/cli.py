@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ DEFAULT_RUNS = REPO / "reports" / "runs"
 DEFAULT_BASELINES = REPO / "reports" / "baselines"
 DEFAULT_OUT = REPO / "reports" / "history"
 DAY_S = 86_400.0
+ENV_PUSHGATEWAY = "SKYBENCH_PUSHGATEWAY"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class HistoryOptions:
     min_effect: float = DEFAULT_MIN_EFFECT
     new_within: int = 3
     out: Path = DEFAULT_OUT
+    pushgateway: str | None = None  # host:port: push the change points there (job skybench-history)
 
 
 def read_series(options: HistoryOptions) -> list[Series]:
@@ -106,15 +109,36 @@ def options_from_args(args: argparse.Namespace) -> HistoryOptions:
         min_effect=args.min_effect,
         new_within=args.new_within,
         out=args.out,
+        pushgateway=_pushgateway(args.pushgateway or os.environ.get(ENV_PUSHGATEWAY) or None),
     )
 
 
+def _pushgateway(text: str | None) -> str | None:
+    from harness.telemetry.config import parse_host_port  # noqa: PLC0415
+
+    return None if text is None else str(parse_host_port(text, f"--pushgateway / ${ENV_PUSHGATEWAY}"))
+
+
+def _publish(history: History, options: HistoryOptions) -> Path:
+    """history.md, .json, charts and history.prom; then the push, if a Pushgateway is set."""
+    from harness.history.telemetry import push_history, write_history_textfile  # noqa: PLC0415
+
+    markdown = write_history(history, options.out)
+    write_history_textfile(history, options.out)
+    if options.pushgateway is not None:
+        push_history(history, options.pushgateway, options.timeout_s)
+    return markdown
+
+
 def handle(args: argparse.Namespace) -> int:
-    options = options_from_args(args)
+    from harness.history.telemetry import HistoryPushError  # noqa: PLC0415
+    from harness.telemetry.config import TelemetryConfigError  # noqa: PLC0415
+
     try:
+        options = options_from_args(args)
         history = run_history(options)
-        markdown = write_history(history, options.out)
-    except (HistoryInputError, OSError) as error:
+        markdown = _publish(history, options)
+    except (HistoryInputError, HistoryPushError, TelemetryConfigError, OSError) as error:
         print(f"skybench history: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     regressions = sum(step.is_regression for step in history.steps)
@@ -146,4 +170,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--new-within", type=_count, default=3, metavar="POINTS")
     parser.add_argument("--fail-on-regression", action="store_true", help="exit 1 on a new regression step")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR")
+    parser.add_argument(
+        "--pushgateway",
+        metavar="HOST:PORT",
+        help=f"push the change points, for the dashboards' annotations (${ENV_PUSHGATEWAY})",
+    )
     parser.set_defaults(handler=handle)

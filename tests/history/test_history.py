@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from harness.cli import main
 from harness.history.changes import find_steps
 from harness.history.series import Point, Series, SeriesKey
+from harness.history.telemetry import CHANGE_POINT_TIMESTAMP
 from harness.results import Impl
 
 from .runs import InjectedStep, history_runs, write_run_folders
@@ -22,7 +24,8 @@ STEP = InjectedStep("base36_encode", "hex32", Impl.RUST, from_run=6, factor=1.20
 def _history(tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
     out = tmp_path / "history"
     code = main(["history", "--runs", str(tmp_path / "runs"), "--no-baselines", "--out", str(out), *extra])
-    data = json.loads((out / "history.json").read_text(encoding="utf-8")) if code != 2 else {}
+    history_json = out / "history.json"
+    data = json.loads(history_json.read_text(encoding="utf-8")) if history_json.exists() else {}
     return code, data
 
 
@@ -127,3 +130,43 @@ def test_the_baselines_git_history_is_a_series_per_row(tmp_path: Path) -> None:
     assert {(s["impl"], len(s["points"])) for s in data["series"]} == {("python", 8), ("rust", 8)}
     [step] = data["steps"]
     assert (step["key"]["impl"], step["index"], step["direction"]) == ("rust", 4, "regression")
+
+
+def test_the_change_points_are_a_prometheus_gauge_of_their_time(tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families  # noqa: PLC0415
+
+    runs = history_runs(10, STEP)
+    write_run_folders(runs, tmp_path / "runs")
+    assert _history(tmp_path)[0] == 0
+    text = (tmp_path / "history" / "history.prom").read_text(encoding="utf-8")
+    [family] = [f for f in text_string_to_metric_families(text) if f.name == CHANGE_POINT_TIMESTAMP]
+    [sample] = family.samples
+    assert sample.labels == {
+        "machine": runs[0].environment["machine_fingerprint"],
+        "function": STEP.function,
+        "impl": "rust",
+        "workload": STEP.workload,
+        "direction": "regression",
+        "source": "runs",
+    }
+    assert sample.value == runs[STEP.from_run].started_at_unix_s
+
+
+def test_a_pushgateway_that_is_down_exits_2_and_keeps_the_textfile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_run_folders(history_runs(10, STEP), tmp_path / "runs")
+    port = _closed_port()
+    code, _ = _history(tmp_path, "--pushgateway", f"127.0.0.1:{port}", "--timeout", "2")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "Traceback" not in err
+    assert CHANGE_POINT_TIMESTAMP in (tmp_path / "history" / "history.prom").read_text(encoding="utf-8")
+    assert _history(tmp_path, "--pushgateway", "no-port-here")[0] == 2
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # nothing listens once the probe is closed

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from harness.history.telemetry import CHANGE_POINT_TIMESTAMP, HISTORY_JOB
 from harness.results import Impl
 from harness.telemetry import metrics as m
 from harness.telemetry.pushgateway import push_run
@@ -103,8 +104,12 @@ def test_history_reads_the_same_series_from_the_live_prometheus(
     out = tmp_path / "history"
     url = f"http://127.0.0.1:{telemetry_stack.prometheus_port}"
     arguments = ["history", "--no-runs", "--no-baselines", "--prometheus", url, "--out", str(out)]
-    assert main([*arguments, "--since-days", "1"]) == 0
+    assert main([*arguments, "--since-days", "1", "--pushgateway", str(telemetry_stack.pushgateway)]) == 0
     data = json.loads((out / "history.json").read_text(encoding="utf-8"))
+    # The step, pushed back as the dashboards' annotation series (job skybench-history).
+    [annotation] = telemetry_stack.wait_for(f'{CHANGE_POINT_TIMESTAMP}{{machine="history-live"}}')
+    assert annotation["metric"]["job"] == HISTORY_JOB
+    assert annotation["metric"]["function"] == step.function
     ours = [series for series in data["series"] if series["machine"] == "history-live"]
     assert len(ours) == 2 * len(runs[0].pairs)
     assert all(len(series["points"]) == len(runs) for series in ours)
