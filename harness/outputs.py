@@ -18,6 +18,7 @@ import pyperf
 
 from harness.charts import write_charts
 from harness.report import write_report
+from harness.report_html import write_run_html
 from harness.results import Impl, MemorySample, PairResult, RunResult, TimingSample
 from harness.stats import rounds_look_bimodal
 from harness.telemetry import TelemetryConfig, emit_run
@@ -222,5 +223,6 @@ def publish_run(
     # --- sinks: the single call site for every consumer of a finished run -----------------------------
     write_report(run, run_dir)
     write_charts(run, run_dir)
+    write_run_html(run, run_dir)  # after the charts: the page embeds them
     emit_run(run, run_dir, telemetry or TelemetryConfig())
     return run_dir
