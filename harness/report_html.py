@@ -127,8 +127,8 @@ def render_run_html(run: RunResult, run_dir: Path) -> str:
     for pair in run.pairs:
         by_function.setdefault(pair.function, []).append(pair)
     caption = (
-        "Each dot is a workload's speedup (Python time / Rust time) with its 95% interval: right of its black "
-        "bar the claim holds, left of the dashed 1x line Rust is slower than Python"
+        "Each dot is a workload's speedup (Python time / Rust time) with its 95% interval: right of its "
+        "black bar the claim holds, left of the dashed 1x line Rust is slower than Python"
     )
     lines = [
         f"# skybench run `{run.run_id}`",
