@@ -29,13 +29,17 @@ $(VENV)/.ext: $(VENV)/.deps $(RUST_SOURCES)
 .PHONY: venv
 venv: $(VENV)/.ext ## Create .venv, install the Python packages and build sky_rs (idempotent)
 
+.PHONY: browser-deps
+browser-deps: ## Install headless Chromium from Debian's packages (the report.html test; idempotent)
+	bash scripts/install-browser-deps.sh
+
 .PHONY: telemetry-deps
 telemetry-deps: ## Install Prometheus, the Pushgateway and collectd from Debian's packages (idempotent)
 	bash scripts/install-telemetry-deps.sh
 
 # --- checks -------------------------------------------------------------------------------------------
 .PHONY: test
-test: venv telemetry-deps lint rust-test ## Everything CI checks: lint, cargo test, the pytest suites
+test: venv telemetry-deps browser-deps lint rust-test ## Everything CI checks: lint, cargo test, the pytest suites
 	$(PY) -m pytest
 
 .PHONY: rust-test

@@ -2,9 +2,9 @@
 
 - ``speedups.png``: one row per function x workload, the speedup with its 95% interval on a log axis, the
   claim marked on the same row, colour by verdict;
-- ``scaling_<function>.png``: median time against input size on log-log axes, one line per side and workload
-  variant (for functions measured at more than one size), and the physical references (hashlib and
-  md5sum/sha256sum times; bytes read per call on a second axis);
+- ``scaling_<function>.png``: median time against input size on log-log axes, one panel per workload variant
+  (for functions measured at more than one size), a line per side and the physical references (hashlib and
+  md5sum/sha256sum times; bytes read per call on a second axis), one legend beside the panels;
 - ``memory.png``: bytes allocated per call, Python and Rust side by side, on a log axis.
 """
 
@@ -23,6 +23,7 @@ from harness.results import PairResult, RunResult, Verdict
 if TYPE_CHECKING:
     # matplotlib takes about a second to import: the chart functions import it when they run, so that
     # importing this module (the command line does, through harness.outputs) stays cheap.
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -126,67 +127,92 @@ def speedup_chart(pairs: Sequence[PairResult], path: Path) -> Path:
 def scaling_chart(
     function: str, pairs: Sequence[PairResult], path: Path, references: Mapping[str, float] | None = None
 ) -> Path:
-    """Median time against size on log-log axes, per side and workload variant, with the physical references.
+    """Median time against size on log-log axes: one panel per workload variant, with the references.
 
-    Time references (hashlib, md5sum/sha256sum) are extra lines on the time axis; bytes read per call go on
-    a second axis at the right, so a reader sees whether the time follows the file size or the bytes read.
+    A panel per variant (``md5-*`` and ``sha256-*``; ``*-n10``, ``*-n1000`` ...) on shared axes keeps each
+    panel to a few lines a reader can follow, and one legend beside all panels never covers data. References
+    of time (hashlib, md5sum/sha256sum) are extra lines on the time axis; bytes read per call go on a second
+    axis at the right, so a reader sees whether the time follows the file size or the bytes read.
     """
-    series: dict[str, list[PairResult]] = defaultdict(list)
+    variants: dict[str, list[PairResult]] = defaultdict(list)
     for pair in pairs:
-        series[series_key(pair.workload, pair.size)].append(pair)
-    figure, axes = _new_figure(8, 5.5)
-    bytes_axes: Axes | None = None
-    for variant, unsorted_pairs in sorted(series.items()):
-        variant_pairs = sorted(unsorted_pairs, key=lambda pair: pair.size or 0.0)
-        suffix = f" ({variant})" if len(series) > 1 else ""
-        alpha = _variant_alpha(variant, series)
-        lines = [
-            ("Python", "o", "-", [pair.python.median_ns for pair in variant_pairs]),
-            ("Rust", "s", "-", [pair.rust.median_ns for pair in variant_pairs]),
-        ]
-        found = [references_of(references or {}, pair.function, pair.workload) for pair in variant_pairs]
-        for what, (label, marker, style) in _TIME_REFERENCE_STYLES.items():
-            lines.append((label, marker, style, [values.get(what, math.nan) for values in found]))
-        sizes = [pair.size or 0.0 for pair in variant_pairs]
-        for label, marker, style, values_ns in lines:
-            if all(math.isnan(value) for value in values_ns):
-                continue
+        variants[series_key(pair.workload, pair.size)].append(pair)
+    figure, panels = _panel_grid(len(variants))
+    for axes, (variant, variant_pairs) in zip(panels, sorted(variants.items()), strict=False):
+        _scaling_panel(
+            axes, variant, sorted(variant_pairs, key=lambda pair: pair.size or 0.0), references or {}
+        )
+    for unused in panels[len(variants) :]:
+        unused.set_visible(False)
+    unit = pairs[0].size_unit or "size"
+    figure.suptitle(f"{function}: time against input size (log-log)", x=0.01, ha="left")
+    figure.supxlabel(f"input size ({unit})")
+    figure.supylabel("median time per call (ns)")
+    handles: dict[str, Artist] = {}
+    for axes in figure.axes:
+        for handle, label in zip(*axes.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    figure.legend(handles.values(), handles.keys(), loc="outside right upper")
+    return _save(figure, path)
+
+
+_PANEL_COLUMNS = 3
+
+
+def _panel_grid(count: int) -> tuple[Figure, list[Axes]]:
+    """Up to three panels a row, sharing both axes, laid out so that the figure legend sits outside them."""
+    import matplotlib  # noqa: PLC0415  (see TYPE_CHECKING above)
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot  # noqa: PLC0415
+
+    columns = min(count, _PANEL_COLUMNS)
+    rows = math.ceil(count / columns)
+    figure, grid = pyplot.subplots(
+        rows,
+        columns,
+        figsize=(4.0 + 4.0 * columns, 1.8 + 3.2 * rows),  # room at the right for the legend
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    return figure, [axes for row in grid for axes in row]
+
+
+def _scaling_panel(
+    axes: Axes, variant: str, pairs: Sequence[PairResult], references: Mapping[str, float]
+) -> None:
+    """One variant: Python and Rust, the time references and (right-hand axis) the bytes read per call."""
+    sizes = [pair.size or 0.0 for pair in pairs]
+    found = [references_of(references, pair.function, pair.workload) for pair in pairs]
+    lines = [
+        ("Python", "o", "-", [pair.python.median_ns for pair in pairs]),
+        ("Rust", "s", "-", [pair.rust.median_ns for pair in pairs]),
+    ]
+    for what, (label, marker, style) in _TIME_REFERENCE_STYLES.items():
+        lines.append((label, marker, style, [values.get(what, math.nan) for values in found]))
+    for label, marker, style, values_ns in lines:
+        if not all(math.isnan(value) for value in values_ns):
             axes.plot(
-                sizes,
-                values_ns,
-                marker=marker,
-                linestyle=style,
-                color=_SIDE_COLOURS[label],
-                alpha=alpha,
-                label=f"{label}{suffix}",
-            )
-        bytes_read = [values.get(BYTES_READ_PER_CALL, math.nan) for values in found]
-        if not all(math.isnan(value) for value in bytes_read):
-            bytes_axes = bytes_axes or axes.twinx()
-            bytes_axes.plot(
-                sizes,
-                bytes_read,
-                marker="x",
-                linestyle=":",
-                color=_SIDE_COLOURS[_BYTES_READ_LABEL],
-                alpha=alpha,
-                label=f"{_BYTES_READ_LABEL}{suffix}",
+                sizes, values_ns, marker=marker, linestyle=style, color=_SIDE_COLOURS[label], label=label
             )
     axes.set_xscale("log")
     axes.set_yscale("log")
-    unit = pairs[0].size_unit or "size"
-    axes.set_xlabel(f"input size ({unit}, log scale)")
-    axes.set_ylabel("median time per call (ns, log scale)")
-    axes.set_title(f"{function}: time against input size")
+    axes.set_title(variant, fontsize=9)
     axes.grid(which="both", alpha=0.3)
-    handles, labels = axes.get_legend_handles_labels()
-    if bytes_axes is not None:
+    bytes_read = [values.get(BYTES_READ_PER_CALL, math.nan) for values in found]
+    if not all(math.isnan(value) for value in bytes_read):
+        bytes_axes = axes.twinx()
+        bytes_axes.plot(
+            sizes,
+            bytes_read,
+            marker="x",
+            linestyle=":",
+            color=_SIDE_COLOURS[_BYTES_READ_LABEL],
+            label=f"{_BYTES_READ_LABEL} (right axis)",
+        )
         bytes_axes.set_yscale("log")
-        bytes_axes.set_ylabel("bytes read per call (dotted, log scale)")
-        more_handles, more_labels = bytes_axes.get_legend_handles_labels()
-        handles, labels = [*handles, *more_handles], [*labels, *more_labels]
-    axes.legend(handles, labels, fontsize=7, ncol=2 if len(labels) > 6 else 1)
-    return _save(figure, path)
 
 
 def memory_chart(pairs: Sequence[PairResult], path: Path) -> Path:
@@ -245,12 +271,6 @@ def series_key(workload: str, size: float | None) -> str:
     return workload
 
 
-def _variant_alpha(variant: str, series: dict[str, list[PairResult]]) -> float:
-    """Variants of one function get fading shades of their side's colour, in a stable order."""
-    ordered = sorted(series)
-    return 1.0 - 0.6 * ordered.index(variant) / max(1, len(ordered) - 1)
-
-
 def _new_figure(width_inches: float, height_inches: float) -> tuple[Figure, Axes]:
     """A figure and its axes on the Agg backend (files only, never a window)."""
     import matplotlib  # noqa: PLC0415  (see TYPE_CHECKING above)
@@ -264,7 +284,8 @@ def _new_figure(width_inches: float, height_inches: float) -> tuple[Figure, Axes
 def _save(figure: Figure, path: Path) -> Path:
     from matplotlib import pyplot  # noqa: PLC0415
 
-    figure.tight_layout()
+    if figure.get_layout_engine() is None:  # panels of the scaling charts lay themselves out (constrained)
+        figure.tight_layout()
     figure.savefig(path, dpi=_DPI)
     pyplot.close(figure)
     return path

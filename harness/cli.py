@@ -47,6 +47,10 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "harness.telemetry.cli", {"publish": "send a stored run (run folder) to the Pushgateway/StatsD now"}
     ),
+    Feature(
+        "harness.history.cli",
+        {"history": "change points per function, side and workload across runs, baselines and Prometheus"},
+    ),
 )
 
 EXIT_OK = 0

@@ -18,7 +18,9 @@ import pyperf
 
 from harness.charts import write_charts
 from harness.report import write_report
+from harness.report_html import write_run_html
 from harness.results import Impl, MemorySample, PairResult, RunResult, TimingSample
+from harness.stats import rounds_look_bimodal
 from harness.telemetry import TelemetryConfig, emit_run
 from harness.telemetry.publish import save_run
 
@@ -53,6 +55,9 @@ SPEEDUPS_COLUMNS = (
     "ci_low",
     "ci_high",
     "ci_half_width_pct",
+    "ci_below_pct",
+    "ci_above_pct",
+    "rounds_look_bimodal",
     "rounds",
     "claimed_speedup",
     "verdict",
@@ -108,6 +113,9 @@ def _speedups_row(pair: PairResult) -> dict[str, Any]:
         "ci_low": speedup.ci_low,
         "ci_high": speedup.ci_high,
         "ci_half_width_pct": speedup.relative_half_width * 100,
+        "ci_below_pct": speedup.relative_reach_below * 100,
+        "ci_above_pct": speedup.relative_reach_above * 100,
+        "rounds_look_bimodal": rounds_look_bimodal(pair),
         "rounds": len(pair.rust.values_ns),
         "claimed_speedup": _optional(pair.claimed_speedup),
         "verdict": str(pair.verdict),
@@ -215,5 +223,6 @@ def publish_run(
     # --- sinks: the single call site for every consumer of a finished run -----------------------------
     write_report(run, run_dir)
     write_charts(run, run_dir)
+    write_run_html(run, run_dir)  # after the charts: the page embeds them
     emit_run(run, run_dir, telemetry or TelemetryConfig())
     return run_dir

@@ -128,8 +128,25 @@ class Speedup:
 
     @property
     def relative_half_width(self) -> float:
-        """Half the interval's width as a fraction of the value (0.05 means +-5%)."""
+        """Half the interval's width as a fraction of the value (0.05 means +-5%).
+
+        A percentile interval is often lopsided: prefer ``relative_reach`` and its two ends."""
         return (self.ci_high - self.ci_low) / 2 / self.value
+
+    @property
+    def relative_reach_below(self) -> float:
+        """How far the interval reaches below the value, as a fraction of it (0.088 means -8.8%)."""
+        return 1 - self.ci_low / self.value
+
+    @property
+    def relative_reach_above(self) -> float:
+        """How far the interval reaches above the value, as a fraction of it (0.013 means +1.3%)."""
+        return self.ci_high / self.value - 1
+
+    @property
+    def relative_reach(self) -> float:
+        """The farther of the two ends: what the adaptive stop and the "wide" mark use."""
+        return max(self.relative_reach_below, self.relative_reach_above)
 
 
 @dataclass(frozen=True)

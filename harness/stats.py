@@ -21,8 +21,12 @@ from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED
 from harness.results import PairResult, Speedup, Verdict
 
 CONFIDENCE = 0.95
-# The issue's target for every speedup interval in the default mode: within +-5% of its value.
-TARGET_RELATIVE_HALF_WIDTH = 0.05
+# The target for every speedup interval in the default mode: both ends within 5% of its value.
+TARGET_RELATIVE_REACH = 0.05
+# Sarle's bimodality coefficient of a uniform distribution; a sample above it looks bimodal or has a tail.
+BIMODALITY_COEFFICIENT_THRESHOLD = 5 / 9
+DIP_TEST_LEVEL = 0.05
+MIN_ROUNDS_FOR_SHAPE = 10
 DEFAULT_RESAMPLES = 4000
 
 FloatArray = npt.NDArray[np.float64]
@@ -131,6 +135,50 @@ def paired_speedup(
         ci_high=interval.ci_high,
         method=f"median of {logs.size} per-round ratios, percentile bootstrap over rounds",
     )
+
+
+@dataclass(frozen=True)
+class RoundShape:
+    """Whether a pair's per-round ratios look like one mode, or like two (or one with a tail).
+
+    Two standard measures, since neither alone sees both shapes timing noise takes: Hartigan's dip test
+    (``diptest``) finds two modes of similar weight but misses a small cluster of slow rounds; Sarle's
+    bimodality coefficient, (skew^2 + 1) / (excess kurtosis + 3(n-1)^2/((n-2)(n-3))), exceeds 5/9 for a
+    lopsided tail like that (and for a few outlying rounds). A flagged pair's median may move with load, and
+    its interval is usually lopsided.
+    """
+
+    bimodality_coefficient: float
+    dip_p_value: float
+
+    @property
+    def looks_bimodal(self) -> bool:
+        return (
+            self.bimodality_coefficient > BIMODALITY_COEFFICIENT_THRESHOLD
+            or self.dip_p_value < DIP_TEST_LEVEL
+        )
+
+
+def round_shape(numerators_ns: Sequence[float], denominators_ns: Sequence[float]) -> RoundShape | None:
+    """The shape of the per-round log ratios; None with fewer than 10 rounds or no spread (nothing to say)."""
+    import diptest  # noqa: PLC0415 - the report alone needs these; the gate and bench import stats too
+    from scipy import stats as scipy_stats  # noqa: PLC0415
+
+    logs = log_ratios(numerators_ns, denominators_ns)
+    count = logs.size
+    if count < MIN_ROUNDS_FOR_SHAPE or float(np.ptp(logs)) == 0.0:
+        return None
+    skewness = float(scipy_stats.skew(logs, bias=False))
+    excess_kurtosis = float(scipy_stats.kurtosis(logs, bias=False))
+    coefficient = (skewness**2 + 1) / (excess_kurtosis + 3 * (count - 1) ** 2 / ((count - 2) * (count - 3)))
+    _, dip_p_value = diptest.diptest(logs)
+    return RoundShape(bimodality_coefficient=coefficient, dip_p_value=float(dip_p_value))
+
+
+def rounds_look_bimodal(pair: PairResult) -> bool:
+    """Whether the pair's Python/Rust rounds look bimodal or tailed (False when there are too few to tell)."""
+    shape = round_shape(pair.python.values_ns, pair.rust.values_ns)
+    return shape is not None and shape.looks_bimodal
 
 
 def verdict(speedup: Speedup, claimed: float | None) -> Verdict:

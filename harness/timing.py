@@ -9,9 +9,9 @@ pyperf's rules, with one change that matters for a comparison: the two sides are
 - Rounds rotate over several worker processes, so differences between processes (memory layout, ASLR) show
   up in the values instead of biasing one run. The first use of a side in a worker is preceded by warm-up
   values, which are kept apart and never enter the statistics.
-- Rounds are added, one cycle over the workers at a time, until the speedup's 95% interval is within the
-  target half-width, the pair's time budget is spent, or the round cap is reached; the achieved width is
-  recorded in the Speedup.
+- Rounds are added, one cycle over the workers at a time, until both ends of the speedup's 95% interval lie
+  within the target reach of the value (a percentile interval is often lopsided: the farther end decides),
+  the pair's time budget is spent, or the round cap is reached; the interval reached is in the Speedup.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.results import Impl, Speedup, TimingSample
-from harness.stats import TARGET_RELATIVE_HALF_WIDTH, paired_speedup
+from harness.stats import TARGET_RELATIVE_REACH, paired_speedup
 from harness.worker import WorkerClient
 from harness.workloads import Mode
 
@@ -39,14 +39,20 @@ class TimingPlan:
     warmups: int  # warm-up values per side, the first time a worker runs that side
     min_time_s: float  # calibration target for one value
     pair_budget_s: float  # stop adding rounds once a pair has taken this long (min_rounds still apply)
-    target_half_width: float = TARGET_RELATIVE_HALF_WIDTH  # stop once the interval is this narrow
+    # Stop once both ends of the interval lie this close to the value (the farther end decides).
+    target_relative_reach: float = TARGET_RELATIVE_REACH
     bootstrap_resamples: int = 2000
 
     def __post_init__(self) -> None:
         if self.processes < 1 or self.min_rounds < 2 or self.max_rounds < self.min_rounds:
             raise ValueError("need processes >= 1, min_rounds >= 2 and max_rounds >= min_rounds")
-        if self.warmups < 0 or self.min_time_s <= 0 or self.pair_budget_s <= 0 or self.target_half_width <= 0:
-            raise ValueError("warmups must be >= 0; min_time_s, pair_budget_s, target_half_width > 0")
+        if (
+            self.warmups < 0
+            or self.min_time_s <= 0
+            or self.pair_budget_s <= 0
+            or self.target_relative_reach <= 0
+        ):
+            raise ValueError("warmups must be >= 0; min_time_s, pair_budget_s, target_relative_reach > 0")
 
 
 # Tuned on a busy 2-core machine so that `make bench` (default) stays within 10 minutes with the build.
@@ -127,7 +133,7 @@ def time_pair(
         speedup = paired_speedup(values[Impl.PYTHON], values[Impl.RUST], seed, plan.bootstrap_resamples)
         out_of_time = time.monotonic() - started >= plan.pair_budget_s
         if (
-            speedup.relative_half_width <= plan.target_half_width
+            speedup.relative_reach <= plan.target_relative_reach
             or out_of_time
             or round_index >= plan.max_rounds
         ):

@@ -58,7 +58,7 @@ print(" ".join(name for name in {heavy!r} if name in sys.modules))
 """
 
 
-@pytest.mark.parametrize("command", [[], ["bench"], ["baseline"], ["publish"]])
+@pytest.mark.parametrize("command", [[], ["bench"], ["baseline"], ["publish"], ["history"]])
 def test_help_imports_no_heavy_library(command: list[str]) -> None:
     # The command line must start fast: matplotlib, scipy and memray load only when a command needs them.
     completed = subprocess.run(

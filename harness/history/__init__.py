@@ -1,0 +1,1 @@
+"""Change points across runs: ``series`` (the sources), ``changes`` (the steps), ``outputs``, ``cli``."""
