@@ -22,6 +22,7 @@ RULES_TEST = REPO / "dashboards" / "rules" / "skybench.rules.test.yml"
 PROVISIONING = REPO / "dashboards" / "provisioning"
 # What the live tests substitute for the dashboards' template variables.
 TEMPLATE_VALUES = {"$machine": ".*", "$suite": ".*", "$function": "base36_encode"}
+DATASOURCE_JSON = {"type": "prometheus", "uid": "skybench-prometheus"}
 
 
 def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -34,11 +35,14 @@ def panel_queries() -> list[tuple[str, str, str]]:
     for board in all_dashboards().values():
         for panel in board["panels"]:
             for target in panel["targets"]:
-                expr = target["expr"]
-                for variable, value in TEMPLATE_VALUES.items():
-                    expr = expr.replace(variable, value)
-                queries.append((board["uid"], panel["title"], expr))
+                queries.append((board["uid"], panel["title"], substituted(target["expr"], TEMPLATE_VALUES)))
     return queries
+
+
+def substituted(expr: str, values: dict[str, str]) -> str:
+    for variable, value in values.items():
+        expr = expr.replace(variable, value)
+    return expr
 
 
 def test_rules_pass_promtool_check() -> None:
@@ -75,32 +79,46 @@ def test_committed_dashboards_are_what_the_generator_writes() -> None:
     assert sorted(path.name for path in DASHBOARDS_DIR.glob("*.json")) == sorted(all_dashboards())
 
 
+def test_check_fails_on_a_stale_or_missing_dashboard(tmp_path: Path) -> None:
+    assert main(["--out", str(tmp_path)]) == 0
+    written = {path.name: json.loads(path.read_text()) for path in tmp_path.glob("*.json")}
+    assert written == all_dashboards()
+    assert main(["--check", "--out", str(tmp_path)]) == 0
+    overview = tmp_path / "skybench-overview.json"
+    overview.write_text(overview.read_text().replace('"now-7d"', '"now-1d"'))
+    assert main(["--check", "--out", str(tmp_path)]) == 1
+    overview.unlink()
+    assert main(["--check", "--out", str(tmp_path)]) == 1
+
+
 def test_dashboards_are_well_formed() -> None:
     boards: list[dict[str, Any]] = [json.loads(path.read_text()) for path in DASHBOARDS_DIR.glob("*.json")]
     assert len({board["uid"] for board in boards}) == len(boards)
     provisioned_uid = re.search(r"uid: (\S+)", (PROVISIONING / "datasources" / "skybench.yml").read_text())
-    assert provisioned_uid is not None and provisioned_uid[1] == DATASOURCE["uid"]
+    assert provisioned_uid is not None and provisioned_uid[1] == DATASOURCE.uid == DATASOURCE_JSON["uid"]
     for board in boards:
         ids = [panel["id"] for panel in board["panels"]]
         assert len(set(ids)) == len(ids), board["uid"]
         variables = {variable["name"] for variable in board["templating"]["list"]}
         for panel in board["panels"]:
-            assert panel["datasource"] == DATASOURCE, panel["title"]
+            assert panel["datasource"] == DATASOURCE_JSON, panel["title"]
             assert panel["targets"], panel["title"]
             for target in panel["targets"]:
                 assert target["expr"].strip(), panel["title"]
                 assert set(re.findall(r"\$(\w+)", target["expr"])) <= variables, panel["title"]
             position = panel["gridPos"]
             assert position["x"] + position["w"] <= 24
+        names = [variable["name"] for variable in board["templating"]["list"]]
+        assert len({variable["id"] for variable in board["templating"]["list"]}) == len(names), board["uid"]
     drilldown = next(board for board in boards if board["uid"] == "skybench-function")
     assert "function" in {variable["name"] for variable in drilldown["templating"]["list"]}
 
 
 def test_panel_queries_are_valid_promql(tmp_path: Path) -> None:
     # JSON is YAML: every panel query as a recording rule lets promtool parse them all offline.
+    queries = panel_queries()
     rules = [
-        {"record": f"panel:query_{index}:check", "expr": expr}
-        for index, (_, _, expr) in enumerate(panel_queries())
+        {"record": f"panel:query_{index}:check", "expr": expr} for index, (_, _, expr) in enumerate(queries)
     ]
     path = tmp_path / "panel-queries.yml"
     path.write_text(json.dumps({"groups": [{"name": "panels", "rules": rules}]}))
