@@ -3,7 +3,8 @@
 ``python -m harness.telemetry.dashboards`` rewrites ``dashboards/grafana/*.json`` (sorted, indented JSON);
 ``--check`` fails when the committed files differ from what this module generates. The panels query the metric
 names of ``harness.telemetry.metrics``, through the datasource provisioned by
-``dashboards/provisioning/datasources/skybench.yml``.
+``dashboards/provisioning/datasources/skybench.yml``; the annotation queries are in
+``harness.telemetry.dashboard_annotations``.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from grafana_foundation_sdk.models import dashboard as board_models
 from grafana_foundation_sdk.models import prometheus as prometheus_models
 
 from harness.telemetry import metrics as m
+from harness.telemetry.dashboard_annotations import DATASOURCE, change_points, gate_runs
 from harness.telemetry.delivery import write_atomically
 
 DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "dashboards" / "grafana"
-DATASOURCE = board_models.DataSourceRef(type_val="prometheus", uid="skybench-prometheus")
 PANEL_WIDTH = 12
 PANEL_HEIGHT = 8
 # Every query filters on the dashboard's machine and suite variables (regexes: "All" is ".*").
@@ -118,6 +119,7 @@ def dashboard(
     panels: Sequence[AnyPanel],
     *,
     variables: Sequence[board_builders.QueryVariable],
+    annotations: Sequence[board_builders.AnnotationQuery],
 ) -> board_models.Dashboard:
     """Panels two per row, in order (the SDK places them), with ids 1, 2, ..."""
     board = (
@@ -132,6 +134,7 @@ def dashboard(
         .timezone("utc")
         .version(1)
         .variables(list(variables))
+        .annotations(list(annotations))
     )
     for index, panel in enumerate(panels):
         board.with_panel(panel.id(index + 1))
@@ -254,6 +257,7 @@ def overview() -> board_models.Dashboard:
             fallback_calls(),
         ],
         variables=run_variables(),
+        annotations=[gate_runs(RUN), change_points('machine=~"$machine"')],
     )
 
 
@@ -344,6 +348,7 @@ def function_drilldown() -> board_models.Dashboard:
             function_fallback(),
         ],
         variables=variables,
+        annotations=[gate_runs(RUN), change_points('function="$function", machine=~"$machine"')],
     )
 
 

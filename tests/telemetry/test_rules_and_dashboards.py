@@ -10,7 +10,9 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.telemetry.dashboards import DASHBOARDS_DIR, DATASOURCE, all_dashboards, main
+from harness.telemetry import metrics as m
+from harness.telemetry.dashboard_annotations import DATASOURCE
+from harness.telemetry.dashboards import DASHBOARDS_DIR, all_dashboards, main
 from harness.telemetry.textfile import exposition
 
 from .synthetic import synthetic_gate_run, synthetic_run
@@ -43,6 +45,15 @@ def substituted(expr: str, values: dict[str, str]) -> str:
     for variable, value in values.items():
         expr = expr.replace(variable, value)
     return expr
+
+
+def annotation_queries(values: dict[str, str] = TEMPLATE_VALUES) -> list[tuple[str, str, str]]:
+    """(dashboard uid, annotation name, expr with the template variables substituted) of every annotation."""
+    return [
+        (board["uid"], annotation["name"], substituted(annotation["expr"], values))
+        for board in all_dashboards().values()
+        for annotation in board["annotations"]["list"]
+    ]
 
 
 def test_rules_pass_promtool_check() -> None:
@@ -114,9 +125,33 @@ def test_dashboards_are_well_formed() -> None:
     assert "function" in {variable["name"] for variable in drilldown["templating"]["list"]}
 
 
+def test_every_dashboard_has_the_gate_run_and_change_point_annotations() -> None:
+    change_point = m.CHANGE_POINT_TIMESTAMP
+    expected_change_points = {
+        "skybench-overview": f'{change_point}{{machine=~"$machine"}} * 1000',
+        "skybench-function": f'{change_point}{{function="$function", machine=~"$machine"}} * 1000',
+    }
+    for board in all_dashboards().values():
+        annotations = {item["name"]: item for item in board["annotations"]["list"]}
+        assert sorted(annotations) == ["Change points", "Gate runs"], board["uid"]
+        for annotation in annotations.values():
+            assert annotation["datasource"] == DATASOURCE_JSON
+            assert annotation["enable"] is True and annotation["useValueForTime"] is True
+            assert set(re.findall(r"\{\{(\w+)\}\}", annotation["titleFormat"] + annotation["textFormat"]))
+        change_points = annotations["Change points"]
+        assert change_points["expr"] == expected_change_points[board["uid"]]
+        assert "{{direction}}" in change_points["titleFormat"]
+        gate = annotations["Gate runs"]
+        assert gate["titleFormat"] == "Gate: {{outcome}}"
+        assert f'{m.RUN_TIMESTAMP}{{machine=~"$machine", suite=~"$suite"}} * 1000' in gate["expr"]
+        assert f'{m.RUN_INFO}_info{{kind="gate"}}' in gate["expr"]
+        outcomes = re.findall(r'"outcome", "([a-z ]+)", "", ""\)', gate["expr"])
+        assert outcomes == ["regression", "pass", "cannot judge"]
+
+
 def test_panel_queries_are_valid_promql(tmp_path: Path) -> None:
     # JSON is YAML: every panel query as a recording rule lets promtool parse them all offline.
-    queries = panel_queries()
+    queries = [*panel_queries(), *annotation_queries()]
     rules = [
         {"record": f"panel:query_{index}:check", "expr": expr} for index, (_, _, expr) in enumerate(queries)
     ]
@@ -136,3 +171,7 @@ def test_panel_queries_use_only_exported_metrics() -> None:
     for uid, title, expr in panel_queries():
         used = set(re.findall(r"\bskybench_[a-z_]+", expr))
         assert used and used <= exported, f"{uid} / {title}: {used - exported}"
+    # The change points come from `history`, not from a run.
+    for uid, name, expr in annotation_queries():
+        used = set(re.findall(r"\bskybench_[a-z_]+", expr))
+        assert used and used <= exported | {m.CHANGE_POINT_TIMESTAMP}, f"{uid} / {name}: {used - exported}"
