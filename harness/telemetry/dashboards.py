@@ -366,25 +366,37 @@ def all_dashboards() -> dict[str, Json]:
     return {name: json.loads(render(board)) for name, board in built_dashboards().items()}
 
 
+def stale_files(out_dir: Path) -> list[str]:
+    """The dashboard files in ``out_dir`` that are missing or differ from what this module generates."""
+    stale = []
+    for name, board in built_dashboards().items():
+        path = out_dir / name
+        # Bytes, not text: a file that is not even UTF-8 is stale, not a crash.
+        if not path.is_file() or path.read_bytes() != render(board).encode():
+            stale.append(str(path))
+    return stale
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """0 written or up to date; 1 ``--check`` found a stale file; 2 a file could not be read or written."""
     parser = argparse.ArgumentParser(prog="python -m harness.telemetry.dashboards", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if the committed JSON is out of date")
     parser.add_argument("--out", type=Path, default=DASHBOARDS_DIR, help="folder (default: %(default)s)")
     args = parser.parse_args(argv)
-    stale = []
-    for name, board in built_dashboards().items():
-        path = args.out / name
-        text = render(board)
+    try:
         if args.check:
-            if not path.is_file() or path.read_text(encoding="utf-8") != text:
-                stale.append(str(path))
-            continue
-        write_atomically(path, text.encode())  # Grafana's provisioning polls the folder
-    if stale:
-        print(
-            f"out of date (run python -m harness.telemetry.dashboards): {', '.join(stale)}", file=sys.stderr
-        )
-        return 1
+            stale = stale_files(args.out)
+            if stale:
+                print(f"out of date (run {parser.prog}): {', '.join(stale)}", file=sys.stderr)
+                return 1
+            return 0
+        for name, board in built_dashboards().items():
+            write_atomically(
+                args.out / name, render(board).encode()
+            )  # Grafana's provisioning polls the folder
+    except OSError as error:
+        print(f"{parser.prog}: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

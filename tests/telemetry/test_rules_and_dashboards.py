@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.telemetry import metrics as m
@@ -98,8 +99,18 @@ def test_check_fails_on_a_stale_or_missing_dashboard(tmp_path: Path) -> None:
     overview = tmp_path / "skybench-overview.json"
     overview.write_text(overview.read_text().replace('"now-7d"', '"now-1d"'))
     assert main(["--check", "--out", str(tmp_path)]) == 1
+    overview.write_bytes(b"\xff\xfe not UTF-8")
+    assert main(["--check", "--out", str(tmp_path)]) == 1
     overview.unlink()
     assert main(["--check", "--out", str(tmp_path)]) == 1
+
+
+def test_unwritable_folder_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    assert main(["--out", str(not_a_folder)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Traceback" not in error and str(not_a_folder) in error
 
 
 def test_dashboards_are_well_formed() -> None:
