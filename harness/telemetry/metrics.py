@@ -56,6 +56,8 @@ RUST_NATIVE_CALL: Final = "skybench_rust_native_call_seconds"
 PROGRESS_DONE: Final = "skybench_progress_done_pairs"
 PROGRESS_PLANNED: Final = "skybench_progress_planned_pairs"
 PROGRESS_UPDATED: Final = "skybench_progress_updated_timestamp_seconds"
+# Written by `history`, not by a run: unix time of the first run after a step (the dashboards annotate it).
+CHANGE_POINT_TIMESTAMP: Final = "skybench_change_point_timestamp_seconds"
 
 PAIR_LABELS: Final = ("function", "impl", "workload")
 

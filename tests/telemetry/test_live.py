@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
 from harness.gate import cli as gate_cli
 from harness.gate.outcome import ExitCode
@@ -30,7 +31,7 @@ from harness.telemetry.pushgateway import PushgatewayProgress
 
 from .conftest import REPO, Stack
 from .synthetic import FUNCTIONS, WORKLOAD, synthetic_gate_report, synthetic_gate_run, synthetic_run
-from .test_rules_and_dashboards import panel_queries
+from .test_rules_and_dashboards import TEMPLATE_VALUES, annotation_queries, panel_queries
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
 
@@ -153,6 +154,38 @@ def test_every_dashboard_panel_query_returns_data(
 ) -> None:
     empty = [(uid, title, expr) for uid, title, expr in panel_queries() if not telemetry_stack.query(expr)]
     assert not empty, f"panel queries with no series: {empty}"
+
+
+def push_change_point(stack: Stack, machine: str, function: str, at_s: float) -> None:
+    """A change-point gauge as ``history`` writes it (its own job, one group per machine)."""
+    registry = CollectorRegistry()
+    labels = ("function", "impl", "workload", "direction", "source")
+    gauge = Gauge(m.CHANGE_POINT_TIMESTAMP, "First run after a step.", labels, registry=registry)
+    gauge.labels(function, "rust", WORKLOAD, "regression", "runs").set(at_s)
+    push_to_gateway(
+        str(stack.pushgateway), job="skybench-history", registry=registry, grouping_key={"machine": machine}
+    )
+
+
+def test_every_annotation_query_returns_data(
+    telemetry_stack: Stack, synthetic_pushed: tuple[RunResult, RunResult]
+) -> None:
+    stack, (_, gate_run) = telemetry_stack, synthetic_pushed
+    change_point_s = gate_run.started_at_unix_s - 3600.0
+    push_change_point(stack, "live-synthetic", TEMPLATE_VALUES["$function"], change_point_s)
+    stack.wait_for(f'{m.CHANGE_POINT_TIMESTAMP}{{machine="live-synthetic"}}')
+    results = {(uid, name): stack.query(expr) for uid, name, expr in annotation_queries()}
+    assert all(results.values()), f"annotation queries with no series: {results}"
+    for (_, name), series in results.items():
+        mine = [item for item in series if item["metric"]["machine"] == "live-synthetic"]
+        if name == "Gate runs":  # the synthetic gate run has one regression (hash_file)
+            assert [item["metric"]["run_id"] for item in mine] == [gate_run.run_id]
+            assert mine[0]["metric"]["outcome"] == "regression"
+            expected_ms = gate_run.started_at_unix_s * 1000
+        else:
+            assert [item["metric"]["function"] for item in mine] == [TEMPLATE_VALUES["$function"]]
+            expected_ms = change_point_s * 1000
+        assert value_of(mine) == pytest.approx(expected_ms, rel=PUSH_REL)
 
 
 def test_rules_evaluate_on_live_data(
