@@ -17,8 +17,8 @@ from prometheus_client.registry import Collector
 
 from harness.atomic import write_bytes_atomic
 from harness.history.outputs import History
+from harness.telemetry.metrics import CHANGE_POINT_TIMESTAMP
 
-CHANGE_POINT_TIMESTAMP = "skybench_change_point_timestamp_seconds"
 HISTORY_JOB = "skybench-history"
 HISTORY_TEXTFILE = "history.prom"
 LABELS = ("machine", "function", "impl", "workload", "direction", "source")

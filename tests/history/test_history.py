@@ -13,8 +13,8 @@ import pytest
 from harness.cli import main
 from harness.history.changes import find_steps
 from harness.history.series import Point, Series, SeriesKey
-from harness.history.telemetry import CHANGE_POINT_TIMESTAMP
 from harness.results import Impl
+from harness.telemetry.metrics import CHANGE_POINT_TIMESTAMP
 
 from .runs import InjectedStep, history_runs, write_run_folders
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.history.telemetry import CHANGE_POINT_TIMESTAMP, HISTORY_JOB
+from harness.history.telemetry import HISTORY_JOB
 from harness.results import Impl
 from harness.telemetry import metrics as m
+from harness.telemetry.metrics import CHANGE_POINT_TIMESTAMP
 from harness.telemetry.pushgateway import push_run
 from harness.telemetry.textfile import write_textfile
 from tests.history.runs import InjectedStep, history_runs
