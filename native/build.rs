@@ -23,10 +23,8 @@ fn rust_sources(dir: &Path, found: &mut Vec<PathBuf>) -> io::Result<()> {
 /// `path` relative to the crate, `/`-separated, as the Python side spells it.
 fn relative_name(crate_dir: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(crate_dir).expect("a file of the crate");
-    let parts: Vec<String> = relative
-        .components()
-        .map(|part| part.as_os_str().to_string_lossy().into_owned())
-        .collect();
+    let parts: Vec<String> =
+        relative.components().map(|part| part.as_os_str().to_string_lossy().into_owned()).collect();
     parts.join("/")
 }
 
@@ -40,10 +38,8 @@ fn main() -> io::Result<()> {
             files.push(path);
         }
     }
-    let mut named: Vec<(String, PathBuf)> = files
-        .into_iter()
-        .map(|path| (relative_name(&crate_dir, &path), path))
-        .collect();
+    let mut named: Vec<(String, PathBuf)> =
+        files.into_iter().map(|path| (relative_name(&crate_dir, &path), path)).collect();
     named.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
 
     let mut digest = Sha256::new();
@@ -61,11 +57,7 @@ fn main() -> io::Result<()> {
     for feature in &features {
         digest.update(format!("feature\0{feature}\0").as_bytes());
     }
-    let hex: String = digest
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let hex: String = digest.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
 
     println!("cargo:rustc-env=SKY_RS_SOURCE_DIGEST={hex}");
     println!("cargo:rerun-if-changed=src");
