@@ -65,6 +65,25 @@ def config_of(arguments: argparse.Namespace) -> GateConfig:
     return replace(config, policy=replace(config.policy, **overrides)) if overrides else config
 
 
+def _add_integrity_arguments(gate: argparse.ArgumentParser) -> None:
+    """Where the base is built, and what the gate does about a stale build or another gate."""
+    gate.add_argument(
+        "--gate-dir", type=Path, help="where worktrees and venvs live (default: .skybench/gate)"
+    )
+    gate.add_argument(
+        "--no-rebuild",
+        action="store_true",
+        help="refuse (exit 2) instead of rebuilding a venv sky_rs not built from this tree's sources",
+    )
+    gate.add_argument(
+        "--lock-timeout",
+        type=_lock_wait,
+        default=DEFAULT_LOCK_WAIT_S,
+        metavar="SECONDS",
+        help="wait this long for another gate using the same gate dir, then exit 2 (default: %(default)g)",
+    )
+
+
 def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     gate = subparsers.add_parser(
         "gate",
@@ -94,21 +113,7 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     gate.add_argument("--correction", choices=("holm", "bh"), help="multiple-comparison correction")
     gate.add_argument("--calibration", type=Path, help="calibration file (default: this machine's, if any)")
     gate.add_argument("--no-calibration", action="store_true", help="ignore calibrated noise floors")
-    gate.add_argument(
-        "--gate-dir", type=Path, help="where worktrees and venvs live (default: .skybench/gate)"
-    )
-    gate.add_argument(
-        "--no-rebuild",
-        action="store_true",
-        help="refuse (exit 2) instead of rebuilding a venv sky_rs not built from this tree's sources",
-    )
-    gate.add_argument(
-        "--lock-timeout",
-        type=_lock_wait,
-        default=DEFAULT_LOCK_WAIT_S,
-        metavar="SECONDS",
-        help="wait this long for another gate using the same gate dir, then exit 2 (default: %(default)g)",
-    )
+    _add_integrity_arguments(gate)
     add_telemetry_arguments(gate)
     gate.set_defaults(handler=gate_command)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.baseline import BaselineFormatError, load_baseline
+from harness.baseline import Baseline, BaselineFormatError, load_baseline
 from harness.bench import BenchOptions, run_bench
 from harness.environment import collect_environment
 from harness.gate.build import (
@@ -43,7 +43,7 @@ from harness.gate.outcome import CannotJudge, CannotJudgeCode, GateReport
 from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage, unresolved
 from harness.registry import FUNCTIONS, build_registry, validate_functions
-from harness.results import GateComparison, GateOutcome, Impl
+from harness.results import GateComparison, GateOutcome, Impl, PairResult
 from harness.stats import RatioInterval, median_interval
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
@@ -100,21 +100,23 @@ def run_gate(options: GateOptions, progress: Progress = lambda message: None) ->
         ensure_fresh_candidate(repo, rebuild=options.rebuild_candidate, progress=progress)
         report = _gate_against_baseline(options, progress)
     else:
+        commit = _base_commit(repo, options)  # an unknown REF is a usage error before any waiting
+        if isinstance(commit, GateReport):
+            return replace(commit, duration_seconds=time.monotonic() - started)
         gate_dir = (options.gate_dir or repo / GATE_DIR).resolve()
         with gate_dir_lock(gate_dir, wait_s=options.lock_wait_s, progress=progress):
             ensure_fresh_candidate(repo, rebuild=options.rebuild_candidate, progress=progress)
-            report = _gate_against_commit(replace(options, gate_dir=gate_dir), progress)
+            report = _gate_against_commit(replace(options, gate_dir=gate_dir, against=commit), progress)
     return replace(report, duration_seconds=time.monotonic() - started)
 
 
 # --- against a commit ---
 
 
-def _base_build(options: GateOptions, progress: Progress) -> Build | GateReport:
-    """The base build, or a cannot-judge report explaining why there is none. Unknown --against: usage."""
-    repo = repo_root(options.repo)
+def _base_commit(repo: Path, options: GateOptions) -> str | GateReport:
+    """The base's full sha, or a cannot-judge report when there is none. Unknown --against: usage."""
     try:
-        commit = resolve_commit(repo, options.against) if options.against else default_ref(repo)
+        return resolve_commit(repo, options.against) if options.against else default_ref(repo)
     except BuildError as error:  # no parent commit
         return GateReport(
             mode="against",
@@ -124,10 +126,17 @@ def _base_build(options: GateOptions, progress: Progress) -> Build | GateReport:
         )
     except ValueError as error:  # RefError: the user named something git does not know
         raise GateUsageError(str(error)) from error
+
+
+def _base_build(options: GateOptions, progress: Progress) -> Build | GateReport:
+    """The build of ``options.against`` (a resolved sha), or a cannot-judge report saying why there is
+    none. Faults of the tool (GateToolError) propagate."""
+    repo = repo_root(options.repo)
+    commit = resolve_commit(repo, options.against or "HEAD~1")
     try:
         require_worker_protocol(repo, commit)
         return build_commit(repo, commit, gate_dir=options.gate_dir, progress=progress)
-    except BuildError as error:  # facts about the base; faults of the tool (GateToolError) propagate
+    except BuildError as error:  # facts about the base
         return GateReport(
             mode="against",
             base=commit,
@@ -400,9 +409,27 @@ def _gate_against_baseline(options: GateOptions, progress: Progress) -> GateRepo
             mode=options.mode, only=options.only, scratch=options.scratch, repo_root=repo, progress=False
         )
     )
+    comparisons = _baseline_comparisons(run.pairs, baseline, options)
+    return GateReport(
+        mode=mode,
+        base=base_label,
+        candidate="working tree",
+        comparisons=tuple(comparisons),
+        notes=(
+            "baseline mode: the baseline keeps medians and intervals, not rounds, so the verdict uses "
+            "conservative intervals (no p-values); the run-to-run drift of a shared machine is not in them, "
+            "which is why `--against` is the default",
+        ),
+    )
+
+
+def _baseline_comparisons(
+    pairs: Sequence[PairResult], baseline: Baseline, options: GateOptions
+) -> list[GateComparison]:
+    """Each pair's times (or, with --ratios-only, its speedup) against the baseline's row."""
     policy = options.config.policy
     comparisons: list[GateComparison] = []
-    for pair in run.pairs:
+    for pair in pairs:
         if options.ratios_only:
             row = baseline.rows.get((pair.function, pair.workload, Impl.RUST))
             if row is None or row.speedup is None or row.ci_low is None or row.ci_high is None:
@@ -445,17 +472,7 @@ def _gate_against_baseline(options: GateOptions, progress: Progress) -> GateRepo
                     pair.function, impl, pair.workload, "time", estimate=estimate, policy=policy
                 )
             )
-    return GateReport(
-        mode=mode,
-        base=base_label,
-        candidate="working tree",
-        comparisons=tuple(comparisons),
-        notes=(
-            "baseline mode: the baseline keeps medians and intervals, not rounds, so the verdict uses "
-            "conservative intervals (no p-values); the run-to-run drift of a shared machine is not in them, "
-            "which is why `--against` is the default",
-        ),
-    )
+    return comparisons
 
 
 def _interval_verdict(

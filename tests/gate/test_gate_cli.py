@@ -35,9 +35,13 @@ def _first_commit() -> str:
     return completed.stdout.split()[0]
 
 
-def test_unknown_revision_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    code = _run(["gate", "--against", "no-such-revision-anywhere"], monkeypatch, tmp_path)
-    assert code == ExitCode.USAGE_OR_TOOL_ERROR
+def test_unknown_revision_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Told before waiting for the gate folder's lock (another gate may hold it for minutes).
+    argv = ["gate", "--against", "no-such-revision-anywhere", "--lock-timeout", "0"]
+    assert _run(argv, monkeypatch, tmp_path) == ExitCode.USAGE_OR_TOOL_ERROR
+    assert "gate: usage error: git does not know the revision" in capsys.readouterr().err
 
 
 def test_revision_without_the_worker_cannot_be_judged(
