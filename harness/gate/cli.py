@@ -28,6 +28,7 @@ from harness.gate.lock import DEFAULT_LOCK_WAIT_S
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
 from harness.gate.outcome import ExitCode, GateToolError
 from harness.gate.outputs import format_table, write_outputs
+from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.telemetry import gate_run, send_gate_run
 from harness.registry import UnknownNameError
 from harness.telemetry.cli import add_telemetry_arguments, config_from_args
@@ -197,6 +198,7 @@ def calibrate_command(arguments: argparse.Namespace) -> int:
         return ExitCode.USAGE_OR_TOOL_ERROR
     try:
         repo = repo_root(Path.cwd())
+        ensure_fresh_candidate(repo, progress=_say)  # calibrate the tree's build, not an older one
         fingerprint = machine_fingerprint_here(repo)
         policy: GatePolicy = load_config(arguments.config).policy
         calibration = run_calibration(
