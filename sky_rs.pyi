@@ -41,7 +41,7 @@ __version__: Final[str]
 
 __source_digest__: Final[str]
 """SHA-256 (hex) of the Rust sources, Cargo.toml, Cargo.lock, cargo profile and features this build was
-made from (native/build.rs; docs/gate.md). The gate refuses to measure a build whose digest is not its tree's."""
+made from (native/build.rs; docs/gate.md). The gate never measures a build whose digest is not its tree's."""
 
 SUPPORTED_HASH_ALGORITHMS: Final[frozenset[str]]
 """hashlib's canonical (lower-case) names of the algorithms ``hash_file`` computes in Rust: md5, sha1, sha224,
