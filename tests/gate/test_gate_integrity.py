@@ -41,7 +41,7 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def _scratch_tree(tmp_path: Path) -> Path:
-    """A copy of this checkout's files (as in the working tree) in a fresh one-commit repository."""
+    """A copy of this checkout's files (as in the working tree) in a fresh repository of two commits."""
     scratch = tmp_path / "scratch"
     for name in _git(REPO, "ls-files").splitlines():
         source = REPO / name
@@ -51,6 +51,7 @@ def _scratch_tree(tmp_path: Path) -> Path:
     _git(scratch, "init", "-q", "-b", "main")
     _git(scratch, "add", "-A")
     _git(scratch, "commit", "-q", "-m", "scratch")
+    _git(scratch, "commit", "-q", "--allow-empty", "-m", "a parent to compare with")
     return scratch
 
 
