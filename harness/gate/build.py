@@ -265,7 +265,12 @@ def verify_build(python: Path, tree: Path, venv: Path) -> str | None:
         raise GateToolError(f"cannot run {python}: {error}") from error
     if completed.returncode != 0:
         raise _does_not_build(f"the build in {tree} does not import: {completed.stderr.strip()[-600:]}")
-    paths = json.loads(completed.stdout.strip().splitlines()[-1])
+    try:
+        paths = json.loads(completed.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError) as error:
+        raise GateToolError(
+            f"{python} printed no import report: {completed.stdout.strip()[-200:]!r}"
+        ) from error
     if not Path(paths["harness"]).resolve().is_relative_to(tree.resolve()):
         raise GateToolError(f"{python} imports harness from {paths['harness']}, not from {tree}")
     if not Path(paths["sky_rs"]).resolve().is_relative_to(venv.resolve()):
