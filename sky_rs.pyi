@@ -14,6 +14,7 @@ from typing import Final, SupportsIndex, final
 __all__ = [
     "SUPPORTED_HASH_ALGORITHMS",
     "HashResult",
+    "__source_digest__",
     "__version__",
     "_get_cpu_count_at",
     "_get_max_workers_for_file_mounts_with",
@@ -37,6 +38,10 @@ __all__ = [
 
 __version__: Final[str]
 """The crate version (native/Cargo.toml)."""
+
+__source_digest__: Final[str]
+"""SHA-256 (hex) of the Rust sources, Cargo.toml, Cargo.lock, cargo profile and features this build was
+made from (native/build.rs; docs/gate.md). The gate never measures a build whose digest is not its tree's."""
 
 SUPPORTED_HASH_ALGORITHMS: Final[frozenset[str]]
 """hashlib's canonical (lower-case) names of the algorithms ``hash_file`` computes in Rust: md5, sha1, sha224,

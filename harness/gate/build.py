@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -26,16 +28,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.gate.outcome import CannotJudgeCode, GateToolError
+from harness.gate.source_digest import source_digest_of_tree
+from harness.telemetry.delivery import write_atomically
+
 GATE_DIR = Path(".skybench/gate")
 WORKER_MODULE_PATH = "harness/worker.py"
 _SHARED_PTH_NAME = "zz_skybench_gate_shared.pth"  # sorts after the editable install's .pth
 _STAMP_NAME = ".skybench-gate-build.json"
 _BUILD_TIMEOUT_S = 1800.0
-_GIT_TIMEOUT_S = 120.0
+GIT_TIMEOUT_S = 120.0  # module-level so a test can shorten it
 
 
 class BuildError(RuntimeError):
-    """The base build cannot be made or used: the gate cannot judge (exit 3)."""
+    """A fact about the base commit that stops the gate judging it (exit 3), with its reason code."""
+
+    def __init__(self, code: CannotJudgeCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class RefError(ValueError):
@@ -52,20 +62,56 @@ class Build:
     python: Path
 
 
+def run_bounded(
+    command: list[str],
+    *,
+    timeout_s: float,
+    cwd: Path | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Runs ``command`` in its own process group and kills the whole group on timeout, so a child that
+    keeps the output pipes open (a hook, a credential helper) cannot make the wait hang.
+
+    Raises ``subprocess.TimeoutExpired`` or ``OSError``; callers turn them into a GateToolError or BuildError.
+    """
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=dict(environment) if environment is not None else None,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Runs git in ``repo``; raises BuildError with git's message when ``check`` and it fails."""
-    completed = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=_GIT_TIMEOUT_S, check=False
-    )
+    """Runs git in ``repo`` with a timeout. GateToolError when git cannot run, times out, or (``check``)
+    fails: git misbehaving is the tool's fault, never a fact about the change."""
+    shown = " ".join(args)
+    try:
+        completed = run_bounded(["git", "-C", str(repo), *args], timeout_s=GIT_TIMEOUT_S)
+    except subprocess.TimeoutExpired as error:
+        raise GateToolError(f"git {shown} did not finish within {GIT_TIMEOUT_S:g} s") from error
+    except OSError as error:
+        raise GateToolError(f"cannot run git {shown}: {error}") from error
     if check and completed.returncode != 0:
-        raise BuildError(f"git {' '.join(args)} failed: {completed.stderr.strip()}")
+        raise GateToolError(f"git {shown} failed: {' '.join(completed.stderr.split())}")
     return completed
 
 
 def repo_root(start: Path) -> Path:
     completed = git(start, "rev-parse", "--show-toplevel", check=False)
     if completed.returncode != 0:
-        raise BuildError(f"{start} is not inside a git checkout: {completed.stderr.strip()}")
+        raise GateToolError(f"{start} is not inside a git checkout: {completed.stderr.strip()}")
     return Path(completed.stdout.strip())
 
 
@@ -82,7 +128,7 @@ def _main_branch(repo: Path) -> str | None:
 def default_ref(repo: Path) -> str:
     """The parent commit on the main branch (or detached), else the merge base with the main branch.
 
-    Raises BuildError when there is nothing to compare with (the first commit).
+    Raises BuildError (``no-parent``) when there is nothing to compare with (the first commit).
     """
     branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
     main = _main_branch(repo)
@@ -93,7 +139,7 @@ def default_ref(repo: Path) -> str:
             return merge_base.stdout.strip()
     parent = git(repo, "rev-parse", "--verify", "--quiet", "HEAD~1^{commit}", check=False)
     if parent.returncode != 0:
-        raise BuildError("HEAD has no parent commit: nothing to compare with")
+        raise BuildError(CannotJudgeCode.NO_PARENT, "HEAD has no parent commit: nothing to compare with")
     return parent.stdout.strip()
 
 
@@ -106,20 +152,55 @@ def resolve_commit(repo: Path, ref: str) -> str:
 
 
 def require_worker_protocol(repo: Path, commit: str) -> None:
-    """BuildError unless ``commit`` has the timing worker the gate drives."""
+    """BuildError (``base-predates-worker``) unless ``commit`` has the timing worker the gate drives."""
     if git(repo, "cat-file", "-e", f"{commit}:{WORKER_MODULE_PATH}", check=False).returncode != 0:
         raise BuildError(
+            CannotJudgeCode.BASE_PREDATES_WORKER,
             f"{commit[:12]} has no {WORKER_MODULE_PATH} (it predates the timing worker protocol); "
-            "the gate cannot run it"
+            "the gate cannot run it",
         )
 
 
-def prepare_worktree(repo: Path, commit: str, tree: Path) -> None:
-    """A detached worktree of ``commit`` at ``tree``: reused (and moved to ``commit``) when it exists."""
-    if (tree / ".git").exists():
+def is_worktree_of(repo: Path, tree: Path) -> bool:
+    """Whether ``tree`` is one of ``repo``'s registered worktrees, with its own top level (not a stray
+    folder, nor a folder inside some other checkout)."""
+    if not (tree / ".git").is_file():  # a linked worktree has a .git *file* naming its gitdir
+        return False
+    listing = git(repo, "worktree", "list", "--porcelain").stdout
+    registered = {
+        Path(line.removeprefix("worktree ")).resolve()
+        for line in listing.splitlines()
+        if line.startswith("worktree ")
+    }
+    if tree.resolve() not in registered:
+        return False
+    top = git(tree, "rev-parse", "--show-toplevel", check=False)
+    return top.returncode == 0 and Path(top.stdout.strip()).resolve() == tree.resolve()
+
+
+def remove_slot(path: Path, gate_dir: Path) -> None:
+    """Deletes a slot (a stray folder, a broken worktree): only ever inside ``gate_dir``."""
+    if path.is_symlink():
+        path.unlink()  # the link only, never what it points to
+        return
+    if not path.resolve().is_relative_to(gate_dir.resolve()) or path.resolve() == gate_dir.resolve():
+        raise GateToolError(f"refusing to remove {path}: it is not inside the gate folder {gate_dir}")
+    try:
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    except OSError as error:
+        raise GateToolError(f"cannot remove the stale slot {path}: {error}") from error
+
+
+def prepare_worktree(repo: Path, commit: str, tree: Path, gate_dir: Path) -> None:
+    """A detached worktree of ``commit`` at ``tree``: reused (and moved to ``commit``) when it is one of
+    ``repo``'s worktrees; anything else in the slot is removed first (a stray folder must not disable
+    the gate)."""
+    if is_worktree_of(repo, tree):
         git(tree, "checkout", "--quiet", "--force", "--detach", commit)
         git(tree, "clean", "-fdq", "--exclude=.skybench")  # patches of a previous experiment
         return
+    if tree.exists() or tree.is_symlink():
+        remove_slot(tree, gate_dir)
     git(repo, "worktree", "prune")
     tree.parent.mkdir(parents=True, exist_ok=True)
     git(repo, "worktree", "add", "--force", "--detach", str(tree), commit)
@@ -141,11 +222,17 @@ def create_venv(venv: Path) -> Path:
     if not python.exists():
         base_python = getattr(sys, "_base_executable", sys.executable)
         _run(
-            [base_python, "-m", "venv", "--without-pip", str(venv)], cwd=venv.parent, what="creating the venv"
+            [base_python, "-m", "venv", "--without-pip", str(venv)],
+            cwd=venv.parent,
+            what="creating the venv",
+            failure=GateToolError,
         )
     site_packages = _venv_site_packages(venv)
-    site_packages.mkdir(parents=True, exist_ok=True)
-    (site_packages / _SHARED_PTH_NAME).write_text(f"{candidate_site_packages()}\n", encoding="utf-8")
+    try:
+        site_packages.mkdir(parents=True, exist_ok=True)
+        write_atomically(site_packages / _SHARED_PTH_NAME, f"{candidate_site_packages()}\n".encode())
+    except OSError as error:
+        raise GateToolError(f"cannot prepare the venv {venv}: {error}") from error
     return python
 
 
@@ -157,27 +244,39 @@ def install_tree(tree: Path, python: Path, cargo_target_dir: Path, log: Path) ->
         sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
         "--no-deps", "--no-build-isolation", "--disable-pip-version-check", "-e", str(tree),
     ]  # fmt: skip
-    _run(command, cwd=tree, what=f"building {tree}", environment=environment, log=log)
+    _run(
+        command, cwd=tree, what=f"building {tree}", environment=environment, log=log, failure=_does_not_build
+    )
 
 
 _PROBE = (
     "import json, harness, sky_rs, harness.worker; "
-    "print(json.dumps({'harness': harness.__file__, 'sky_rs': sky_rs.__file__}))"
+    "print(json.dumps({'harness': harness.__file__, 'sky_rs': sky_rs.__file__, "
+    "'digest': getattr(sky_rs, '__source_digest__', None)}))"
 )
 
 
-def verify_build(python: Path, tree: Path, venv: Path) -> None:
-    """BuildError unless ``python`` imports this tree's harness and this venv's sky_rs."""
-    completed = subprocess.run(
-        [str(python), "-c", _PROBE], cwd=tree, capture_output=True, text=True, timeout=120, check=False
-    )
+def verify_build(python: Path, tree: Path, venv: Path) -> str | None:
+    """The source digest the build reports (None: it predates ``__source_digest__``). BuildError unless
+    ``python`` imports this tree's harness; GateToolError unless its sky_rs comes from this venv."""
+    try:
+        completed = run_bounded([str(python), "-c", _PROBE], cwd=tree, timeout_s=120)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise GateToolError(f"cannot run {python}: {error}") from error
     if completed.returncode != 0:
-        raise BuildError(f"the build in {tree} does not import: {completed.stderr.strip()[-600:]}")
-    paths = json.loads(completed.stdout.strip().splitlines()[-1])
+        raise _does_not_build(f"the build in {tree} does not import: {completed.stderr.strip()[-600:]}")
+    try:
+        paths = json.loads(completed.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError) as error:
+        raise GateToolError(
+            f"{python} printed no import report: {completed.stdout.strip()[-200:]!r}"
+        ) from error
     if not Path(paths["harness"]).resolve().is_relative_to(tree.resolve()):
-        raise BuildError(f"{python} imports harness from {paths['harness']}, not from {tree}")
+        raise GateToolError(f"{python} imports harness from {paths['harness']}, not from {tree}")
     if not Path(paths["sky_rs"]).resolve().is_relative_to(venv.resolve()):
-        raise BuildError(f"{python} imports sky_rs from {paths['sky_rs']}, not from {venv}")
+        raise GateToolError(f"{python} imports sky_rs from {paths['sky_rs']}, not from {venv}")
+    digest = paths.get("digest")
+    return digest if isinstance(digest, str) else None
 
 
 def build_commit(
@@ -192,43 +291,72 @@ def build_commit(
 ) -> Build:
     """Worktree + venv + editable build of ``commit``; ``patch`` may edit the tree before it is built.
 
-    Skips the build when the slot already holds this commit, unpatched, built and verified. With
-    ``rebuild_native=False`` (a patch of Python sources only) a slot built for this commit is re-patched
-    without rebuilding ``sky_rs``.
+    Skips the build when the slot already holds this commit, unpatched, built from the tree's sources
+    (``_reusable``). With ``rebuild_native=False`` (a patch of Python sources only) a slot built for this
+    commit is re-patched without rebuilding ``sky_rs``.
     """
     gate_dir = (gate_dir or repo / GATE_DIR).resolve()
     tree = gate_dir / "trees" / slot
     venv = gate_dir / "venvs" / slot
     stamp_path = venv / _STAMP_NAME
-    wanted_stamp = {"commit": commit, "patched": patch is not None}
-    if patch is None and _read_stamp(stamp_path) == wanted_stamp and (tree / ".git").exists():
-        head = git(tree, "rev-parse", "HEAD", check=False).stdout.strip()
-        dirty = git(tree, "status", "--porcelain", "--untracked-files=no", check=False).stdout.strip()
-        if head == commit and not dirty:
-            progress(f"{slot}: reusing the build of {commit[:12]}")
-            return Build(label=slot, commit=commit, tree=tree, python=venv / "bin" / "python")
+    build = Build(label=slot, commit=commit, tree=tree, python=venv / "bin" / "python")
+    if patch is None and _reusable(repo, build, venv, stamp_path):
+        progress(f"{slot}: reusing the build of {commit[:12]}")
+        return build
     stamp = _read_stamp(stamp_path)
     if not rebuild_native and isinstance(stamp, dict) and stamp.get("commit") == commit:
         # The patch touches Python only: the editable install serves the tree's sources as they are now.
         progress(f"{slot}: re-patching the Python sources of {commit[:12]} (native build kept)")
-        prepare_worktree(repo, commit, tree)
+        prepare_worktree(repo, commit, tree, gate_dir)
         if patch is not None:
             patch(tree)
-        verify_build(venv / "bin" / "python", tree, venv)
-        stamp_path.write_text(json.dumps(wanted_stamp), encoding="utf-8")
-        return Build(label=slot, commit=commit, tree=tree, python=venv / "bin" / "python")
+        verify_build(build.python, tree, venv)
+        _write_stamp(stamp_path, {**stamp, "patched": patch is not None})
+        return build
     stamp_path.unlink(missing_ok=True)
     progress(f"{slot}: worktree of {commit[:12]} at {tree}")
-    prepare_worktree(repo, commit, tree)
+    prepare_worktree(repo, commit, tree, gate_dir)
     if patch is not None:
         patch(tree)
     venv.mkdir(parents=True, exist_ok=True)
     python = create_venv(venv)
     progress(f"{slot}: building sky_rs (release) into {venv}")
     install_tree(tree, python, gate_dir / "target", log=gate_dir / f"build-{slot}.log")
-    verify_build(python, tree, venv)
-    stamp_path.write_text(json.dumps(wanted_stamp), encoding="utf-8")
-    return Build(label=slot, commit=commit, tree=tree, python=python)
+    reported = verify_build(python, tree, venv)
+    _write_stamp(
+        stamp_path,
+        {
+            "commit": commit,
+            "patched": patch is not None,
+            "source_digest": source_digest_of_tree(tree),
+            "reported_digest": reported,
+        },
+    )
+    return build
+
+
+def _reusable(repo: Path, build: Build, venv: Path, stamp_path: Path) -> bool:
+    """The slot holds an unpatched build of this commit, made from the sources now in its tree, and its
+    sky_rs still reports the digest recorded when the gate built it (base commits that predate
+    ``__source_digest__`` report None both times; the stamp's tree digest then carries the check)."""
+    stamp = _read_stamp(stamp_path)
+    if (
+        not isinstance(stamp, dict)
+        or stamp.get("commit") != build.commit
+        or stamp.get("patched") is not False
+    ):
+        return False
+    if not is_worktree_of(repo, build.tree):
+        return False
+    head = git(build.tree, "rev-parse", "HEAD", check=False).stdout.strip()
+    dirty = git(build.tree, "status", "--porcelain", "--untracked-files=no", check=False).stdout.strip()
+    if head != build.commit or dirty or stamp.get("source_digest") != source_digest_of_tree(build.tree):
+        return False
+    try:
+        reported = verify_build(build.python, build.tree, venv)
+    except (BuildError, GateToolError):
+        return False
+    return bool(reported == stamp.get("reported_digest"))
 
 
 def candidate_build(repo: Path) -> Build:
@@ -236,11 +364,23 @@ def candidate_build(repo: Path) -> Build:
     return Build(label="candidate", commit="working tree", tree=repo, python=Path(sys.executable))
 
 
-def _read_stamp(path: Path) -> object:
+def _read_stamp(path: Path) -> dict[str, object] | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        stamp = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return stamp if isinstance(stamp, dict) else None
+
+
+def _write_stamp(path: Path, stamp: Mapping[str, object]) -> None:
+    try:
+        write_atomically(path, json.dumps(dict(stamp), sort_keys=True).encode())
+    except OSError as error:
+        raise GateToolError(f"cannot write {path}: {error}") from error
+
+
+def _does_not_build(message: str) -> BuildError:
+    return BuildError(CannotJudgeCode.BASE_DOES_NOT_BUILD, message)
 
 
 def _run(
@@ -248,25 +388,21 @@ def _run(
     *,
     cwd: Path,
     what: str,
+    failure: Callable[[str], Exception],
     environment: Mapping[str, str] | None = None,
     log: Path | None = None,
 ) -> None:
     try:
-        completed = subprocess.run(
-            command,
-            cwd=cwd,
-            env=dict(environment) if environment is not None else None,
-            capture_output=True,
-            text=True,
-            timeout=_BUILD_TIMEOUT_S,
-            check=False,
-        )
+        completed = run_bounded(command, cwd=cwd, environment=environment, timeout_s=_BUILD_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise BuildError(f"{what} failed: {error}") from error
+        raise GateToolError(f"{what} failed: {error}") from error
     if log is not None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(completed.stdout + completed.stderr, encoding="utf-8")
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(completed.stdout + completed.stderr, encoding="utf-8")
+        except OSError as error:
+            raise GateToolError(f"cannot write the build log {log}: {error}") from error
     if completed.returncode != 0:
         tail = (completed.stderr or completed.stdout).strip()[-1500:]
         where = f" (full log: {log})" if log is not None else ""
-        raise BuildError(f"{what} failed (exit {completed.returncode}){where}: {tail}")
+        raise failure(f"{what} failed (exit {completed.returncode}){where}: {tail}")

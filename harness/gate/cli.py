@@ -24,9 +24,11 @@ from harness.gate.config import ConfigError, GateConfig, load_config
 from harness.gate.experiment import register_experiment
 from harness.gate.gate import GateOptions, GateUsageError, machine_fingerprint_here, run_gate, targets_for
 from harness.gate.instructions import InstructionCountError
+from harness.gate.lock import DEFAULT_LOCK_WAIT_S
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
-from harness.gate.outcome import ExitCode
+from harness.gate.outcome import ExitCode, GateToolError
 from harness.gate.outputs import format_table, write_outputs
+from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.telemetry import gate_run, send_gate_run
 from harness.registry import UnknownNameError
 from harness.telemetry.cli import add_telemetry_arguments, config_from_args
@@ -34,6 +36,8 @@ from harness.telemetry.delivery import TEXTFILE
 from harness.worker import WorkerError
 
 DEFAULT_OUT = Path("reports/gate")
+_MESSAGE_LIMIT = 600  # characters of an error message shown on its one line
+_MAX_LOCK_WAIT_S = 24 * 3600.0
 
 Subparsers = argparse._SubParsersAction  # the type argparse gives add_subparsers()
 
@@ -45,6 +49,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _lock_wait(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= _MAX_LOCK_WAIT_S:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {_MAX_LOCK_WAIT_S:g} seconds, got {text}")
+    return value
+
+
 def config_of(arguments: argparse.Namespace) -> GateConfig:
     config = load_config(arguments.config)
     overrides = {
@@ -53,6 +64,25 @@ def config_of(arguments: argparse.Namespace) -> GateConfig:
         if getattr(arguments, name, None) is not None
     }
     return replace(config, policy=replace(config.policy, **overrides)) if overrides else config
+
+
+def _add_integrity_arguments(gate: argparse.ArgumentParser) -> None:
+    """Where the base is built, and what the gate does about a stale build or another gate."""
+    gate.add_argument(
+        "--gate-dir", type=Path, help="where worktrees and venvs live (default: .skybench/gate)"
+    )
+    gate.add_argument(
+        "--no-rebuild",
+        action="store_true",
+        help="refuse (exit 2) instead of rebuilding a venv sky_rs not built from this tree's sources",
+    )
+    gate.add_argument(
+        "--lock-timeout",
+        type=_lock_wait,
+        default=DEFAULT_LOCK_WAIT_S,
+        metavar="SECONDS",
+        help="wait this long for another gate using the same gate dir, then exit 2 (default: %(default)g)",
+    )
 
 
 def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
@@ -84,9 +114,7 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     gate.add_argument("--correction", choices=("holm", "bh"), help="multiple-comparison correction")
     gate.add_argument("--calibration", type=Path, help="calibration file (default: this machine's, if any)")
     gate.add_argument("--no-calibration", action="store_true", help="ignore calibrated noise floors")
-    gate.add_argument(
-        "--gate-dir", type=Path, help="where worktrees and venvs live (default: .skybench/gate)"
-    )
+    _add_integrity_arguments(gate)
     add_telemetry_arguments(gate)
     gate.set_defaults(handler=gate_command)
 
@@ -107,34 +135,39 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
 
 
 def gate_command(arguments: argparse.Namespace) -> int:
-    started_at_unix_s = time.time()
+    """Runs the gate; every fault of the tool or the input is one line on stderr and exit 2."""
     try:
-        telemetry = config_from_args(arguments)  # a bad address fails now, not after the measuring
-        options = GateOptions(
-            repo=Path.cwd(),
-            against=arguments.against,
-            baseline=arguments.baseline,
-            ratios_only=arguments.ratios_only,
-            instructions=arguments.instructions,
-            mode=mode_of(arguments),
-            only=tuple(arguments.only or ()),
-            plan=plan_of(arguments),
-            config=config_of(arguments),
-            calibration=arguments.calibration,
-            use_calibration=not arguments.no_calibration,
-            scratch=arguments.scratch,
-            gate_dir=arguments.gate_dir,
-        )
-        report = run_gate(options, progress=_say)
+        return _gate(arguments)
     except (GateUsageError, RefError, ConfigError, UnknownNameError, ValueError) as error:  # bad address too
-        print(f"gate: usage error: {error}", file=sys.stderr)
-        return ExitCode.USAGE_OR_TOOL_ERROR
-    except (InstructionCountError, WorkerError, OSError) as error:
-        print(f"gate: tool error: {error}", file=sys.stderr)
-        return ExitCode.USAGE_OR_TOOL_ERROR
-    except BuildError as error:
-        print(f"gate: cannot judge: {error}", file=sys.stderr)
-        return ExitCode.CANNOT_JUDGE
+        _fail("usage error", error)
+    except (GateToolError, InstructionCountError, WorkerError, OSError) as error:
+        _fail("tool error", error)
+    except BuildError as error:  # every BuildError is turned into a report; one escaping is the tool's bug
+        _fail("tool error", error)
+    return ExitCode.USAGE_OR_TOOL_ERROR
+
+
+def _gate(arguments: argparse.Namespace) -> int:
+    started_at_unix_s = time.time()
+    telemetry = config_from_args(arguments)  # a bad address fails now, not after the measuring
+    options = GateOptions(
+        repo=Path.cwd(),
+        against=arguments.against,
+        baseline=arguments.baseline,
+        ratios_only=arguments.ratios_only,
+        instructions=arguments.instructions,
+        mode=mode_of(arguments),
+        only=tuple(arguments.only or ()),
+        plan=plan_of(arguments),
+        config=config_of(arguments),
+        calibration=arguments.calibration,
+        use_calibration=not arguments.no_calibration,
+        scratch=arguments.scratch,
+        gate_dir=arguments.gate_dir,
+        rebuild_candidate=not arguments.no_rebuild,
+        lock_wait_s=arguments.lock_timeout,
+    )
+    report = run_gate(options, progress=_say)
     print(format_table(report))
     for path in write_outputs(report, arguments.out):
         print(f"wrote {path}")
@@ -153,12 +186,19 @@ def gate_command(arguments: argparse.Namespace) -> int:
     return int(report.exit_code)
 
 
+def _fail(kind: str, error: BaseException) -> None:
+    """One line, whatever the error's text holds (build logs, git's stderr)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    print(f"gate: {kind}: {text[:_MESSAGE_LIMIT]}", file=sys.stderr)
+
+
 def calibrate_command(arguments: argparse.Namespace) -> int:
     if arguments.runs < 2:
         print("calibrate: usage error: --runs must be >= 2", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
     try:
         repo = repo_root(Path.cwd())
+        ensure_fresh_candidate(repo, progress=_say)  # calibrate the tree's build, not an older one
         fingerprint = machine_fingerprint_here(repo)
         policy: GatePolicy = load_config(arguments.config).policy
         calibration = run_calibration(
@@ -174,7 +214,7 @@ def calibrate_command(arguments: argparse.Namespace) -> int:
     except (ConfigError, UnknownNameError, ValueError) as error:
         print(f"calibrate: usage error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
-    except (BuildError, WorkerError, OSError) as error:
+    except (BuildError, GateToolError, WorkerError, OSError) as error:
         print(f"calibrate: tool error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
     path = arguments.out or repo / calibration_path(fingerprint)

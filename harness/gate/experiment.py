@@ -53,7 +53,7 @@ from harness.gate.gate import judge_measurements, machine_fingerprint_here, reme
 from harness.gate.instructions import InstructionCountError, InstructionJob, count_instructions
 from harness.gate.measure import DEFAULT_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
-from harness.gate.outcome import ExitCode
+from harness.gate.outcome import ExitCode, GateToolError
 from harness.gate.two_stage import unresolved
 from harness.registry import FUNCTIONS, UnknownNameError, find_workload
 from harness.results import GateComparison, GateOutcome, Impl
@@ -742,7 +742,7 @@ def experiment_command(arguments: argparse.Namespace) -> int:
     except (ConfigError, UnknownNameError, PatchError, ValueError) as error:
         print(f"experiment: usage error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
-    except (BuildError, WorkerError, InstructionCountError, OSError) as error:
+    except (BuildError, GateToolError, WorkerError, InstructionCountError, OSError) as error:
         print(f"experiment: tool error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
     csv_path, markdown_path = write_results(rows, out_dir, machine_description(repo))

@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.baseline import BaselineFormatError, load_baseline
+from harness.baseline import Baseline, BaselineFormatError, load_baseline
 from harness.bench import BenchOptions, run_bench
 from harness.environment import collect_environment
 from harness.gate.build import (
+    GATE_DIR,
     Build,
     BuildError,
     build_commit,
@@ -36,11 +37,13 @@ from harness.gate.compare import (
 )
 from harness.gate.config import GateConfig, load_config
 from harness.gate.instructions import InstructionJob, count_instructions, judge_instructions
+from harness.gate.lock import DEFAULT_LOCK_WAIT_S, gate_dir_lock
 from harness.gate.measure import QUICK_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
-from harness.gate.outcome import GateReport
+from harness.gate.outcome import CannotJudge, CannotJudgeCode, GateReport
+from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage, unresolved
 from harness.registry import FUNCTIONS, build_registry, validate_functions
-from harness.results import GateComparison, GateOutcome, Impl
+from harness.results import GateComparison, GateOutcome, Impl, PairResult
 from harness.stats import RatioInterval, median_interval
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
@@ -65,6 +68,8 @@ class GateOptions:
     scratch: Path = DEFAULT_SCRATCH
     gate_dir: Path | None = None  # None: <repo>/.skybench/gate
     instruction_calls: int = 5
+    rebuild_candidate: bool = True  # False (--no-rebuild): a stale candidate build is exit 2, not rebuilt
+    lock_wait_s: float = DEFAULT_LOCK_WAIT_S  # how long to wait for another gate using the same gate dir
 
 
 class GateUsageError(ValueError):
@@ -83,38 +88,60 @@ def machine_fingerprint_here(repo: Path) -> str:
 
 
 def run_gate(options: GateOptions, progress: Progress = lambda message: None) -> GateReport:
+    """Raises GateUsageError (bad options) or GateToolError (a fault of the gate): both exit 2."""
     started = time.monotonic()
+    if options.baseline is not None and options.instructions:
+        raise GateUsageError("--instructions compares with a commit, not with a baseline file")
+    if options.baseline is None and options.ratios_only:
+        raise GateUsageError("--ratios-only applies to --baseline only")
+    repo = repo_root(options.repo)
+    # Before anything is measured, the candidate must be a build of the working tree's sources.
     if options.baseline is not None:
-        if options.instructions:
-            raise GateUsageError("--instructions compares with a commit, not with a baseline file")
+        ensure_fresh_candidate(repo, rebuild=options.rebuild_candidate, progress=progress)
         report = _gate_against_baseline(options, progress)
     else:
-        if options.ratios_only:
-            raise GateUsageError("--ratios-only applies to --baseline only")
-        report = _gate_against_commit(options, progress)
+        commit = _base_commit(repo, options)  # an unknown REF is a usage error before any waiting
+        if isinstance(commit, GateReport):
+            return replace(commit, duration_seconds=time.monotonic() - started)
+        gate_dir = (options.gate_dir or repo / GATE_DIR).resolve()
+        with gate_dir_lock(gate_dir, wait_s=options.lock_wait_s, progress=progress):
+            ensure_fresh_candidate(repo, rebuild=options.rebuild_candidate, progress=progress)
+            report = _gate_against_commit(replace(options, gate_dir=gate_dir, against=commit), progress)
     return replace(report, duration_seconds=time.monotonic() - started)
 
 
 # --- against a commit ---
 
 
-def _base_build(options: GateOptions, progress: Progress) -> Build | GateReport:
-    """The base build, or a cannot-judge report explaining why there is none. Unknown --against: usage."""
-    repo = repo_root(options.repo)
+def _base_commit(repo: Path, options: GateOptions) -> str | GateReport:
+    """The base's full sha, or a cannot-judge report when there is none. Unknown --against: usage."""
     try:
-        commit = resolve_commit(repo, options.against) if options.against else default_ref(repo)
+        return resolve_commit(repo, options.against) if options.against else default_ref(repo)
     except BuildError as error:  # no parent commit
         return GateReport(
-            mode="against", base="HEAD~1", candidate="working tree", cannot_judge_reason=str(error)
+            mode="against",
+            base="HEAD~1",
+            candidate="working tree",
+            cannot_judge=CannotJudge(error.code, str(error)),
         )
     except ValueError as error:  # RefError: the user named something git does not know
         raise GateUsageError(str(error)) from error
+
+
+def _base_build(options: GateOptions, progress: Progress) -> Build | GateReport:
+    """The build of ``options.against`` (a resolved sha), or a cannot-judge report saying why there is
+    none. Faults of the tool (GateToolError) propagate."""
+    repo = repo_root(options.repo)
+    commit = resolve_commit(repo, options.against or "HEAD~1")
     try:
         require_worker_protocol(repo, commit)
         return build_commit(repo, commit, gate_dir=options.gate_dir, progress=progress)
-    except BuildError as error:
+    except BuildError as error:  # facts about the base
         return GateReport(
-            mode="against", base=commit, candidate="working tree", cannot_judge_reason=str(error)
+            mode="against",
+            base=commit,
+            candidate="working tree",
+            cannot_judge=CannotJudge(error.code, str(error)),
         )
 
 
@@ -152,18 +179,18 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
         base=base.commit,
         candidate=candidate.commit,
         comparisons=tuple(comparisons),
-        cannot_judge_reason=unconfirmed_reason(comparisons, policy),
+        cannot_judge=unconfirmed_reason(comparisons, policy),
         notes=tuple(notes),
         noise_floors=used_floors,
     )
 
 
-def unconfirmed_reason(comparisons: Sequence[GateComparison], policy: GatePolicy) -> str:
+def unconfirmed_reason(comparisons: Sequence[GateComparison], policy: GatePolicy) -> CannotJudge | None:
     """Suspects that stage 2 could neither confirm nor clear may hide a slowdown: exit 3 unless something
     regressed."""
     left_open = unresolved(comparisons)
     if not left_open:
-        return ""
+        return None
     unreached = sum(c.detail.startswith(UNCONFIRMED) for c in left_open)
     reasons = []
     if unreached:
@@ -175,9 +202,10 @@ def unconfirmed_reason(comparisons: Sequence[GateComparison], policy: GatePolicy
             f"{len(left_open) - unreached} too noisy in stage 2 to rule out a slowdown of "
             f"+{policy.clear_effect:.0%} (clear_effect) or could not be re-measured"
         )
-    return f"{len(left_open)} suspect(s) of the screen were neither confirmed nor cleared: " + "; ".join(
+    detail = f"{len(left_open)} suspect(s) of the screen were neither confirmed nor cleared: " + "; ".join(
         reasons
     )
+    return CannotJudge(CannotJudgeCode.UNCONFIRMED_SUSPECTS, detail)
 
 
 def remeasure_on(
@@ -369,9 +397,10 @@ def _gate_against_baseline(options: GateOptions, progress: Progress) -> GateRepo
             mode=mode,
             base=base_label,
             candidate="working tree",
-            cannot_judge_reason=(
+            cannot_judge=CannotJudge(
+                CannotJudgeCode.OTHER_MACHINE_BASELINE,
                 f"the baseline was measured on machine {baseline.fingerprint}, this is {fingerprint}: "
-                "absolute times do not travel between machines (--ratios-only compares the speedups)"
+                "absolute times do not travel between machines (--ratios-only compares the speedups)",
             ),
         )
     progress("measuring the working tree with the bench")
@@ -380,9 +409,27 @@ def _gate_against_baseline(options: GateOptions, progress: Progress) -> GateRepo
             mode=options.mode, only=options.only, scratch=options.scratch, repo_root=repo, progress=False
         )
     )
+    comparisons = _baseline_comparisons(run.pairs, baseline, options)
+    return GateReport(
+        mode=mode,
+        base=base_label,
+        candidate="working tree",
+        comparisons=tuple(comparisons),
+        notes=(
+            "baseline mode: the baseline keeps medians and intervals, not rounds, so the verdict uses "
+            "conservative intervals (no p-values); the run-to-run drift of a shared machine is not in them, "
+            "which is why `--against` is the default",
+        ),
+    )
+
+
+def _baseline_comparisons(
+    pairs: Sequence[PairResult], baseline: Baseline, options: GateOptions
+) -> list[GateComparison]:
+    """Each pair's times (or, with --ratios-only, its speedup) against the baseline's row."""
     policy = options.config.policy
     comparisons: list[GateComparison] = []
-    for pair in run.pairs:
+    for pair in pairs:
         if options.ratios_only:
             row = baseline.rows.get((pair.function, pair.workload, Impl.RUST))
             if row is None or row.speedup is None or row.ci_low is None or row.ci_high is None:
@@ -425,17 +472,7 @@ def _gate_against_baseline(options: GateOptions, progress: Progress) -> GateRepo
                     pair.function, impl, pair.workload, "time", estimate=estimate, policy=policy
                 )
             )
-    return GateReport(
-        mode=mode,
-        base=base_label,
-        candidate="working tree",
-        comparisons=tuple(comparisons),
-        notes=(
-            "baseline mode: the baseline keeps medians and intervals, not rounds, so the verdict uses "
-            "conservative intervals (no p-values); the run-to-run drift of a shared machine is not in them, "
-            "which is why `--against` is the default",
-        ),
-    )
+    return comparisons
 
 
 def _interval_verdict(

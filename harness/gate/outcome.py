@@ -1,10 +1,14 @@
-"""What one gate run concluded, and the exit code it maps to."""
+"""What one gate run concluded, and the exit code it maps to.
+
+Exit 3 ("cannot judge") is only ever a fact about the change, named by one ``CannotJudgeCode``; a fault of
+the tool itself is exit 2 and never reaches a ``GateReport`` (``GateToolError``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from harness.results import GateComparison, GateOutcome
@@ -19,6 +23,38 @@ class ExitCode(IntEnum):
     CANNOT_JUDGE = 3
 
 
+class CannotJudgeCode(StrEnum):
+    """The closed set of reasons for exit 3, written to ``gate-comparisons.json`` (docs/gate.md)."""
+
+    NO_PARENT = "no-parent"  # HEAD is the first commit: nothing to compare with
+    BASE_PREDATES_WORKER = "base-predates-worker"  # the base has no harness/worker.py
+    BASE_DOES_NOT_BUILD = "base-does-not-build"  # the base's sky_rs or harness fails to build or import
+    OTHER_MACHINE_BASELINE = "other-machine-baseline"  # --baseline measured on another machine
+    UNCONFIRMED_SUSPECTS = "unconfirmed-suspects"  # stage 2 could neither confirm nor clear a suspect
+    NOTHING_JUDGED = "nothing-judged"  # every comparison cannot be judged (the base lacks every workload)
+
+    @property
+    def side(self) -> str:
+        """Whose fact it is. Every code is about the change; CI warns only on this side."""
+        return "change"
+
+
+@dataclass(frozen=True)
+class CannotJudge:
+    """Why a whole run could not be judged: a machine-readable code and a sentence for people."""
+
+    code: CannotJudgeCode
+    detail: str
+
+    def to_json_dict(self) -> dict[str, str]:
+        return {"reason": str(self.code), "side": self.code.side, "detail": self.detail}
+
+
+class GateToolError(RuntimeError):
+    """A fault of the gate itself (git failing or timing out, a worktree or venv it cannot prepare, a
+    stale build it may not rebuild, a held lock): exit 2 with one line, never "cannot judge"."""
+
+
 @dataclass(frozen=True)
 class GateReport:
     """Everything the outputs (table, Markdown, JUnit, JSON) show."""
@@ -27,7 +63,7 @@ class GateReport:
     base: str  # what was compared against: a commit, a baseline file
     candidate: str
     comparisons: tuple[GateComparison, ...] = ()
-    cannot_judge_reason: str = ""  # set when the whole run could not be judged
+    cannot_judge: CannotJudge | None = None  # set when the whole run could not be judged
     notes: tuple[str, ...] = ()  # facts the reader needs: calibration used, skipped keys, fingerprint
     noise_floors: Mapping[str, float] = field(default_factory=dict)  # comparison key -> calibrated floor
     duration_seconds: float = 0.0
@@ -38,16 +74,30 @@ class GateReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        return exit_code_for(self.comparisons, self.cannot_judge_reason)
+        return exit_code_for(self.comparisons, self.cannot_judge)
+
+    @property
+    def why_cannot_judge(self) -> CannotJudge | None:
+        """The reason behind exit 3 (None for any other exit code), including "nothing judged"."""
+        if self.exit_code is not ExitCode.CANNOT_JUDGE:
+            return None
+        if self.cannot_judge is not None:
+            return self.cannot_judge
+        return CannotJudge(
+            CannotJudgeCode.NOTHING_JUDGED,
+            "no comparison could be judged" if self.comparisons else "nothing was compared",
+        )
 
     def to_json_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["exit_code"] = int(self.exit_code)
         data["noise_floors"] = dict(self.noise_floors)
+        reason = self.why_cannot_judge
+        data["cannot_judge"] = None if reason is None else reason.to_json_dict()
         return data
 
 
-def exit_code_for(comparisons: Sequence[GateComparison], cannot_judge_reason: str = "") -> ExitCode:
+def exit_code_for(comparisons: Sequence[GateComparison], cannot_judge: CannotJudge | None = None) -> ExitCode:
     """1 if anything regressed; else 3 if the run, or every comparison, could not be judged; else 0.
 
     A regression wins over "cannot judge": a slowdown that was measured is real even if another comparison
@@ -56,7 +106,7 @@ def exit_code_for(comparisons: Sequence[GateComparison], cannot_judge_reason: st
     """
     if any(c.outcome is GateOutcome.REGRESSION for c in comparisons):
         return ExitCode.REGRESSION
-    if cannot_judge_reason:
+    if cannot_judge is not None:
         return ExitCode.CANNOT_JUDGE
     if not comparisons or all(c.outcome is GateOutcome.CANNOT_JUDGE for c in comparisons):
         return ExitCode.CANNOT_JUDGE

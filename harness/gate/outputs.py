@@ -10,6 +10,7 @@ from pathlib import Path
 
 from harness.gate.outcome import ExitCode, GateReport, comparison_key
 from harness.results import GateComparison, GateOutcome
+from harness.telemetry.delivery import write_atomically
 
 SUMMARY_NAME = "gate-summary.md"
 JUNIT_NAME = "gate-junit.xml"
@@ -84,7 +85,8 @@ def conclusion(report: GateReport) -> str:
     for comparison in report.comparisons:
         counts[comparison.outcome] += 1
     tally = ", ".join(f"{counts[o]} {_VERDICT_WORDS[o]}" for o in GateOutcome if counts[o])
-    reason = f": {report.cannot_judge_reason}" if report.cannot_judge_reason else ""
+    why = report.why_cannot_judge
+    reason = f" [{why.code}]: {why.detail}" if why is not None else ""
     return f"gate: {_EXIT_WORDS[code]} (exit {int(code)}){reason}. {tally or 'no comparisons'}."
 
 
@@ -104,6 +106,9 @@ def markdown_summary(report: GateReport) -> str:
         f"- candidate: `{report.candidate}`",
         f"- duration: {report.duration_seconds:.0f} s",
     ]
+    why = report.why_cannot_judge
+    if why is not None:
+        lines.append(f"- cannot judge: reason `{why.code}` (side: {why.code.side}): {why.detail}")
     lines += [f"- {note}" for note in report.notes]
     if report.regressions:
         lines += ["", "## Regressions", ""]
@@ -132,7 +137,7 @@ def junit_xml(report: GateReport) -> str:
     """JUnit XML: one testcase per comparison; regressions are failures, cannot-judge cases are skipped."""
     failures = len(report.regressions)
     skipped = sum(1 for c in report.comparisons if c.outcome is GateOutcome.CANNOT_JUDGE)
-    errors = 1 if report.cannot_judge_reason else 0
+    errors = 1 if report.cannot_judge is not None else 0
     suites = ET.Element("testsuites", name="skybench-gate")
     suite = ET.SubElement(
         suites,
@@ -147,9 +152,10 @@ def junit_xml(report: GateReport) -> str:
     properties = ET.SubElement(suite, "properties")
     for name, value in (("mode", report.mode), ("base", report.base), ("candidate", report.candidate)):
         ET.SubElement(properties, "property", name=name, value=value)
-    if report.cannot_judge_reason:
+    if report.cannot_judge is not None:
         case = ET.SubElement(suite, "testcase", classname="skybench.gate", name="gate", time="0")
-        ET.SubElement(case, "skipped", message=f"cannot judge: {report.cannot_judge_reason}")
+        message = f"cannot judge [{report.cannot_judge.code}]: {report.cannot_judge.detail}"
+        ET.SubElement(case, "skipped", message=message)
     for comparison in report.comparisons:
         case = ET.SubElement(
             suite,
@@ -181,10 +187,12 @@ def _failure_text(comparison: GateComparison) -> str:
 
 
 def write_outputs(report: GateReport, out_dir: Path) -> list[Path]:
-    """Writes the three files; returns their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / SUMMARY_NAME, out_dir / JUNIT_NAME, out_dir / JSON_NAME]
-    paths[0].write_text(markdown_summary(report), encoding="utf-8")
-    paths[1].write_text(junit_xml(report), encoding="utf-8")
-    paths[2].write_text(json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return paths
+    """Writes the three files, each atomically (CI reads them); returns their paths."""
+    contents = {
+        out_dir / SUMMARY_NAME: markdown_summary(report),
+        out_dir / JUNIT_NAME: junit_xml(report),
+        out_dir / JSON_NAME: json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n",
+    }
+    for path, text in contents.items():
+        write_atomically(path, text.encode("utf-8"))
+    return list(contents)

@@ -177,27 +177,7 @@ def _confirm(
     adjusted = adjust_p_values(raw_p, policy.correction)
     for (index, rounds), estimate, p_adjusted in zip(measured, estimates, adjusted, strict=True):
         threshold = effect_threshold(policy, comparisons[index].noise_floor)
-        outcome = decide(estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha)
-        clear_limit = max(policy.clear_effect, threshold)
-        if outcome is GateOutcome.REGRESSION:
-            verdict = (
-                f"stage 2 (confirm) decided: confirmed: slower by more than the {threshold:.1%} "
-                "minimum effect"
-            )
-        elif estimate.ci_high > 1 + clear_limit:
-            # Neither confirmed nor cleared: the rounds were too noisy to rule out a slowdown this gate exists
-            # to catch. "Pass" would be a guess; say so instead (exit 3 when nothing regressed).
-            outcome = GateOutcome.CANNOT_JUDGE
-            verdict = (
-                f"{NOT_CLEARED}: stage 2's interval reaches {estimate.ci_high - 1:+.1%}, beyond "
-                f"+{clear_limit:.0%} (clear_effect), and the slowdown is not significant"
-            )
-        else:
-            outcome = GateOutcome.PASS
-            verdict = (
-                f"stage 2 (confirm) decided: not confirmed (needs Holm p < {policy.alpha}, "
-                f"> +{threshold:.1%}, interval above 1)"
-            )
+        outcome, verdict = _stage2_verdict(estimate, p_adjusted, threshold, policy)
         confirmations[index] = Confirmation(
             outcome,
             estimate,
@@ -207,6 +187,33 @@ def _confirm(
             "suspect(s)",
         )
     return confirmations
+
+
+def _stage2_verdict(
+    estimate: RatioInterval, p_adjusted: float, threshold: float, policy: GatePolicy
+) -> tuple[GateOutcome, str]:
+    """Confirmed, not cleared (cannot judge) or passed, with the sentence that says which."""
+    outcome = decide(estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha)
+    clear_limit = max(policy.clear_effect, threshold)
+    if outcome is GateOutcome.REGRESSION:
+        verdict = (
+            f"stage 2 (confirm) decided: confirmed: slower by more than the {threshold:.1%} minimum effect"
+        )
+    elif estimate.ci_high > 1 + clear_limit:
+        # Neither confirmed nor cleared: the rounds were too noisy to rule out a slowdown this gate exists
+        # to catch. "Pass" would be a guess; say so instead (exit 3 when nothing regressed).
+        outcome = GateOutcome.CANNOT_JUDGE
+        verdict = (
+            f"{NOT_CLEARED}: stage 2's interval reaches {estimate.ci_high - 1:+.1%}, beyond "
+            f"+{clear_limit:.0%} (clear_effect), and the slowdown is not significant"
+        )
+    else:
+        outcome = GateOutcome.PASS
+        verdict = (
+            f"stage 2 (confirm) decided: not confirmed (needs Holm p < {policy.alpha}, "
+            f"> +{threshold:.1%}, interval above 1)"
+        )
+    return outcome, verdict
 
 
 def _group_by_length(rows: Sequence[np.ndarray]) -> dict[int, list[int]]:
@@ -262,29 +269,51 @@ def judge_two_stage(
                 )
             )
             continue
-        estimate = policy_interval(
-            log_ratios(comparison.candidate_values, comparison.base_values), policy, seed_offset=index
+        verdicts.append(
+            _screen_verdict(
+                comparison,
+                index,
+                decision,
+                screen_adjusted[index],
+                unconfirmed=index in unconfirmed,
+                policy=policy,
+            )
         )
-        p_adjusted = screen_adjusted[index]
-        if index in unconfirmed:
-            outcome = GateOutcome.CANNOT_JUDGE
-            detail = (
-                f"{UNCONFIRMED}: the stage-2 budget ({policy.max_suspects} suspects) went to more extreme "
-                f"ones; screen p {decision.screen_p_values[index]:.3g}"
-            )
-        else:
-            threshold = effect_threshold(policy, comparison.noise_floor)
-            improved = (
-                decide(estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha)
-                is GateOutcome.IMPROVEMENT
-            )
-            outcome = GateOutcome.IMPROVEMENT if improved else GateOutcome.PASS
-            detail = (
-                f"stage 1 (screen) decided: {'faster (corrected)' if improved else 'not a suspect'}"
-                f" (raw p {decision.screen_p_values[index]:.3g}, minimum effect {threshold:.1%})"
-            )
-        verdicts.append(_verdict(comparison, estimate, p_adjusted, outcome, f"{detail}; {rounds} rounds"))
     return verdicts, decision
+
+
+def _screen_verdict(
+    comparison: PairedRounds,
+    index: int,
+    decision: TwoStageDecision,
+    p_adjusted: float,
+    *,
+    unconfirmed: bool,
+    policy: GatePolicy,
+) -> GateComparison:
+    """A comparison stage 2 did not judge: passed or improved by the screen, or an unconfirmed suspect."""
+    estimate = policy_interval(
+        log_ratios(comparison.candidate_values, comparison.base_values), policy, seed_offset=index
+    )
+    if unconfirmed:
+        outcome = GateOutcome.CANNOT_JUDGE
+        detail = (
+            f"{UNCONFIRMED}: the stage-2 budget ({policy.max_suspects} suspects) went to more extreme "
+            f"ones; screen p {decision.screen_p_values[index]:.3g}"
+        )
+    else:
+        threshold = effect_threshold(policy, comparison.noise_floor)
+        improved = (
+            decide(estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha)
+            is GateOutcome.IMPROVEMENT
+        )
+        outcome = GateOutcome.IMPROVEMENT if improved else GateOutcome.PASS
+        detail = (
+            f"stage 1 (screen) decided: {'faster (corrected)' if improved else 'not a suspect'}"
+            f" (raw p {decision.screen_p_values[index]:.3g}, minimum effect {threshold:.1%})"
+        )
+    rounds = len(comparison.base_values)
+    return _verdict(comparison, estimate, p_adjusted, outcome, f"{detail}; {rounds} rounds")
 
 
 def _verdict(

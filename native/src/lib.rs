@@ -32,6 +32,7 @@ mod sky_rs {
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
         module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        module.add("__source_digest__", env!("SKY_RS_SOURCE_DIGEST"))?;
         let names = crate::python::io::supported_hash_algorithms(module.py())?;
         module.add("SUPPORTED_HASH_ALGORITHMS", names)
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 from pathlib import Path
 
@@ -34,19 +35,29 @@ def _first_commit() -> str:
     return completed.stdout.split()[0]
 
 
-def test_unknown_revision_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    code = _run(["gate", "--against", "no-such-revision-anywhere"], monkeypatch, tmp_path)
-    assert code == ExitCode.USAGE_OR_TOOL_ERROR
+def test_unknown_revision_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Told before waiting for the gate folder's lock (another gate may hold it for minutes).
+    argv = ["gate", "--against", "no-such-revision-anywhere", "--lock-timeout", "0"]
+    assert _run(argv, monkeypatch, tmp_path) == ExitCode.USAGE_OR_TOOL_ERROR
+    assert "gate: usage error: git does not know the revision" in capsys.readouterr().err
 
 
 def test_revision_without_the_worker_cannot_be_judged(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # The project's first commit predates harness/worker.py: nothing to run on the base side.
-    code = _run(["gate", "--against", _first_commit()], monkeypatch, tmp_path)
+    code = _run(
+        ["gate", "--against", _first_commit(), "--gate-dir", str(tmp_path / "g")], monkeypatch, tmp_path
+    )
     assert code == ExitCode.CANNOT_JUDGE
     summary = (tmp_path / "out" / "gate-summary.md").read_text(encoding="utf-8")
     assert "cannot judge" in summary and "harness/worker.py" in summary
+    assert "reason `base-predates-worker`" in summary
+    verdict = json.loads((tmp_path / "out" / "gate-comparisons.json").read_text(encoding="utf-8"))
+    assert verdict["cannot_judge"]["reason"] == "base-predates-worker"
+    assert verdict["cannot_judge"]["side"] == "change"
 
 
 def test_ratios_only_without_baseline_is_a_usage_error(
@@ -70,6 +81,8 @@ def test_baseline_of_another_machine_cannot_be_judged(
     assert code == ExitCode.CANNOT_JUDGE
     summary = (tmp_path / "out" / "gate-summary.md").read_text(encoding="utf-8")
     assert "other-machine-0000" in summary
+    verdict = json.loads((tmp_path / "out" / "gate-comparisons.json").read_text(encoding="utf-8"))
+    assert verdict["cannot_judge"]["reason"] == "other-machine-baseline"
 
 
 def test_unknown_option_exits_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

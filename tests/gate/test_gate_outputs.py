@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.gate.outcome import ExitCode, GateReport, exit_code_for
+from harness.gate.outcome import CannotJudge, CannotJudgeCode, ExitCode, GateReport, exit_code_for
 from harness.gate.outputs import format_change, format_table, junit_xml, markdown_summary, write_outputs
 from harness.results import GateComparison, GateOutcome, Impl
 
@@ -47,7 +47,12 @@ def test_junit_has_one_testcase_per_comparison_and_one_failure_per_regression() 
 
 
 def test_junit_of_a_run_that_cannot_be_judged_has_a_skipped_case() -> None:
-    report = GateReport(mode="against", base="x", candidate="y", cannot_judge_reason="no parent")
+    report = GateReport(
+        mode="against",
+        base="x",
+        candidate="y",
+        cannot_judge=CannotJudge(CannotJudgeCode.NO_PARENT, "no parent"),
+    )
     suite = ET.fromstring(junit_xml(report)).find("testsuite")
     assert suite is not None
     (case,) = suite.findall("testcase")
@@ -65,8 +70,9 @@ def test_exit_codes() -> None:
     mixed = [_comparison("a", GateOutcome.PASS), _comparison("b", GateOutcome.CANNOT_JUDGE)]
     assert exit_code_for(mixed) is ExitCode.NO_REGRESSION
     # ...and a measured regression wins over a run-level reason.
-    assert exit_code_for([_comparison("b", GateOutcome.REGRESSION)], "x") is ExitCode.REGRESSION
-    assert exit_code_for([_comparison("a", GateOutcome.PASS)], "other machine") is ExitCode.CANNOT_JUDGE
+    other_machine = CannotJudge(CannotJudgeCode.OTHER_MACHINE_BASELINE, "other machine")
+    assert exit_code_for([_comparison("b", GateOutcome.REGRESSION)], other_machine) is ExitCode.REGRESSION
+    assert exit_code_for([_comparison("a", GateOutcome.PASS)], other_machine) is ExitCode.CANNOT_JUDGE
 
 
 def test_markdown_and_table_lead_with_the_conclusion_and_list_regressions() -> None:
@@ -90,3 +96,23 @@ def test_write_outputs_writes_json_that_round_trips(tmp_path: Path) -> None:
     data = json.loads(paths[2].read_text(encoding="utf-8"))
     assert data["exit_code"] == 1
     assert [c["outcome"] for c in data["comparisons"]].count("regression") == 2
+
+
+def test_every_exit_3_names_its_reason_in_the_json_and_the_summary(tmp_path: Path) -> None:
+    explicit = GateReport(
+        mode="against",
+        base="x",
+        candidate="y",
+        cannot_judge=CannotJudge(CannotJudgeCode.BASE_PREDATES_WORKER, "abc has no harness/worker.py"),
+    )
+    nothing = GateReport(
+        mode="against", base="x", candidate="y", comparisons=(_comparison("d", GateOutcome.CANNOT_JUDGE),)
+    )
+    for report, code in ((explicit, "base-predates-worker"), (nothing, "nothing-judged")):
+        paths = write_outputs(report, tmp_path / code)
+        data = json.loads(paths[2].read_text(encoding="utf-8"))
+        assert data["exit_code"] == 3
+        assert data["cannot_judge"]["reason"] == code and data["cannot_judge"]["side"] == "change"
+        assert f"reason `{code}`" in paths[0].read_text(encoding="utf-8")
+    judged = json.loads(write_outputs(REPORT, tmp_path / "judged")[2].read_text(encoding="utf-8"))
+    assert judged["cannot_judge"] is None  # exit 1: no reason to give

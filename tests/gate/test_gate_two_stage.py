@@ -16,6 +16,7 @@ from scipy import stats
 from harness.gate.compare import GatePolicy, PairedRounds
 from harness.gate.config import ConfigError, load_config, parse_config
 from harness.gate.gate import unconfirmed_reason
+from harness.gate.outcome import CannotJudgeCode
 from harness.gate.two_stage import (
     NOT_CLEARED,
     UNCONFIRMED,
@@ -205,7 +206,9 @@ def test_stage_two_too_noisy_to_clear_the_suspect_cannot_judge_it() -> None:
     assert verdicts[0].outcome is GateOutcome.CANNOT_JUDGE
     assert verdicts[0].detail.startswith(NOT_CLEARED)
     assert unresolved(verdicts) == verdicts
-    assert "too noisy in stage 2" in unconfirmed_reason(verdicts, POLICY)
+    reason = unconfirmed_reason(verdicts, POLICY)
+    assert reason is not None and reason.code is CannotJudgeCode.UNCONFIRMED_SUSPECTS
+    assert "too noisy in stage 2" in reason.detail
     # The rule is a setting: with clear_effect 100%, the same rounds pass.
     lenient = replace(POLICY, clear_effect=1.0)
     suite.rng = np.random.default_rng(4)
@@ -235,9 +238,10 @@ def test_budget_confirms_the_most_extreme_suspects_and_cannot_judge_the_rest() -
     assert [v.function for v in unconfirmed] == ["f0", "f1", "f2"]
     assert all(v.detail.startswith(UNCONFIRMED) for v in unconfirmed)
     # The gate: a regression wins; without one, unconfirmed suspects make the run "cannot judge".
-    assert unconfirmed_reason(verdicts, POLICY).startswith("3 suspect(s)")
+    reason = unconfirmed_reason(verdicts, POLICY)
+    assert reason is not None and reason.detail.startswith("3 suspect(s)")
     assert (
-        unconfirmed_reason([v for v in verdicts if v.outcome is not GateOutcome.CANNOT_JUDGE], POLICY) == ""
+        unconfirmed_reason([v for v in verdicts if v.outcome is not GateOutcome.CANNOT_JUDGE], POLICY) is None
     )
 
 
