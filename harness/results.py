@@ -7,6 +7,8 @@ reads these values and nothing else. They are frozen; statistics that can be der
 Format history of ``run.json`` (``RESULTS_FORMAT_VERSION``):
   1: first version. ``kind`` ("bench" or "gate") was added later with a default of "bench": files
      without it read as before, and an older harness ignores it.
+  2: a gate comparison has ``base_median``, ``candidate_median``, ``detectable_change`` and ``presence``
+     (defaults None, None, None, "both": version-1 files read as before).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-RESULTS_FORMAT_VERSION = 1
+RESULTS_FORMAT_VERSION = 2
+# Versions this harness reads: each one after 1 only added fields with defaults, so older files load as is.
+READABLE_FORMAT_VERSIONS = frozenset({1, 2})
 
 
 class Impl(StrEnum):
@@ -189,6 +193,13 @@ class GateComparison:
     p_value_adjusted: float | None
     outcome: GateOutcome
     detail: str = ""
+    # The metric's value on each side (median of its rounds: ns for time, bytes, instructions), when known.
+    base_median: float | None = None
+    candidate_median: float | None = None
+    # The smallest slowdown this comparison could have caught at 95% power, from its own rounds and its
+    # minimum effect (0.064 = +6.4%): what "pass" rules out. None where no statistics were run.
+    detectable_change: float | None = None
+    presence: str = "both"  # "both"; "new": the base lacks it; "dropped": the candidate no longer has it
 
 
 @dataclass(frozen=True)
@@ -222,9 +233,10 @@ class RunResult:
     @classmethod
     def from_json_dict(cls, data: Mapping[str, Any]) -> RunResult:
         version = data.get("format_version")
-        if version != RESULTS_FORMAT_VERSION:
+        if version not in READABLE_FORMAT_VERSIONS:
             raise ValueError(
-                f"run.json format {version!r} is not supported (this harness reads {RESULTS_FORMAT_VERSION})"
+                f"run.json format {version!r} is not supported (this harness reads "
+                f"{', '.join(map(str, sorted(READABLE_FORMAT_VERSIONS)))})"
             )
         return cls(
             run_id=data["run_id"],

@@ -147,6 +147,33 @@ def effect_threshold(policy: GatePolicy, noise_floor: float | None) -> float:
     return max(policy.min_effect, noise_floor or 0.0)
 
 
+DETECTION_POWER = 0.95
+# Asymptotic relative efficiency of the Wilcoxon signed-rank test to the t-test for normal data (3/pi), and
+# the standard error of a median in units of sigma / sqrt(n) (sqrt(pi/2)).
+_SIGNED_RANK_EFFICIENCY = 3 / math.pi
+_MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)
+
+
+def detectable_slowdown(logs: np.ndarray, *, threshold: float, alpha: float, rounds: int) -> float:
+    """The smallest slowdown (0.064 = +6.4%) the gate would catch with 95% power on ``rounds`` rounds as
+    noisy as the per-round log ratios ``logs``: what a "pass" of this comparison rules out.
+
+    Both conditions of a regression must hold with that power: the test significant at ``alpha`` (normal
+    approximation of the signed-rank test, at its 3/pi efficiency) and the median beyond ``threshold`` (the
+    median's standard error is sqrt(pi/2) sigma / sqrt(n)). sigma is 1.4826 x the MAD of ``logs``, robust to
+    the odd disturbed round. An approximation, documented as one: it takes the suspects of stage 2 to be one
+    (Holm over several lowers alpha) and the fresh rounds to be as noisy as these.
+    """
+    if logs.size < 2 or rounds < 1:
+        raise ValueError("need at least two rounds to estimate the noise")
+    sigma = 1.4826 * float(np.median(np.abs(logs - np.median(logs))))
+    z_alpha = float(stats.norm.ppf(1 - alpha / 2))
+    z_power = float(stats.norm.ppf(DETECTION_POWER))
+    test_log = (z_alpha + z_power) * sigma / math.sqrt(rounds * _SIGNED_RANK_EFFICIENCY)
+    median_log = math.log1p(threshold) + z_power * _MEDIAN_SE_FACTOR * sigma / math.sqrt(rounds)
+    return math.expm1(max(test_log, median_log))
+
+
 def judge_deterministic(
     *,
     function: str,

@@ -20,7 +20,7 @@ is an ordinary Holm-controlled family: the chance of any false alarm in a run st
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import stats
@@ -31,6 +31,7 @@ from harness.gate.compare import (
     PairedRounds,
     adjust_p_values,
     decide,
+    detectable_slowdown,
     effect_threshold,
     policy_interval,
 )
@@ -68,6 +69,7 @@ class Confirmation:
     p_adjusted: float | None  # Holm (policy.correction) over the confirmed suspects
     rounds: int
     detail: str
+    fresh: PairedRounds | None = None  # the re-measured rounds the verdict came from
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ def _confirm(
             len(rounds.base_values),
             f"{verdict}; {len(rounds.base_values)} fresh rounds, {policy.correction} over {len(measured)} "
             "suspect(s)",
+            replace(rounds, noise_floor=comparisons[index].noise_floor),
         )
     return confirmations
 
@@ -249,12 +252,14 @@ def judge_two_stage(
         if confirmation is not None:
             verdicts.append(
                 _verdict(
-                    comparison,
+                    confirmation.fresh or comparison,
                     confirmation.estimate or RatioInterval(1.0, 1.0, 1.0),
                     confirmation.p_adjusted,
                     confirmation.outcome,
                     f"{confirmation.detail}; screen p {decision.screen_p_values[index]:.3g} "
                     f"over {rounds} rounds",
+                    policy=policy,
+                    stage_two=confirmation.fresh is not None,
                 )
             )
             continue
@@ -266,6 +271,7 @@ def judge_two_stage(
                     None,
                     GateOutcome.CANNOT_JUDGE,
                     f"only {rounds} rounds; at least {MIN_ROUNDS} are needed",
+                    policy=policy,
                 )
             )
             continue
@@ -313,7 +319,7 @@ def _screen_verdict(
             f" (raw p {decision.screen_p_values[index]:.3g}, minimum effect {threshold:.1%})"
         )
     rounds = len(comparison.base_values)
-    return _verdict(comparison, estimate, p_adjusted, outcome, f"{detail}; {rounds} rounds")
+    return _verdict(comparison, estimate, p_adjusted, outcome, f"{detail}; {rounds} rounds", policy=policy)
 
 
 def _verdict(
@@ -322,7 +328,22 @@ def _verdict(
     p_adjusted: float | None,
     outcome: GateOutcome,
     detail: str,
+    *,
+    policy: GatePolicy,
+    stage_two: bool = False,
 ) -> GateComparison:
+    """The comparison's verdict, with the medians of ``comparison``'s rounds (stage 2's own when it decided)
+    and the slowdown the deciding stage could have caught: a screened pass would have gone to stage 2's
+    ``confirm_rounds`` fresh rounds, so that is the count its detectable change is computed for."""
+    rounds = len(comparison.base_values)
+    detectable = None
+    if rounds >= MIN_ROUNDS:
+        detectable = detectable_slowdown(
+            log_ratios(comparison.candidate_values, comparison.base_values),
+            threshold=effect_threshold(policy, comparison.noise_floor),
+            alpha=policy.alpha,
+            rounds=rounds if stage_two else confirm_rounds(policy, rounds),
+        )
     return GateComparison(
         function=comparison.function,
         impl=comparison.impl,
@@ -334,4 +355,7 @@ def _verdict(
         p_value_adjusted=p_adjusted,
         outcome=outcome,
         detail=detail,
+        base_median=float(np.median(comparison.base_values)) if rounds else None,
+        candidate_median=float(np.median(comparison.candidate_values)) if rounds else None,
+        detectable_change=detectable,
     )
