@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.atomic import open_atomic_binary
 from harness.references import BYTES_READ_PER_CALL, COREUTILS_NS, HASHLIB_NS, references_of
 from harness.results import PairResult, RunResult, Verdict
 
@@ -265,6 +266,7 @@ def _save(figure: Figure, path: Path) -> Path:
     from matplotlib import pyplot  # noqa: PLC0415
 
     figure.tight_layout()
-    figure.savefig(path, dpi=_DPI)
+    with open_atomic_binary(path) as handle:
+        figure.savefig(handle, dpi=_DPI, format=path.suffix.lstrip("."))
     pyplot.close(figure)
     return path

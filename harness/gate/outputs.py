@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.atomic import write_text_atomic
 from harness.gate.outcome import ExitCode, GateReport, comparison_key
 from harness.results import GateComparison, GateOutcome
 
@@ -184,7 +185,7 @@ def write_outputs(report: GateReport, out_dir: Path) -> list[Path]:
     """Writes the three files; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / SUMMARY_NAME, out_dir / JUNIT_NAME, out_dir / JSON_NAME]
-    paths[0].write_text(markdown_summary(report), encoding="utf-8")
-    paths[1].write_text(junit_xml(report), encoding="utf-8")
-    paths[2].write_text(json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text_atomic(paths[0], markdown_summary(report))
+    write_text_atomic(paths[1], junit_xml(report))
+    write_text_atomic(paths[2], json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n")
     return paths
