@@ -20,13 +20,15 @@ import hashlib
 import io
 import json
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import interrupts
 from harness.atomic import write_bytes_atomic, write_text_atomic
-from harness.bench_cli import add_run_arguments, measure_and_summarise
+from harness.bench_cli import EXIT_INTERRUPTED, add_run_arguments, measure_and_summarise
 from harness.registry import DEFAULT_MODULES
 from harness.report import format_ns, format_ratio
 from harness.results import Impl, PairResult, RunResult
@@ -389,15 +391,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def baseline_command(arguments: argparse.Namespace) -> int:
-    """The ``baseline`` command: bench, publish, compare with the previous baseline, overwrite it."""
-    exit_code, run = measure_and_summarise(
-        arguments, "baseline", when_interrupted="a partial run is not recorded as the baseline"
-    )
-    if run is None:
-        return exit_code
-    csv_path, changes = record_baseline(run, arguments.baselines_dir)
+    """The ``baseline`` command: bench, publish, compare with the previous baseline, overwrite it.
+
+    In that order, each step whole: a Ctrl-C stops the measuring, or is noted while the run folder or the
+    baseline is written; the step in progress finishes and the next one does not start (exit 130).
+    """
+    with interrupts.ctrl_c_policy():
+        exit_code, run = measure_and_summarise(
+            arguments, "baseline", when_interrupted="the baseline was not recorded"
+        )
+        if run is None:
+            return exit_code
+        csv_path, changes = record_baseline(run, arguments.baselines_dir)
     print(f"Changes against the previous baseline ({csv_path.name}):")
     for line in changes:
         print(f"  {line}")
     print(f"Baseline written: {csv_path} (+ {csv_path.with_suffix('.json').name})")
+    if interrupts.pressed():
+        print("interrupted while the baseline was written: it was written in full", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
