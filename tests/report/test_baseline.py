@@ -24,6 +24,8 @@ from harness.baseline import (
     write_baseline,
 )
 from harness.bench import BenchOptions
+from harness.gate import cli as gate_cli
+from harness.gate.outcome import ExitCode
 from harness.results import Impl, RunResult
 from harness.workloads import Mode
 
@@ -200,3 +202,18 @@ def test_an_interrupted_bench_is_not_recorded(monkeypatch: pytest.MonkeyPatch, t
     )
     assert arguments.handler(arguments) == 130
     assert not (tmp_path / "baselines").exists()
+
+
+def test_the_gate_exits_2_on_a_torn_baseline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_path = write_baseline(synthetic_run(), tmp_path)
+    old_sidecar = csv_path.with_suffix(".json").read_bytes()
+    write_baseline(dataclasses.replace(synthetic_run(), pairs=synthetic_run().pairs[:1]), tmp_path)
+    csv_path.with_suffix(".json").write_bytes(old_sidecar)
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    parser = argparse.ArgumentParser()
+    gate_cli.register(parser.add_subparsers())
+    arguments = parser.parse_args(["gate", "--baseline", str(csv_path), "--out", str(tmp_path / "out")])
+    assert arguments.handler(arguments) == ExitCode.USAGE_OR_TOOL_ERROR
+    assert "baseline is corrupt" in capsys.readouterr().err
