@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import io
 import json
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.bench_cli import add_run_arguments, measure_and_summarise
+from harness import interrupts
+from harness.atomic import write_bytes_atomic, write_text_atomic
+from harness.bench_cli import EXIT_INTERRUPTED, add_run_arguments, measure_and_summarise
 from harness.registry import DEFAULT_MODULES
 from harness.report import format_ns, format_ratio
 from harness.results import Impl, PairResult, RunResult
@@ -50,9 +55,21 @@ BASELINE_COLUMNS: tuple[str, ...] = (
 
 RowKey = tuple[str, str, Impl]  # (function, workload, impl)
 
+# Sidecar format history: 1 (no format_version field): environment, run id, mode, commit.
+# 2: adds format_version, csv_rows and csv_sha256 (of the CSV's bytes), so a torn CSV/sidecar pair is caught.
+SIDECAR_FORMAT_VERSION = 2
+
 
 class BaselineFormatError(ValueError):
     """A baseline file that does not have the expected columns or values."""
+
+
+class BaselineCorruptError(BaselineFormatError):
+    """The CSV and its sidecar do not belong together (a torn write), or the sidecar is unreadable.
+
+    The message starts with "baseline is corrupt"; the commands exit 2 on it (a fault of the tool's files,
+    never a verdict about the change).
+    """
 
 
 @dataclass(frozen=True)
@@ -96,6 +113,7 @@ class Baseline:
     mode: str = ""
     git_commit: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # why the CSV's integrity could not be checked, if it could not
 
 
 def rows_from_run(run: RunResult) -> list[BaselineRow]:
@@ -147,17 +165,29 @@ def _cell(value: float | int | str | None) -> str:
     return str(value)
 
 
+def _csv_text(rows: Iterable[BaselineRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(BASELINE_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(getattr(row, column)) for column in BASELINE_COLUMNS])
+    return buffer.getvalue()
+
+
 def write_baseline(run: RunResult, directory: Path = BASELINES_DIR) -> Path:
-    """Write the run as the baseline of its machine fingerprint (CSV + JSON sidecar); return the CSV."""
+    """Write the run as the baseline of its machine fingerprint (CSV + JSON sidecar); return the CSV.
+
+    Each file is replaced atomically, the CSV first; the sidecar names the CSV's row count and SHA-256, so
+    a pair torn by a crash between the two renames is detected on load (``BaselineCorruptError``).
+    """
     fingerprint = run.environment.get("machine_fingerprint", "")
     csv_path, sidecar_path = baseline_paths(fingerprint, directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(BASELINE_COLUMNS)
-        for row in rows_from_run(run):
-            writer.writerow([_cell(getattr(row, column)) for column in BASELINE_COLUMNS])
+    rows = rows_from_run(run)
+    csv_bytes = _csv_text(rows).encode("utf-8")
     sidecar = {
+        "format_version": SIDECAR_FORMAT_VERSION,
+        "csv_rows": len(rows),
+        "csv_sha256": hashlib.sha256(csv_bytes).hexdigest(),
         "fingerprint": fingerprint,
         "run_id": run.run_id,
         "mode": run.mode,
@@ -166,8 +196,56 @@ def write_baseline(run: RunResult, directory: Path = BASELINES_DIR) -> Path:
         "interrupted": run.interrupted,
         "environment": dict(sorted(run.environment.items())),
     }
-    sidecar_path.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_bytes_atomic(csv_path, csv_bytes)
+    write_text_atomic(sidecar_path, json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
     return csv_path
+
+
+def _read_sidecar(sidecar_path: Path) -> dict[str, Any]:
+    """The sidecar's fields; empty when there is none (the CSV alone still loads)."""
+    try:
+        metadata = json.loads(sidecar_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BaselineCorruptError(f"baseline is corrupt: {sidecar_path} is not JSON: {error}") from error
+    if not isinstance(metadata, dict):
+        raise BaselineCorruptError(f"baseline is corrupt: {sidecar_path} is not a JSON object")
+    return metadata
+
+
+def _check_integrity(csv_path: Path, sidecar_path: Path, metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """Raise ``BaselineCorruptError`` if the CSV is not the one the sidecar was written with.
+
+    Returns notes for a baseline that cannot be checked (no sidecar, or one of format 1).
+    """
+    if not metadata:
+        return (f"{csv_path.name} has no sidecar {sidecar_path.name}: its integrity is not checked",)
+    version = metadata.get("format_version", 1)
+    if version == 1:
+        return (
+            f"{sidecar_path.name} is of format 1 (no row count or digest): the CSV's integrity is not "
+            "checked; `make baseline` rewrites it as format 2",
+        )
+    if version != SIDECAR_FORMAT_VERSION:
+        raise BaselineFormatError(f"{sidecar_path}: sidecar format {version!r} is not supported")
+    csv_bytes = csv_path.read_bytes()
+    digest = hashlib.sha256(csv_bytes).hexdigest()
+    if digest != metadata.get("csv_sha256"):
+        raise BaselineCorruptError(
+            f"baseline is corrupt: {csv_path.name} ({_data_rows(csv_bytes)} rows, sha256 {digest[:12]}) is "
+            f"not the CSV its sidecar {sidecar_path.name} describes ({metadata.get('csv_rows')} rows, sha256 "
+            f"{str(metadata.get('csv_sha256'))[:12]}); record it again with `make baseline`"
+        )
+    return ()
+
+
+def _data_rows(csv_bytes: bytes) -> int | str:
+    """The CSV's row count without its header, for a message ("?" if it does not even parse as CSV)."""
+    try:
+        return max(0, len(list(csv.reader(io.StringIO(csv_bytes.decode("utf-8", "replace"))))) - 1)
+    except csv.Error:
+        return "?"
 
 
 def _optional(text: str, convert: Callable[[str], Any]) -> Any:
@@ -177,9 +255,14 @@ def _optional(text: str, convert: Callable[[str], Any]) -> Any:
 def load_baseline(path: Path) -> Baseline:
     """Read a baseline CSV (and its ``.json`` sidecar if present) into a ``Baseline``.
 
-    Raises ``FileNotFoundError`` if the CSV is missing and ``BaselineFormatError`` (a ValueError) naming
-    the line if a column or value is wrong.
+    Raises ``FileNotFoundError`` if the CSV is missing, ``BaselineFormatError`` (a ValueError) naming
+    the line if a column or value is wrong, and ``BaselineCorruptError`` (a BaselineFormatError) if the CSV
+    is not the one its sidecar was written with.
     """
+    # The pair is checked before the rows are read: a torn CSV is reported as such, not as a bad value.
+    sidecar_path = path.with_suffix(".json")
+    metadata = _read_sidecar(sidecar_path)
+    notes = _check_integrity(path, sidecar_path, metadata)
     rows: dict[RowKey, BaselineRow] = {}
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -209,13 +292,6 @@ def load_baseline(path: Path) -> Baseline:
             if row.key in rows:
                 raise BaselineFormatError(f"{path}:{reader.line_num}: duplicate row {row.key}")
             rows[row.key] = row
-    sidecar_path = path.with_suffix(".json")
-    metadata: dict[str, Any] = {}
-    if sidecar_path.exists():
-        try:
-            metadata = json.loads(sidecar_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise BaselineFormatError(f"{sidecar_path}: {error}") from error
     return Baseline(
         fingerprint=str(metadata.get("fingerprint", path.stem)),
         environment=dict(metadata.get("environment", {})),
@@ -224,6 +300,7 @@ def load_baseline(path: Path) -> Baseline:
         mode=str(metadata.get("mode", "")),
         git_commit=str(metadata.get("git_commit", "")),
         metadata=metadata,
+        notes=notes,
     )
 
 
@@ -267,10 +344,14 @@ def record_baseline(run: RunResult, directory: Path = BASELINES_DIR) -> tuple[Pa
     """
     csv_path, _ = baseline_paths(run.environment.get("machine_fingerprint", ""), directory)
     new_rows = rows_from_run(run)
-    if csv_path.exists():
-        changes = describe_changes(load_baseline(csv_path), new_rows)
-    else:
+    if not csv_path.exists():
         changes = [f"no previous baseline at {csv_path}: recording the first one"]
+    else:
+        try:
+            changes = describe_changes(load_baseline(csv_path), new_rows)
+        except BaselineFormatError as error:
+            # Recording a fresh baseline is the repair of a corrupt or unreadable one.
+            changes = [f"previous baseline not compared ({error}): recording a fresh one"]
     write_baseline(run, directory)
     return csv_path, changes
 
@@ -310,15 +391,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def baseline_command(arguments: argparse.Namespace) -> int:
-    """The ``baseline`` command: bench, publish, compare with the previous baseline, overwrite it."""
-    exit_code, run = measure_and_summarise(
-        arguments, "baseline", when_interrupted="a partial run is not recorded as the baseline"
-    )
-    if run is None:
-        return exit_code
-    csv_path, changes = record_baseline(run, arguments.baselines_dir)
+    """The ``baseline`` command: bench, publish, compare with the previous baseline, overwrite it.
+
+    In that order, each step whole: a Ctrl-C stops the measuring, or is noted while the run folder or the
+    baseline is written; the step in progress finishes and the next one does not start (exit 130).
+    """
+    with interrupts.ctrl_c_policy():
+        exit_code, run = measure_and_summarise(
+            arguments, "baseline", when_interrupted="the baseline was not recorded"
+        )
+        if run is None:
+            return exit_code
+        csv_path, changes = record_baseline(run, arguments.baselines_dir)
     print(f"Changes against the previous baseline ({csv_path.name}):")
     for line in changes:
         print(f"  {line}")
     print(f"Baseline written: {csv_path} (+ {csv_path.with_suffix('.json').name})")
+    if interrupts.pressed():
+        print("interrupted while the baseline was written: it was written in full", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0

@@ -2,7 +2,8 @@
 
 A plain function with typed options; the CLI (``harness.bench_cli``) only parses arguments into them, and
 ``harness.outputs`` writes what it returns. Ctrl-C stops the run: what was measured is returned with
-``interrupted=True``, and every worker process is killed before this function returns.
+``interrupted=True`` (the pair being measured at that moment is listed in ``not_comparable`` as dropped),
+and every worker process is killed before this function returns.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from harness import fallback
+from harness import fallback, interrupts
 from harness.criterion import CriterionError, run_criterion
 from harness.environment import collect_environment
 from harness.parity import capture
@@ -39,6 +40,8 @@ from harness.workloads import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# not_comparable's reason for the pair Ctrl-C stopped in its middle.
+DROPPED_AT_CTRL_C = "dropped: Ctrl-C came while it was being measured"
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,8 @@ class _WorkerPool:
             seed=self._options.seed,
             modules=self._options.modules,
             cwd=self._options.repo_root,
+            owner=self._stack,  # owned from the moment it is spawned, so Ctrl-C never leaves it running
         )
-        self._stack.callback(worker.kill)
         return worker
 
     def replace_dead(self) -> None:
@@ -172,6 +175,8 @@ class _Collected:
     rust_native_ns: dict[str, float] = field(default_factory=dict)
     physical_references: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
+    # The pair being measured (function, workload): if Ctrl-C comes now, it is listed as dropped.
+    in_progress: tuple[str, str] | None = None
 
 
 def run_bench(options: BenchOptions) -> RunResult:
@@ -184,9 +189,16 @@ def run_bench(options: BenchOptions) -> RunResult:
     collected = _Collected()
     with ExitStack() as stack, _progress(len(tasks) + 1, options.progress) as bar:
         try:
-            _measure(options, tasks, collected, stack, bar)
+            # The one stretch Ctrl-C may cut (under the command's interrupts.ctrl_c_policy()): the workers'
+            # cleanup below and the writing of the result that follows run to their end.
+            with interrupts.interruptible():
+                _measure(options, tasks, collected, stack, bar)
         except KeyboardInterrupt:
             collected.interrupted = True
+            if collected.in_progress is not None:
+                # Its rounds so far are too few to judge: named as dropped rather than silently missing.
+                function, workload = collected.in_progress
+                collected.not_comparable.append(NotComparable(function, workload, DROPPED_AT_CTRL_C))
     # Leaving the ExitStack has killed every worker, whether the run finished or not.
     return RunResult(
         run_id=_run_id(started_at, options.mode),
@@ -221,13 +233,15 @@ def _measure(
     # Allocation tracking (memray) stays out of the timing workers: its hooks must not touch timed calls.
     memory_pool = _WorkerPool(options, 1, stack) if options.memory else None
     bar.set_description("call floor")
+    collected.in_progress = (NOOP_FUNCTION, NOOP_WORKLOAD.id)
     try:
-        collected.call_floor = _time_task(
-            timing_pool, _Task(NOOP_FUNCTION, NOOP_WORKLOAD, None), plan, options.seed
-        )
+        call_floor = _time_task(timing_pool, _Task(NOOP_FUNCTION, NOOP_WORKLOAD, None), plan, options.seed)
+        with interrupts.deferred():
+            collected.call_floor, collected.in_progress = call_floor, None
     except WorkerError as error:
         bar.write(f"call floor not measured: {error}")
         timing_pool.replace_dead()
+        collected.in_progress = None
     bar.set_description("timer overhead")
     try:
         collected.timer_overhead_ns = measure_timer_overhead_ns(timing_pool.workers[0], plan)
@@ -237,11 +251,14 @@ def _measure(
     bar.update()
     for pairs_done, task in enumerate(tasks, start=1):
         bar.set_description(f"{task.function}[{task.workload.id}]")
+        collected.in_progress = (task.function, task.workload.id)
         outcome = _measure_task(task, options, timing_pool, memory_pool, bar.write)
-        if isinstance(outcome, PairResult):
-            collected.pairs.append(outcome)
-        else:
-            collected.not_comparable.append(outcome)
+        with interrupts.deferred():  # stored and no longer in progress: never one without the other
+            if isinstance(outcome, PairResult):
+                collected.pairs.append(outcome)
+            else:
+                collected.not_comparable.append(outcome)
+            collected.in_progress = None
         bar.update()
         if on_pair_done is not None:
             on_pair_done(pairs_done, len(tasks))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from harness.bench import BenchOptions, run_bench
+from harness import interrupts
+from harness.bench import DROPPED_AT_CTRL_C, BenchOptions, run_bench
 from harness.cli import UsageError, add_mode_arguments
 from harness.outputs import DEFAULT_OUT, publish_run
 from harness.registry import DEFAULT_MODULES
@@ -140,10 +140,9 @@ def measure_and_publish(args: argparse.Namespace) -> tuple[RunResult, Path]:
         options,
         progress_sink=partial(_progress_sink, telemetry, str(options.mode)),
     )
+    # Under the command's interrupts.ctrl_c_policy(), Ctrl-C stops only the measuring inside run_bench;
+    # a press while the run folder is written is noted (interrupts.pressed()) and the folder finished.
     run = run_bench(options)
-    if run.interrupted:
-        # The user has pressed Ctrl-C once already; a second press must not lose what was measured.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return run, publish_run(run, args.out, telemetry)
 
 
@@ -158,7 +157,9 @@ def measure_and_summarise(
 ) -> tuple[int, RunResult | None]:
     """``measure_and_publish`` with the commands' shared ending: a summary line, and the exit code.
 
-    Returns (exit code, the run) for a complete run, (exit code, None) for a failed or interrupted one.
+    Returns (exit code, the run) for a complete run, (exit code, None) for a failed or interrupted one,
+    and for a complete one whose writing saw a Ctrl-C (the folder is whole; the command must not go on).
+    Call it inside ``interrupts.ctrl_c_policy()``.
     """
     try:
         run, run_dir = measure_and_publish(args)
@@ -167,14 +168,24 @@ def measure_and_summarise(
         print(f"skybench {command}: error: {error}", file=sys.stderr)
         return EXIT_TOOL_ERROR, None
     print(f"{len(run.pairs)} pairs timed, {len(run.not_comparable)} not comparable; results in {run_dir}")
+    dropped = [f"{n.function}[{n.workload}]" for n in run.not_comparable if n.difference == DROPPED_AT_CTRL_C]
+    if dropped:
+        print(f"dropped at Ctrl-C (measured in part, not kept): {', '.join(dropped)}", file=sys.stderr)
     if run.interrupted:
         print(f"interrupted: {when_interrupted}", file=sys.stderr)
+        return EXIT_INTERRUPTED, None
+    if interrupts.pressed():
+        print(
+            f"interrupted after the measurement, {run_dir} written in full: {when_interrupted}",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED, None
     return 0, run
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    exit_code, _ = measure_and_summarise(
-        args, "bench", when_interrupted="the run folder holds what was measured before Ctrl-C"
-    )
+    with interrupts.ctrl_c_policy():
+        exit_code, _ = measure_and_summarise(
+            args, "bench", when_interrupted="the run folder holds what was measured before Ctrl-C"
+        )
     return exit_code

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.atomic import open_atomic_binary
 from harness.references import BYTES_READ_PER_CALL, COREUTILS_NS, HASHLIB_NS, references_of
 from harness.results import PairResult, RunResult, Verdict
 
@@ -286,6 +287,7 @@ def _save(figure: Figure, path: Path) -> Path:
 
     if figure.get_layout_engine() is None:  # panels of the scaling charts lay themselves out (constrained)
         figure.tight_layout()
-    figure.savefig(path, dpi=_DPI)
+    with open_atomic_binary(path) as handle:
+        figure.savefig(handle, dpi=_DPI, format=path.suffix.lstrip("."))
     pyplot.close(figure)
     return path

@@ -3,19 +3,32 @@
 ``<out>/runs/<run_id>/`` holds run.json, results.csv, speedups.csv, not_comparable.csv, environment.json and
 one pyperf JSON per implementation (rust.json, python.json) that ``python -m pyperf compare_to`` reads as they
 are; ``<out>/latest`` is a symlink to the newest run folder. Column meanings: reports/README.md.
+
+Every file is written atomically (``harness.atomic``), and the folder appears whole: it is written under a
+hidden name and renamed into place, then ``latest`` is swapped to it in one rename.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
-from collections.abc import Iterable, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyperf
 
+from harness.atomic import (
+    NEW_FOLDER_MODE,
+    fsync_directory,
+    open_atomic_text,
+    replace_symlink_atomic,
+    write_text_atomic,
+)
 from harness.charts import write_charts
 from harness.report import write_report
 from harness.report_html import write_run_html
@@ -25,6 +38,8 @@ from harness.telemetry import TelemetryConfig, emit_run
 from harness.telemetry.publish import save_run
 
 DEFAULT_OUT = Path("reports")
+# What a finished run is handed to, with the folder to write into: the report, the charts, the telemetry.
+RunConsumer = Callable[[RunResult, Path], object]
 
 RESULTS_COLUMNS = (
     "function",
@@ -123,14 +138,14 @@ def _speedups_row(pair: PairResult) -> dict[str, Any]:
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with open_atomic_text(path, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def pyperf_suite(run: RunResult, impl: Impl) -> pyperf.BenchmarkSuite | None:
@@ -162,26 +177,8 @@ def pyperf_suite(run: RunResult, impl: Impl) -> pyperf.BenchmarkSuite | None:
     return pyperf.BenchmarkSuite(benchmarks) if benchmarks else None
 
 
-def _point_latest(out_dir: Path, run_dir: Path) -> None:
-    """Atomically repoints ``out_dir/latest`` at the run folder (a relative symlink)."""
-    latest = out_dir / "latest"
-    temporary = out_dir / f".latest.{os.getpid()}"
-    if temporary.is_symlink() or temporary.exists():
-        temporary.unlink()
-    temporary.symlink_to(run_dir.relative_to(out_dir))
-    temporary.replace(latest)
-
-
-def write_run_folder(run: RunResult, out_dir: Path = DEFAULT_OUT) -> Path:
-    """Writes ``out_dir/runs/<run_id>/`` (a suffix is added if it exists) and points ``latest`` at it."""
-    runs_dir = out_dir / "runs"
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    run_dir = runs_dir / run.run_id
-    suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = runs_dir / f"{run.run_id}-{suffix}"
-    run_dir.mkdir()
+def write_run_files(run: RunResult, run_dir: Path) -> None:
+    """The run's own files into ``run_dir``: run.json, environment.json, the CSVs, the pyperf JSON."""
     save_run(run, run_dir)
     _write_json(run_dir / "environment.json", dict(run.environment))
     pairs = _all_pairs(run)
@@ -206,8 +203,51 @@ def write_run_folder(run: RunResult, out_dir: Path = DEFAULT_OUT) -> Path:
     for impl in Impl:
         suite = pyperf_suite(run, impl)
         if suite is not None:
-            suite.dump(str(run_dir / f"{impl}.json"), replace=True)
-    _point_latest(out_dir, run_dir)
+            with open_atomic_text(run_dir / f"{impl}.json") as handle:
+                suite.dump(handle)
+
+
+def _settle(staging: Path, runs_dir: Path, run_id: str) -> Path:
+    """Rename the finished staging folder to ``runs/<run_id>`` (``-2``, ``-3`` ... if taken); return it."""
+    suffix = 1
+    run_dir = runs_dir / run_id
+    while True:
+        try:
+            # rename(2) refuses a non-empty target: a folder already there is never overwritten.
+            os.rename(staging, run_dir)
+        except OSError as error:
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            suffix += 1
+            run_dir = runs_dir / f"{run_id}-{suffix}"
+            continue
+        run_dir.chmod(NEW_FOLDER_MODE)  # mkdtemp's 0700 would hide the results from other users
+        fsync_directory(runs_dir)
+        return run_dir
+
+
+def write_run_folder(
+    run: RunResult, out_dir: Path = DEFAULT_OUT, consumers: Sequence[RunConsumer] = ()
+) -> Path:
+    """Writes ``out_dir/runs/<run_id>/`` whole (a suffix is added if it exists), then points ``latest`` at it.
+
+    The files are written into a hidden staging folder beside it, with what each of ``consumers`` adds
+    (report, charts, telemetry), and the folder is renamed into place in one step: a run folder is
+    complete or absent, and ``latest`` only ever names a complete one. A failure removes the staging folder;
+    a SIGKILL leaves it as ``runs/.<run_id>.<random>.partial``, which nothing reads.
+    """
+    runs_dir = out_dir / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=runs_dir, prefix=f".{run.run_id}.", suffix=".partial"))
+    try:
+        write_run_files(run, staging)
+        for consumer in consumers:
+            consumer(run, staging)
+        run_dir = _settle(staging, runs_dir, run.run_id)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_symlink_atomic(out_dir / "latest", run_dir.relative_to(out_dir))
     return run_dir
 
 
@@ -219,10 +259,15 @@ def publish_run(
     ``telemetry`` None sends to no server; ``metrics.prom`` is written into the run folder either way. A
     server that is down never raises here: its payload is kept in the run folder for ``publish``.
     """
-    run_dir = write_run_folder(run, out_dir)
+    config = telemetry or TelemetryConfig()
     # --- sinks: the single call site for every consumer of a finished run -----------------------------
-    write_report(run, run_dir)
-    write_charts(run, run_dir)
-    write_run_html(run, run_dir)  # after the charts: the page embeds them
-    emit_run(run, run_dir, telemetry or TelemetryConfig())
-    return run_dir
+    return write_run_folder(
+        run,
+        out_dir,
+        consumers=(
+            write_report,
+            write_charts,
+            write_run_html,  # after the charts: the page embeds them
+            lambda finished, folder: emit_run(finished, folder, config),
+        ),
+    )

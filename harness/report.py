@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.atomic import write_text_atomic
 from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED_MEMORY_REDUCTION_RANGE
 from harness.environment import ENVIRONMENT_KEYS
 from harness.references import BYTES_READ_PER_CALL, COREUTILS_NS, HASHLIB_NS, references_of
@@ -569,5 +570,4 @@ def write_report(run: RunResult, run_dir: Path) -> Path:
     """Write ``report.md`` into ``run_dir`` (created if missing) and return its path."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / REPORT_FILENAME
-    path.write_text(render_report(run), encoding="utf-8")
-    return path
+    return write_text_atomic(path, render_report(run))

@@ -79,20 +79,19 @@ class PairTiming:
     speedup: Speedup
 
 
-def time_pair(
-    workers: Sequence[WorkerClient], function: str, workload: str, plan: TimingPlan, seed: int = 0
-) -> PairTiming:
-    """Times both sides of one pair, interleaved, over the given workers (the first calibrates)."""
-    if not workers:
-        raise ValueError("time_pair needs at least one worker")
-    started = time.monotonic()
+def _calibrated_loops(
+    worker: WorkerClient, function: str, workload: str, plan: TimingPlan
+) -> dict[Impl, int]:
+    """Each side calibrated twice, interleaved, keeping the larger count.
+
+    A load spike during one calibration stops its doubling early, and values of a side with too few loops
+    would be short and noisier.
+    """
     sides = (Impl.RUST, Impl.PYTHON)
-    # Calibrate each side twice, interleaved, and keep the larger count: a load spike during one calibration
-    # stops its doubling early, and values of a side with too few loops would be short and noisier.
     loops: dict[Impl, int] = dict.fromkeys(sides, 1)
     for _ in range(CALIBRATIONS):
         for impl in sides:
-            calibration = workers[0].time(
+            calibration = worker.time(
                 function,
                 impl=impl,
                 workload=workload,
@@ -102,6 +101,18 @@ def time_pair(
                 min_time_s=plan.min_time_s,
             )
             loops[impl] = max(loops[impl], calibration.loops)
+    return loops
+
+
+def time_pair(
+    workers: Sequence[WorkerClient], function: str, workload: str, plan: TimingPlan, seed: int = 0
+) -> PairTiming:
+    """Times both sides of one pair, interleaved, over the given workers (the first calibrates)."""
+    if not workers:
+        raise ValueError("time_pair needs at least one worker")
+    started = time.monotonic()
+    sides = (Impl.RUST, Impl.PYTHON)
+    loops = _calibrated_loops(workers[0], function, workload, plan)
     # The calibration runs warmed up the first worker.
     warmed: set[tuple[int, Impl]] = {(0, impl) for impl in sides}
     values: dict[Impl, list[float]] = {impl: [] for impl in sides}

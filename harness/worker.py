@@ -26,11 +26,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from harness import interrupts
 from harness.parity import check_batch
 from harness.registry import DEFAULT_MODULES, find_workload, resolve_callable
 from harness.results import Impl
@@ -319,32 +321,38 @@ class WorkerClient:
         modules: Mapping[Impl, str] = DEFAULT_MODULES,
         cwd: Path | None = None,
         request_timeout_s: float = 900.0,
+        owner: ExitStack | None = None,
     ) -> None:
+        """Start the worker and wait for its hello line.
+
+        ``owner`` (a cleanup stack) is handed the worker's ``kill`` the moment the process exists, before
+        the hello: a Ctrl-C while the worker starts up can then never leave it running. Whatever ends the
+        wait for the hello (an error, a bad line, Ctrl-C) kills the process before it propagates.
+        """
         self._timeout_s = request_timeout_s
         # Lives as long as the worker; closed in _cleanup.
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
-        command = [
-            str(python),
-            "-m",
-            "harness.worker",
-            "--scratch",
-            str(scratch),
-            "--seed",
-            str(seed),
-            "--rust-module",
-            modules[Impl.RUST],
-            "--python-module",
-            modules[Impl.PYTHON],
-        ]
-        self._process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            cwd=cwd,
-        )
-        self.hello = self._read_response()
+        command = [str(python), "-m", "harness.worker", "--scratch", str(scratch), "--seed", str(seed)]
+        command += ["--rust-module", modules[Impl.RUST], "--python-module", modules[Impl.PYTHON]]
+        try:
+            with interrupts.deferred():
+                self._process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=self._stderr,
+                    text=True,
+                    cwd=cwd,
+                    # Its own process group: a terminal's Ctrl-C goes to the parent alone, which stops
+                    # the run and then kills its workers itself (they ignore SIGINT too, once started).
+                    process_group=0,
+                )
+                if owner is not None:
+                    owner.callback(self.kill)
+            self.hello = self._read_response()
+        except BaseException:
+            self.kill()
+            raise
 
     @property
     def pid(self) -> int:
@@ -372,7 +380,14 @@ class WorkerClient:
                 "WorkerDied",
                 f"worker exited with {self._process.returncode}: {self._stderr_tail() or 'no output'}",
             )
-        response: dict[str, Any] = json.loads(line)
+        try:
+            response = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise WorkerError(
+                "ProtocolError", f"worker answered a line that is not JSON: {line[:200]!r}"
+            ) from error
+        if not isinstance(response, dict):
+            raise WorkerError("ProtocolError", f"worker answered {type(response).__name__}, not an object")
         if not response.get("ok"):
             raise WorkerError(str(response.get("error_type", "Error")), str(response.get("error", "")))
         return response
@@ -445,6 +460,9 @@ class WorkerClient:
         self._cleanup()
 
     def kill(self) -> None:
+        if not hasattr(self, "_process"):  # Popen itself failed: there is no process
+            self._stderr.close()
+            return
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()

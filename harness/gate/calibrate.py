@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from harness.atomic import write_text_atomic
 from harness.gate.build import Build
 from harness.gate.compare import GatePolicy
 from harness.gate.measure import Measurements, MeasurePlan, Target, TargetKey, measure_interleaved
@@ -197,8 +198,8 @@ def calibration_path(fingerprint: str, directory: Path = CALIBRATION_DIR) -> Pat
 def save_calibration(calibration: Calibration, path: Path) -> None:
     """The JSON the gate reads at ``path``, and its table for people beside it (same name, ``.md``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(calibration.to_json_dict(), indent=2) + "\n", encoding="utf-8")
-    path.with_suffix(".md").write_text(calibration_table(calibration), encoding="utf-8")
+    write_text_atomic(path, json.dumps(calibration.to_json_dict(), indent=2) + "\n")
+    write_text_atomic(path.with_suffix(".md"), calibration_table(calibration))
 
 
 def load_calibration(path: Path, *, fingerprint: str) -> Calibration:

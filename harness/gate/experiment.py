@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.atomic import open_atomic_text, write_text_atomic
 from harness.environment import collect_environment
 from harness.gate.build import Build, BuildError, build_commit, repo_root, resolve_commit
 from harness.gate.calibrate import (
@@ -621,12 +622,12 @@ _COLUMNS = (
 def write_results(rows: Sequence[ResultRow], out_dir: Path, machine: str) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, markdown_path = out_dir / "results.csv", out_dir / "results.md"
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+    with open_atomic_text(csv_path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(_COLUMNS)
         for row in rows:
             writer.writerow([getattr(row, column) for column in _COLUMNS])
-    markdown_path.write_text(results_markdown(rows, machine), encoding="utf-8")
+    write_text_atomic(markdown_path, results_markdown(rows, machine))
     return csv_path, markdown_path
 
 

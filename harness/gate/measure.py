@@ -93,9 +93,8 @@ class _Workers:
             self.clients[role] = self._start(self.builds[role])
 
     def _start(self, build: Build) -> WorkerClient:
-        client = WorkerClient(build.python, self._scratch, cwd=build.tree)
-        self._stack.callback(client.kill)  # kill() is a no-op once close() has run
-        return client
+        # Owned by the stack from its spawn on (kill() is a no-op once close() has run).
+        return WorkerClient(build.python, self._scratch, cwd=build.tree, owner=self._stack)
 
 
 def _round_value(values_ns: Sequence[float]) -> float:

@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.atomic import write_text_atomic
 from harness.gate.outcome import ExitCode, GateReport, comparison_key
 from harness.results import GateComparison, GateOutcome
-from harness.telemetry.delivery import write_atomically
 
 SUMMARY_NAME = "gate-summary.md"
 JUNIT_NAME = "gate-junit.xml"
@@ -187,12 +187,10 @@ def _failure_text(comparison: GateComparison) -> str:
 
 
 def write_outputs(report: GateReport, out_dir: Path) -> list[Path]:
-    """Writes the three files, each atomically (CI reads them); returns their paths."""
-    contents = {
-        out_dir / SUMMARY_NAME: markdown_summary(report),
-        out_dir / JUNIT_NAME: junit_xml(report),
-        out_dir / JSON_NAME: json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n",
-    }
-    for path, text in contents.items():
-        write_atomically(path, text.encode("utf-8"))
-    return list(contents)
+    """Writes the three files; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / SUMMARY_NAME, out_dir / JUNIT_NAME, out_dir / JSON_NAME]
+    write_text_atomic(paths[0], markdown_summary(report))
+    write_text_atomic(paths[1], junit_xml(report))
+    write_text_atomic(paths[2], json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n")
+    return paths

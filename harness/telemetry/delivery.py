@@ -7,12 +7,12 @@ A sink that could not deliver leaves its payload in ``RUN_DIR/unsent/`` so nothi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from harness.atomic import write_bytes_atomic
 
 DELIVERY_REPORT_NAME = "telemetry.json"
 UNSENT_DIR_NAME = "unsent"
@@ -72,16 +72,7 @@ class DeliveryReport:
 
 def write_atomically(path: Path, payload: bytes) -> None:
     """Write ``payload`` to ``path`` so a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
-        handle.write(payload)
-        temporary = Path(handle.name)
-    try:
-        temporary.chmod(0o644)  # NamedTemporaryFile makes it 0600; scrapers often run as another user
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, payload)
 
 
 def save_report(run_dir: Path, report: DeliveryReport) -> Path:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from harness.atomic import write_text_atomic
 from harness.results import RunResult
 from harness.telemetry.config import HostPort, TelemetryConfig, parse_host_port
 from harness.telemetry.delivery import (
@@ -39,8 +40,7 @@ class PublishError(ValueError):
 def save_run(run: RunResult, run_dir: Path) -> Path:
     """Write ``run_dir/run.json``, what ``load_run`` reads back (a bench run folder, the gate's folder)."""
     path = run_dir / RUN_JSON_NAME
-    path.write_text(json.dumps(run.to_json_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return write_text_atomic(path, json.dumps(run.to_json_dict(), indent=2, sort_keys=True) + "\n")
 
 
 def load_run(run_dir: Path) -> RunResult | None:

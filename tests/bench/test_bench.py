@@ -11,7 +11,7 @@ import pytest
 
 import harness.bench
 import harness.timing
-from harness.bench import run_bench
+from harness.bench import DROPPED_AT_CTRL_C, run_bench
 from harness.registry import DEFAULT_MODULES
 
 from .conftest import tiny_options
@@ -50,6 +50,8 @@ def test_interrupt_keeps_finished_measurements_and_stops_workers(
     assert run.interrupted
     assert run.call_floor is not None, "the call floor was measured before Ctrl-C and must be kept"
     assert run.pairs == ()
+    dropped = [(n.function, n.workload, n.difference) for n in run.not_comparable]
+    assert dropped == [("base36_encode", "md5-hex", DROPPED_AT_CTRL_C)], "the cut pair must be named"
     for pid in started_workers:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 

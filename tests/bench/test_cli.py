@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.bench import DROPPED_AT_CTRL_C
 from harness.cli import EXIT_USAGE, FEATURES, build_parser, main, requested_command
 
 from .conftest import REPO_ROOT
@@ -160,8 +161,14 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
     run = json.loads((out / "latest" / "run.json").read_text())
     assert run["interrupted"] is True
+    # The pair cut by Ctrl-C (if the press came during one) is named, in run.json and on stderr.
+    dropped = [n for n in run["not_comparable"] if n["difference"] == DROPPED_AT_CTRL_C]
+    assert len(dropped) <= 1
+    for entry in dropped:
+        assert f"dropped at Ctrl-C (measured in part, not kept): {entry['function']}[" in stderr
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive, "worker processes were left behind"
 

@@ -98,3 +98,16 @@ def test_pyperf_compare_to_accepts_the_files(run: RunResult, tmp_path: Path) -> 
     )
     assert completed.returncode == 0, completed.stderr
     assert "base36_encode[md5-hex]" in completed.stdout
+
+
+def test_a_run_folder_appears_whole_or_not_at_all(run: RunResult, tmp_path: Path) -> None:
+    first = write_run_folder(run, tmp_path)
+
+    def failing_consumer(_run: RunResult, folder: Path) -> None:
+        (folder / "report.md").write_text("half a report")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_run_folder(run, tmp_path, consumers=(failing_consumer,))
+    assert [path.name for path in (tmp_path / "runs").iterdir()] == [first.name], "no partial folder left"
+    assert (tmp_path / "latest").resolve() == first.resolve(), "latest must keep naming a complete folder"

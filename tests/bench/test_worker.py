@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
+import psutil
 import pytest
 
 from harness.results import Impl
@@ -119,3 +123,71 @@ def test_overhead_times_the_empty_loop(worker: WorkerClient) -> None:
     with pytest.raises(WorkerError) as bad_values:
         worker.overhead(loops=None, values=0, warmups=0, min_time_s=0.001)
     assert bad_values.value.error_type == "RequestError"
+
+
+# --- start-up: a worker is never left running, whatever ends its start -----------------------------------
+
+
+def _fake_python(tmp_path: Path, hello: str) -> tuple[Path, Path]:
+    """An "interpreter" that records its pid, prints ``hello`` (if any) and then hangs, ignoring Ctrl-C."""
+    pid_file = tmp_path / "worker.pid"
+    script = tmp_path / "fake-python"
+    echo = f"echo '{hello}'\n" if hello else ""
+    script.write_text(f"#!/bin/sh\ntrap '' INT\necho $$ > {pid_file}\n{echo}exec sleep 60\n")
+    script.chmod(0o755)
+    return script, pid_file
+
+
+def _wait_for_pid(pid_file: Path) -> int:
+    for _ in range(600):
+        if pid_file.exists() and pid_file.read_text().strip():
+            return int(pid_file.read_text())
+        time.sleep(0.05)
+    raise AssertionError("the fake worker never started")
+
+
+def _gone(pid: int) -> bool:
+    return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_hello_that_is_not_json_is_a_worker_error_and_the_process_is_killed(tmp_path: Path) -> None:
+    script, pid_file = _fake_python(tmp_path, "not a hello")
+    with pytest.raises(WorkerError, match="not JSON"):
+        WorkerClient(script, tmp_path, request_timeout_s=60)
+    assert _gone(_wait_for_pid(pid_file))
+
+
+def test_ctrl_c_while_waiting_for_the_hello_kills_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script, pid_file = _fake_python(tmp_path, "")
+
+    def ctrl_c_during_hello(self: WorkerClient) -> dict[str, object]:
+        _wait_for_pid(pid_file)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(WorkerClient, "_read_response", ctrl_c_during_hello)
+    with pytest.raises(KeyboardInterrupt):
+        WorkerClient(script, tmp_path)
+    assert _gone(_wait_for_pid(pid_file))
+
+
+def test_the_owner_holds_the_worker_before_its_hello(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script, pid_file = _fake_python(tmp_path, "")
+    owner = ExitStack()
+    killed_by_owner: list[bool] = []
+
+    def owner_cleans_up_during_hello(self: WorkerClient) -> dict[str, object]:
+        pid = _wait_for_pid(pid_file)
+        owner.close()  # what a Ctrl-C unwinding the bench's stack does at this moment
+        killed_by_owner.append(_gone(pid))
+        return {"ok": True}
+
+    monkeypatch.setattr(WorkerClient, "_read_response", owner_cleans_up_during_hello)
+    WorkerClient(script, tmp_path, owner=owner)
+    assert killed_by_owner == [True]
+
+
+def test_a_worker_has_its_own_process_group(worker: WorkerClient) -> None:
+    # A terminal's Ctrl-C goes to the foreground group: the bench alone gets it and stops its workers.
+    assert os.getpgid(worker.pid) == worker.pid != os.getpgid(0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ import pytest
 from harness import baseline, bench_cli
 from harness.baseline import (
     BASELINE_COLUMNS,
+    SIDECAR_FORMAT_VERSION,
+    BaselineCorruptError,
     BaselineFormatError,
     baseline_paths,
     describe_changes,
@@ -20,6 +24,8 @@ from harness.baseline import (
     write_baseline,
 )
 from harness.bench import BenchOptions
+from harness.gate import cli as gate_cli
+from harness.gate.outcome import ExitCode
 from harness.results import Impl, RunResult
 from harness.workloads import Mode
 
@@ -100,6 +106,54 @@ def test_load_baseline_rejects_wrong_columns_and_values(tmp_path: Path) -> None:
         load_baseline(tmp_path / "missing.csv")
 
 
+def test_sidecar_names_the_csv_row_count_and_digest(tmp_path: Path) -> None:
+    csv_path = write_baseline(synthetic_run(), tmp_path)
+    sidecar = json.loads(csv_path.with_suffix(".json").read_text(encoding="utf-8"))
+    assert sidecar["format_version"] == SIDECAR_FORMAT_VERSION == 2
+    assert sidecar["csv_sha256"] == hashlib.sha256(csv_path.read_bytes()).hexdigest()
+    assert sidecar["csv_rows"] == len(csv_path.read_text(encoding="utf-8").splitlines()) - 1
+    assert load_baseline(csv_path).notes == ()
+
+
+def test_a_csv_cut_short_is_corrupt_not_a_smaller_baseline(tmp_path: Path) -> None:
+    # The reported failure: 1 row of 90 left beside its sidecar, loaded as a baseline with rows missing.
+    csv_path = write_baseline(synthetic_run(), tmp_path)
+    lines = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    csv_path.write_text("".join(lines[:2]), encoding="utf-8")
+    with pytest.raises(BaselineCorruptError, match=r"baseline is corrupt: .* \(1 rows"):
+        load_baseline(csv_path)
+
+
+def test_a_format_1_sidecar_still_loads_with_a_note(tmp_path: Path) -> None:
+    csv_path = write_baseline(synthetic_run(), tmp_path)
+    sidecar_path = csv_path.with_suffix(".json")
+    sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
+    for key in ("format_version", "csv_rows", "csv_sha256"):
+        del sidecar[key]
+    sidecar_path.write_text(json.dumps(sidecar), encoding="utf-8")
+    loaded = load_baseline(csv_path)
+    assert loaded.run_id == synthetic_run().run_id
+    assert len(loaded.notes) == 1 and "format 1" in loaded.notes[0]
+    sidecar_path.unlink()
+    assert "no sidecar" in load_baseline(csv_path).notes[0]
+
+
+@pytest.mark.parametrize("sidecar_text", ["{truncated", '{"format_version": 99}', "[1, 2]"])
+def test_an_unusable_sidecar_is_a_format_error(tmp_path: Path, sidecar_text: str) -> None:
+    csv_path = write_baseline(synthetic_run(), tmp_path)
+    csv_path.with_suffix(".json").write_text(sidecar_text, encoding="utf-8")
+    with pytest.raises(BaselineFormatError):
+        load_baseline(csv_path)
+
+
+def test_recording_over_a_corrupt_baseline_records_a_fresh_one(tmp_path: Path) -> None:
+    csv_path = write_baseline(synthetic_run(), tmp_path)
+    csv_path.write_text(",".join(BASELINE_COLUMNS) + "\n", encoding="utf-8")
+    _, changes = record_baseline(synthetic_run(), tmp_path)
+    assert changes[0].startswith("previous baseline not compared (baseline is corrupt")
+    assert len(load_baseline(csv_path).rows) == 2 * len(synthetic_run().pairs) + 2
+
+
 def test_fingerprint_must_be_a_plain_file_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="fingerprint"):
         baseline_paths("../escape", tmp_path)
@@ -148,3 +202,18 @@ def test_an_interrupted_bench_is_not_recorded(monkeypatch: pytest.MonkeyPatch, t
     )
     assert arguments.handler(arguments) == 130
     assert not (tmp_path / "baselines").exists()
+
+
+def test_the_gate_exits_2_on_a_torn_baseline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_path = write_baseline(synthetic_run(), tmp_path)
+    old_sidecar = csv_path.with_suffix(".json").read_bytes()
+    write_baseline(dataclasses.replace(synthetic_run(), pairs=synthetic_run().pairs[:1]), tmp_path)
+    csv_path.with_suffix(".json").write_bytes(old_sidecar)
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    parser = argparse.ArgumentParser()
+    gate_cli.register(parser.add_subparsers())
+    arguments = parser.parse_args(["gate", "--baseline", str(csv_path), "--out", str(tmp_path / "out")])
+    assert arguments.handler(arguments) == ExitCode.USAGE_OR_TOOL_ERROR
+    assert "baseline is corrupt" in capsys.readouterr().err
