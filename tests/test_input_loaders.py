@@ -135,7 +135,7 @@ def _sink_details(details: dict[str, object]) -> Callable[[bytes], bytes]:
     return lambda raw: edit_json(raw, lambda data: data["sinks"][-1].update(details=details))
 
 
-def _comparison(change: Callable[[dict[str, object]], None]) -> Callable[[bytes], bytes]:
+def _comparison(change: Callable[[dict[str, object]], object]) -> Callable[[bytes], bytes]:
     return lambda raw: edit_json(raw, lambda data: change(next(iter(data["comparisons"].values()))))
 
 
