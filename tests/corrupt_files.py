@@ -38,7 +38,7 @@ def truncated(raw: bytes, fraction: float = 0.5) -> bytes:
     return raw[: int(len(raw) * fraction)]
 
 
-def edit_json(raw: bytes, change: Callable[[Any], None]) -> bytes:
+def edit_json(raw: bytes, change: Callable[[Any], object]) -> bytes:
     data = json.loads(raw)
     change(data)
     return json.dumps(data).encode()
