@@ -15,14 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from telemetry.synthetic import MACHINE, synthetic_run
-
 from harness.baseline import write_baseline
 from harness.gate.calibrate import Calibration, ComparisonNoise, save_calibration
 from harness.gate.config import DEFAULT_CONFIG
 from harness.telemetry import TelemetryConfig, emit_run
 from harness.telemetry.config import HostPort
 from harness.telemetry.publish import save_run
+
+from .telemetry.synthetic import MACHINE, synthetic_run
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20261201

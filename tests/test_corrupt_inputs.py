@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corrupt_files import (
+
+from harness.cli import EXIT_USAGE, run_handler
+from harness.environment import collect_environment
+from harness.telemetry.publish import save_run
+
+from .corrupt_files import (
     DOWN,
     REPO,
     edit_json,
@@ -29,11 +34,7 @@ from corrupt_files import (
     random_bytes,
     truncated,
 )
-from telemetry.synthetic import synthetic_gate_run
-
-from harness.cli import EXIT_USAGE, run_handler
-from harness.environment import collect_environment
-from harness.telemetry.publish import save_run
+from .telemetry.synthetic import synthetic_gate_run
 
 PUBLISH = [
     "publish",

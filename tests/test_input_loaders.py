@@ -14,10 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from corrupt_files import edit_json, make_baseline, make_calibration, make_gate_toml, make_run_folder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from telemetry.synthetic import MACHINE
 
 from harness.baseline import load_baseline
 from harness.gate.calibrate import CalibrationError, load_calibration
@@ -26,6 +24,9 @@ from harness.inputs import InputFileError
 from harness.telemetry.delivery import load_report
 from harness.telemetry.payloads import check_exposition, statsd_gauges
 from harness.telemetry.publish import load_run
+
+from .corrupt_files import edit_json, make_baseline, make_calibration, make_gate_toml, make_run_folder
+from .telemetry.synthetic import MACHINE
 
 LOADER_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
