@@ -1,4 +1,5 @@
-"""Send one finished run to every configured sink; never raise for a sink that is down, slow or refusing.
+"""Send one finished run to every configured sink; never raise for a sink that is down, slow, refusing or
+failing in any other way (each sink's send is its boundary: ``timed_delivery`` records any error).
 
 Each server send is bounded by ``TelemetryConfig.send_timeout_seconds``; what could not be sent is kept in
 ``RUN_DIR/unsent/`` and listed in ``RUN_DIR/telemetry.json`` (and on stderr), for ``publish`` to send later.
