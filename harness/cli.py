@@ -16,6 +16,7 @@ import importlib
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from harness.inputs import InputFileError, one_line
 
@@ -78,6 +79,18 @@ class UsageError(ValueError):
     """Arguments that parse but do not make sense together; the command exits 2 with the message."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage error on one line (what is wrong, and where the options are), exit 2.
+
+    The full usage block argparse prints first buries the one line that matters; ``--help`` still shows it.
+    Subcommand parsers are of the same class (``add_subparsers`` uses the parent's).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        flat = " ".join(message.split())
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {flat} (see {self.prog} --help)\n")
+
+
 def build_parser(
     features: Sequence[Feature] = FEATURES, load: Collection[str] | None = None
 ) -> argparse.ArgumentParser:
@@ -86,7 +99,7 @@ def build_parser(
     A feature none of whose commands is in ``load`` gets stubs: its commands are listed with their summary
     but cannot be run from this parser.
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="skybench",
         description="Benchmark the sky_rs Rust port of 12 SkyPilot functions against the Python reference.",
     )

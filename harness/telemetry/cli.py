@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.cli import run_handler
+from harness.cli import Parser, run_handler
 from harness.inputs import InputFileError, one_line
 from harness.telemetry.config import (
     DEFAULT_SEND_TIMEOUT_SECONDS,
@@ -109,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m harness.telemetry publish RUN_DIR``, usable before the main CLI wires it in."""
-    parser = argparse.ArgumentParser(prog="python -m harness.telemetry")
+    parser: argparse.ArgumentParser = Parser(prog="python -m harness.telemetry")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return run_handler(args.command, args.handler, args)

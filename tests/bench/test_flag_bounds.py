@@ -26,7 +26,9 @@ def test_unbounded_values_are_usage_errors(flags: list[str], capsys: pytest.Capt
     with pytest.raises(SystemExit) as exited:
         build_parser(load={"bench"}).parse_args(["bench", *flags])
     assert exited.value.code == 2
-    assert f"argument {flags[0]}" in capsys.readouterr().err
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(f"skybench bench: error: argument {flags[0]}")
+    assert stderr.endswith("(see skybench bench --help)\n") and stderr.count("\n") == 1
 
 
 def test_values_at_the_bounds_are_taken() -> None:
