@@ -122,13 +122,14 @@ def requested_command(argv: Sequence[str]) -> str | None:
 def run_handler(command: str, handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a command's handler under the error policy every command shares.
 
-    A bad argument (``UsageError``) or a bad input file (``InputFileError``, raised where the file is read)
-    is exit 2 with one line naming the problem. Anything else escaping a handler is a bug of the harness:
-    still one line and exit 2, never a traceback that CI might read as a verdict.
+    A bad argument (``UsageError``), a bad input file (``InputFileError``, raised where the file is read) or
+    a file system that refuses (``OSError``: a full disk, a read-only folder) is exit 2 with one line naming
+    the problem. Anything else escaping a handler is a bug of the harness: still one line and exit 2, never
+    a traceback that CI might read as a verdict.
     """
     try:
         return handler(args)
-    except (UsageError, InputFileError) as error:
+    except (UsageError, InputFileError, OSError) as error:
         print(f"skybench {command}: error: {one_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -286,3 +286,16 @@ def test_an_unexpected_error_is_one_line_exit_2_asking_for_a_report(
     assert stderr == (
         "skybench bench: internal error: RuntimeError: the harness has a bug over two lines (please report)\n"
     )
+
+
+def test_a_refusing_file_system_is_one_line_exit_2_not_an_internal_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def write(_args: argparse.Namespace) -> int:
+        (tmp_path / "missing" / "run.json").write_text("{}")
+        return 0
+
+    assert run_handler("publish", write, argparse.Namespace()) == EXIT_USAGE
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("skybench publish: error: [Errno 2] No such file or directory:")
+    assert str(tmp_path / "missing" / "run.json") in stderr and stderr.count("\n") == 1
