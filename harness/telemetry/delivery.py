@@ -132,7 +132,7 @@ def read_inside(run_dir: Path, relative: str, *, subfolder: str = "") -> bytes |
     if not stat.S_ISREG(status.st_mode):
         raise InputFileError(f"{real}: not a regular file; refusing to read it")
     if status.st_size > MAX_PAYLOAD_BYTES:
-        raise InputFileError(f"{real}: {status.st_size} bytes, more than any payload ({MAX_PAYLOAD_BYTES})")
+        raise InputFileError(f"{real}: {status.st_size} bytes, more than publish reads ({MAX_PAYLOAD_BYTES})")
     try:
         return read_bytes(real)
     except FileNotFoundError:
