@@ -23,12 +23,16 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from harness import interrupts
 from harness.atomic import write_bytes_atomic, write_text_atomic
 from harness.bench_cli import EXIT_INTERRUPTED, add_run_arguments, measure_and_summarise
+from harness.inputs import InputFileError, one_line, parse_json, read_bytes, read_text
 from harness.registry import DEFAULT_MODULES
 from harness.report import format_ns, format_ratio
 from harness.results import Impl, PairResult, RunResult
@@ -60,8 +64,8 @@ RowKey = tuple[str, str, Impl]  # (function, workload, impl)
 SIDECAR_FORMAT_VERSION = 2
 
 
-class BaselineFormatError(ValueError):
-    """A baseline file that does not have the expected columns or values."""
+class BaselineFormatError(InputFileError):
+    """A baseline file (CSV or sidecar) that does not have the expected columns, values or types."""
 
 
 class BaselineCorruptError(BaselineFormatError):
@@ -201,16 +205,102 @@ def write_baseline(run: RunResult, directory: Path = BASELINES_DIR) -> Path:
     return csv_path
 
 
-def _read_sidecar(sidecar_path: Path) -> dict[str, Any]:
-    """The sidecar's fields; empty when there is none (the CSV alone still loads)."""
+def _finite(text: str) -> float:
+    """A float cell: ``float()``'s syntax, but NaN and infinity are no measurement."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
+
+
+def _row(record: Mapping[str | None, Any]) -> BaselineRow:
+    """One CSV record as a row; ValueError naming the bad cell."""
+    if None in record or any(value is None for value in record.values()):  # DictReader's extra / missing
+        raise ValueError(f"expected {len(BASELINE_COLUMNS)} cells")
+
+    def cell(column: str, convert: Callable[[str], Any], *, optional: bool = False) -> Any:
+        text = record[column]
+        if optional and not text.strip():
+            return None
+        try:
+            return convert(text)
+        except ValueError as error:
+            raise ValueError(f"{column}: {error}") from error
+
+    row = BaselineRow(
+        function=record["function"],
+        workload=record["workload"],
+        impl=cell("impl", Impl),
+        median_ns=cell("median_ns", _finite),
+        median_ci_low_ns=cell("median_ci_low_ns", _finite),
+        median_ci_high_ns=cell("median_ci_high_ns", _finite),
+        rounds=cell("rounds", int),
+        speedup=cell("speedup", _finite, optional=True),
+        ci_low=cell("ci_low", _finite, optional=True),
+        ci_high=cell("ci_high", _finite, optional=True),
+        alloc_bytes_per_call=cell("alloc_bytes_per_call", _finite, optional=True),
+        allocs_per_call=cell("allocs_per_call", _finite, optional=True),
+        peak_rss_bytes=cell("peak_rss_bytes", int, optional=True),
+    )
+    if not (row.function and row.workload):
+        raise ValueError("function and workload must not be empty")
+    if not row.median_ns > 0 or row.rounds < 1:
+        raise ValueError("median_ns must be > 0 and rounds >= 1")
+    return row
+
+
+def _read_rows(path: Path) -> dict[RowKey, BaselineRow]:
+    """The CSV's rows by key; BaselineFormatError naming the file, the line and the problem."""
+    text = read_text(path, BaselineFormatError)
+    rows: dict[RowKey, BaselineRow] = {}
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        metadata = json.loads(sidecar_path.read_text(encoding="utf-8"))
+        if tuple(reader.fieldnames or ()) != BASELINE_COLUMNS:
+            raise BaselineFormatError(f"{path}: expected columns {BASELINE_COLUMNS}, got {reader.fieldnames}")
+        for record in reader:
+            try:
+                row = _row(record)
+            except ValueError as error:
+                raise BaselineFormatError(f"{path}:{reader.line_num}: {one_line(str(error))}") from error
+            if row.key in rows:
+                raise BaselineFormatError(f"{path}:{reader.line_num}: duplicate row {row.key}")
+            rows[row.key] = row
+    except csv.Error as error:  # a NUL byte, an unterminated quote: the file is not a CSV we wrote
+        raise BaselineFormatError(f"{path}:{reader.line_num}: not CSV: {error}") from error
+    if not rows:
+        raise BaselineFormatError(f"{path}: no rows")
+    return rows
+
+
+@dataclass(frozen=True)
+class _Sidecar:
+    """The types of the sidecar's keys ``load_baseline`` reads; other keys are left to their readers."""
+
+    fingerprint: str = ""
+    run_id: str = ""
+    mode: str = ""
+    git_commit: str = ""
+    started_at_unix_s: float = 0.0
+    interrupted: bool = False
+    environment: dict[str, str] = field(default_factory=dict)
+    format_version: int = 1
+    csv_rows: int = 0
+    csv_sha256: str = ""
+
+
+@cache
+def _sidecar_adapter() -> TypeAdapter[_Sidecar]:
+    return TypeAdapter(_Sidecar)
+
+
+def _read_sidecar(sidecar_path: Path) -> dict[str, Any]:
+    """The sidecar as a dict (empty without one), its known keys checked for their types."""
+    try:
+        raw = read_bytes(sidecar_path, BaselineFormatError)
     except FileNotFoundError:
         return {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BaselineCorruptError(f"baseline is corrupt: {sidecar_path} is not JSON: {error}") from error
-    if not isinstance(metadata, dict):
-        raise BaselineCorruptError(f"baseline is corrupt: {sidecar_path} is not a JSON object")
+    parse_json(_sidecar_adapter(), raw, sidecar_path, BaselineFormatError)
+    metadata: dict[str, Any] = json.loads(raw)  # valid: parse_json checked it is an object
     return metadata
 
 
@@ -248,50 +338,18 @@ def _data_rows(csv_bytes: bytes) -> int | str:
         return "?"
 
 
-def _optional(text: str, convert: Callable[[str], Any]) -> Any:
-    return convert(text) if text.strip() else None
-
-
 def load_baseline(path: Path) -> Baseline:
     """Read a baseline CSV (and its ``.json`` sidecar if present) into a ``Baseline``.
 
-    Raises ``FileNotFoundError`` if the CSV is missing, ``BaselineFormatError`` (a ValueError) naming
-    the line if a column or value is wrong, and ``BaselineCorruptError`` (a BaselineFormatError) if the CSV
-    is not the one its sidecar was written with.
+    Raises ``FileNotFoundError`` if the CSV is missing, ``BaselineFormatError`` (an InputFileError) naming
+    the file, the line and the problem if it is unreadable, not UTF-8, not CSV, or a column or value is wrong,
+    and ``BaselineCorruptError`` (a BaselineFormatError) if the CSV is not the one its sidecar describes.
     """
     # The pair is checked before the rows are read: a torn CSV is reported as such, not as a bad value.
     sidecar_path = path.with_suffix(".json")
     metadata = _read_sidecar(sidecar_path)
     notes = _check_integrity(path, sidecar_path, metadata)
-    rows: dict[RowKey, BaselineRow] = {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != BASELINE_COLUMNS:
-            raise BaselineFormatError(f"{path}: expected columns {BASELINE_COLUMNS}, got {reader.fieldnames}")
-        for record in reader:
-            try:
-                row = BaselineRow(
-                    function=record["function"],
-                    workload=record["workload"],
-                    impl=Impl(record["impl"]),
-                    median_ns=float(record["median_ns"]),
-                    median_ci_low_ns=float(record["median_ci_low_ns"]),
-                    median_ci_high_ns=float(record["median_ci_high_ns"]),
-                    rounds=int(record["rounds"]),
-                    speedup=_optional(record["speedup"], float),
-                    ci_low=_optional(record["ci_low"], float),
-                    ci_high=_optional(record["ci_high"], float),
-                    alloc_bytes_per_call=_optional(record["alloc_bytes_per_call"], float),
-                    allocs_per_call=_optional(record["allocs_per_call"], float),
-                    peak_rss_bytes=_optional(record["peak_rss_bytes"], int),
-                )
-            except (TypeError, ValueError) as error:
-                raise BaselineFormatError(f"{path}:{reader.line_num}: {error}") from error
-            if not (math.isfinite(row.median_ns) and row.median_ns > 0):
-                raise BaselineFormatError(f"{path}:{reader.line_num}: median_ns must be > 0")
-            if row.key in rows:
-                raise BaselineFormatError(f"{path}:{reader.line_num}: duplicate row {row.key}")
-            rows[row.key] = row
+    rows = _read_rows(path)
     return Baseline(
         fingerprint=str(metadata.get("fingerprint", path.stem)),
         environment=dict(metadata.get("environment", {})),

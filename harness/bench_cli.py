@@ -25,18 +25,38 @@ EXIT_INTERRUPTED = 130
 EXIT_TOOL_ERROR = 2
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+# Bounds that catch a slip of the keyboard (inf, 1e9, a process per core of a cluster), not a policy.
+MAX_PROCESSES = 64
+MAX_MIN_TIME_SECONDS = 60.0
+MAX_PAIR_BUDGET_SECONDS = 24 * 3600.0
+
+
+def _bounded_float(text: str, high: float) -> float:
+    """A number of seconds in (0, high]; nan and inf are refused, as they would hang or overflow."""
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from error
+    if not 0 < value <= high:  # False for nan
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= {high:g}, got {text}")
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+def _bounded_int(text: str, high: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from error
+    if value < 1 or (high is not None and value > high):
+        bound = f" and <= {high}" if high is not None else ""
+        raise argparse.ArgumentTypeError(f"must be >= 1{bound}, got {text}")
     return value
+
+
+_positive_int = partial(_bounded_int, high=None)
+_processes = partial(_bounded_int, high=MAX_PROCESSES)
+_min_time_seconds = partial(_bounded_float, high=MAX_MIN_TIME_SECONDS)
+_pair_budget_seconds = partial(_bounded_float, high=MAX_PAIR_BUDGET_SECONDS)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,13 +92,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_run_arguments(parser)
     tuning = parser.add_argument_group("timing (defaults depend on --quick/--full)")
-    tuning.add_argument("--processes", type=_positive_int, help="worker processes the rounds rotate over")
+    tuning.add_argument("--processes", type=_processes, help="worker processes the rounds rotate over")
     tuning.add_argument(
         "--min-rounds", type=_positive_int, help="rounds per pair before stopping is considered"
     )
     tuning.add_argument("--max-rounds", type=_positive_int, help="the cap on rounds per pair")
-    tuning.add_argument("--min-time", type=_positive_float, help="seconds one timed value should last")
-    tuning.add_argument("--pair-budget", type=_positive_float, help="seconds per pair before rounds stop")
+    tuning.add_argument("--min-time", type=_min_time_seconds, help="seconds one timed value should last")
+    tuning.add_argument(
+        "--pair-budget", type=_pair_budget_seconds, help="seconds per pair before rounds stop"
+    )
     parser.add_argument(
         "--rust-module",
         default=DEFAULT_MODULES[Impl.RUST],
@@ -109,7 +131,7 @@ def options_from_arguments(args: argparse.Namespace) -> BenchOptions:
     try:
         plan = replace(plan, **given)
     except ValueError as error:
-        raise UsageError(f"bench: {error}") from error
+        raise UsageError(str(error)) from error
     return BenchOptions(
         mode=mode,
         only=tuple(args.only or ()),

@@ -14,8 +14,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
+
+from harness.inputs import InputFileError, one_line
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ FEATURES: tuple[Feature, ...] = (
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def add_mode_arguments(
@@ -79,6 +83,18 @@ class UsageError(ValueError):
     """Arguments that parse but do not make sense together; the command exits 2 with the message."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage error on one line (what is wrong, and where the options are), exit 2.
+
+    The full usage block argparse prints first buries the one line that matters; ``--help`` still shows it.
+    Subcommand parsers are of the same class (``add_subparsers`` uses the parent's).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        flat = " ".join(message.split())
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {flat} (see {self.prog} --help)\n")
+
+
 def build_parser(
     features: Sequence[Feature] = FEATURES, load: Collection[str] | None = None
 ) -> argparse.ArgumentParser:
@@ -87,7 +103,7 @@ def build_parser(
     A feature none of whose commands is in ``load`` gets stubs: its commands are listed with their summary
     but cannot be run from this parser.
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="skybench",
         description="Benchmark the sky_rs Rust port of 12 SkyPilot functions against the Python reference.",
     )
@@ -107,18 +123,38 @@ def requested_command(argv: Sequence[str]) -> str | None:
     return next((argument for argument in argv if not argument.startswith("-")), None)
 
 
+def run_handler(command: str, handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command's handler under the error policy every command shares.
+
+    A bad argument (``UsageError``), a bad input file (``InputFileError``, raised where the file is read) or
+    a file system that refuses (``OSError``: a full disk, a read-only folder) is exit 2 with one line naming
+    the problem. Anything else escaping a handler is a bug of the harness: still one line and exit 2, never
+    a traceback that CI might read as a verdict.
+    """
+    try:
+        return handler(args)
+    except (UsageError, InputFileError, OSError) as error:
+        print(f"skybench {command}: error: {one_line(str(error))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"skybench {command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the last resort: the tests show each known bad input is validated earlier
+        print(
+            f"skybench {command}: internal error: {type(error).__name__}: {one_line(str(error))} "
+            "(please report)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     command = requested_command(arguments)
     parser = build_parser(load=set() if command is None else {command})
     args = parser.parse_args(arguments)
     handler = getattr(args, "handler", None)
-    if handler is None:
+    if handler is None or command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    try:
-        exit_code: int = handler(args)
-    except UsageError as error:
-        print(f"skybench: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    return exit_code
+    return run_handler(command, handler, args)

@@ -32,10 +32,12 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import TypeAdapter
 from scipy import stats
 
 from harness.atomic import write_text_atomic
@@ -43,6 +45,7 @@ from harness.gate.build import Build
 from harness.gate.compare import GatePolicy
 from harness.gate.measure import Measurements, MeasurePlan, Target, TargetKey, measure_interleaved
 from harness.gate.two_stage import confirm_rounds
+from harness.inputs import InputFileError, parse_json, read_bytes
 
 CALIBRATION_DIR = Path("reports/calibration")
 CALIBRATION_FORMAT_VERSION = 1
@@ -52,7 +55,11 @@ _SIGNED_RANK_EFFICIENCY = 3 / math.pi  # asymptotic relative efficiency vs the t
 
 
 class CalibrationError(ValueError):
-    """A calibration file that cannot be used (format, or another machine's)."""
+    """A sound calibration file that this gate cannot use (another format version, another machine's)."""
+
+
+class CorruptCalibrationError(InputFileError):
+    """A calibration file that is unreadable, truncated or of the wrong types (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -202,32 +209,50 @@ def save_calibration(calibration: Calibration, path: Path) -> None:
     write_text_atomic(path.with_suffix(".md"), calibration_table(calibration))
 
 
+@cache
+def _calibration_adapter() -> TypeAdapter[Calibration]:
+    return TypeAdapter(Calibration)
+
+
+def _check_comparisons(calibration: Calibration, path: Path) -> None:
+    """Each floor is a finite, non-negative number under its own key: the gate raises thresholds to it."""
+    if calibration.runs < 2 or calibration.rounds < 1:
+        raise CorruptCalibrationError(
+            f"{path}: needs runs >= 2 and rounds >= 1, got {calibration.runs} and {calibration.rounds}"
+        )
+    for key, noise in calibration.comparisons.items():
+        if noise.key != key or len(key.split("/")) != 4:
+            raise CorruptCalibrationError(f"{path}: comparison {key!r} holds key {noise.key!r}")
+        numbers = (noise.noise_floor, noise.round_spread, noise.min_detectable_slowdown)
+        if not all(math.isfinite(value) and value >= 0 for value in numbers):
+            raise CorruptCalibrationError(
+                f"{path}: {key}: noise_floor, round_spread and min_detectable_slowdown must be finite and "
+                f">= 0, got {numbers}"
+            )
+
+
 def load_calibration(path: Path, *, fingerprint: str) -> Calibration:
-    """The calibration at ``path``; CalibrationError if unreadable or measured on another machine."""
+    """The calibration at ``path``.
+
+    CalibrationError if it is sound but not for this gate (another format version, another machine): the
+    gate goes on without it. CorruptCalibrationError (an InputFileError: exit 2) if it is unreadable,
+    truncated or of the wrong types: a file the harness wrote that no longer says what it wrote.
+    """
+    raw = read_bytes(path, CorruptCalibrationError)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise CalibrationError(f"cannot read calibration {path}: {error}") from error
-    if data.get("format_version") != CALIBRATION_FORMAT_VERSION:
-        raise CalibrationError(f"{path}: format {data.get('format_version')!r} is not supported")
-    if data.get("fingerprint") != fingerprint:
-        raise CalibrationError(
-            f"{path} was measured on machine {data.get('fingerprint')!r}, this is {fingerprint!r}"
-        )
-    try:
-        comparisons = {
-            key: ComparisonNoise(**{**value, "aa_median_ratios": tuple(value["aa_median_ratios"])})
-            for key, value in data["comparisons"].items()
-        }
-        return Calibration(
-            fingerprint=data["fingerprint"],
-            created_at_unix_s=float(data["created_at_unix_s"]),
-            runs=int(data["runs"]),
-            rounds=int(data["rounds"]),
-            comparisons=comparisons,
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        raise CalibrationError(f"{path}: {error}") from error
+        header = json.loads(raw)
+    except (ValueError, RecursionError):
+        header = None  # parse_json below names the problem
+    if isinstance(header, dict):
+        if header.get("format_version") != CALIBRATION_FORMAT_VERSION:
+            raise CalibrationError(f"{path}: format {header.get('format_version')!r} is not supported")
+        if header.get("fingerprint") != fingerprint:
+            raise CalibrationError(
+                f"{path} was measured on machine {header.get('fingerprint')!r}, this is {fingerprint!r}"
+            )
+    calibration = parse_json(_calibration_adapter(), raw, path, CorruptCalibrationError)
+    _check_comparisons(calibration, path)
+    return calibration
 
 
 def calibration_table(calibration: Calibration) -> str:

@@ -1,6 +1,6 @@
 """Telemetry sinks of a run: Prometheus textfile (always), Pushgateway and StatsD (when configured).
 
-Entry points for the bench: ``emit_run`` after a run (never raises for a server that is down),
+Entry points for the bench: ``emit_run`` after a run (never raises for a sink that fails),
 ``progress_callback`` during it, ``cli.add_telemetry_arguments``/``cli.config_from_args`` for the flags, and
 ``cli.register`` for the ``publish RUN_DIR`` subcommand.
 """

@@ -10,13 +10,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.cli import Parser, run_handler
+from harness.inputs import InputFileError, one_line
 from harness.telemetry.config import (
     DEFAULT_SEND_TIMEOUT_SECONDS,
     ENV_PUSHGATEWAY,
     ENV_STATSD,
     ENV_STATSD_PREFIX,
+    MAX_SEND_TIMEOUT_SECONDS,
+    MIN_SEND_TIMEOUT_SECONDS,
     TelemetryConfig,
     TelemetryConfigError,
+    check_send_timeout,
     resolve_config,
 )
 from harness.telemetry.publish import PublishError, publish
@@ -24,6 +29,16 @@ from harness.telemetry.publish import PublishError, publish
 EXIT_OK = 0
 EXIT_NOT_DELIVERED = 1
 EXIT_USAGE = 2
+
+
+def _send_timeout_seconds(text: str) -> float:
+    """``--telemetry-timeout``: seconds, bounded (nan, inf and 1e10 would overflow a socket timeout)."""
+    try:
+        return check_send_timeout(float(text), "--telemetry-timeout")
+    except ValueError as error:  # float()'s own, or TelemetryConfigError
+        raise argparse.ArgumentTypeError(
+            f"expected {MIN_SEND_TIMEOUT_SECONDS:g} to {MAX_SEND_TIMEOUT_SECONDS:g} seconds, got {text!r}"
+        ) from error
 
 
 def add_telemetry_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,9 +61,10 @@ def add_telemetry_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--telemetry-timeout",
         metavar="SECONDS",
-        type=float,
+        type=_send_timeout_seconds,
         default=DEFAULT_SEND_TIMEOUT_SECONDS,
-        help="bound on each network send (default: %(default)s)",
+        help=f"bound on each network send, {MIN_SEND_TIMEOUT_SECONDS:g} to {MAX_SEND_TIMEOUT_SECONDS:g} "
+        "(default: %(default)s)",
     )
 
 
@@ -64,12 +80,13 @@ def config_from_args(args: argparse.Namespace) -> TelemetryConfig:
 
 
 def run_publish_command(args: argparse.Namespace) -> int:
-    """``publish RUN_DIR``: 0 when every sink is delivered, 1 when one is not, 2 on a usage error."""
+    """``publish RUN_DIR``: 0 when every sink is delivered, 1 when one is not, 2 on a usage error or a bad
+    file in the folder (nothing is sent then)."""
     try:
         config = config_from_args(args)
         report = publish(Path(args.run_dir), config, force=args.force)
-    except (TelemetryConfigError, PublishError) as error:
-        print(f"skybench publish: {error}", file=sys.stderr)
+    except (TelemetryConfigError, PublishError, InputFileError) as error:
+        print(f"skybench publish: error: {one_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     for sink in report.sinks:
         state = "delivered" if sink.delivered else "NOT delivered"
@@ -92,9 +109,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m harness.telemetry publish RUN_DIR``, usable before the main CLI wires it in."""
-    parser = argparse.ArgumentParser(prog="python -m harness.telemetry")
+    parser: argparse.ArgumentParser = Parser(prog="python -m harness.telemetry")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    handler = args.handler
-    result: int = handler(args)
-    return result
+    return run_handler(args.command, args.handler, args)

@@ -22,6 +22,11 @@ DEFAULT_STATSD_PREFIX = "skybench"
 DEFAULT_JOB = "skybench"
 # Long enough for a loaded CI machine, short enough that a hung server cannot hold a run for long.
 DEFAULT_SEND_TIMEOUT_SECONDS = 5.0
+# Socket timeouts overflow past about 9.2e9 s; a send that may wait 10 minutes is already a hung run.
+MIN_SEND_TIMEOUT_SECONDS = 0.001
+MAX_SEND_TIMEOUT_SECONDS = 600.0
+# What `[tool.skybench]` may hold: a misspelt key would otherwise be silently ignored.
+PYPROJECT_KEYS = frozenset({"pushgateway", "statsd", "statsd_prefix"})
 
 PROJECT_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
@@ -60,6 +65,16 @@ def parse_host_port(text: str, source: str) -> HostPort:
     return HostPort(match["host"], port)
 
 
+def check_send_timeout(seconds: float, source: str = "send timeout") -> float:
+    """``seconds`` if it is a usable bound on one network send (1 ms to 10 min), else TelemetryConfigError."""
+    if not MIN_SEND_TIMEOUT_SECONDS <= seconds <= MAX_SEND_TIMEOUT_SECONDS:  # False for nan
+        raise TelemetryConfigError(
+            f"{source} must be {MIN_SEND_TIMEOUT_SECONDS:g} to {MAX_SEND_TIMEOUT_SECONDS:g} seconds, "
+            f"got {seconds!r}"
+        )
+    return seconds
+
+
 def _check_prefix(prefix: str, source: str) -> str:
     if not _STATSD_PREFIX.match(prefix):
         raise TelemetryConfigError(
@@ -80,22 +95,26 @@ class TelemetryConfig:
     send_timeout_seconds: float = DEFAULT_SEND_TIMEOUT_SECONDS
 
     def __post_init__(self) -> None:
-        if not self.send_timeout_seconds > 0:
-            raise TelemetryConfigError(f"send timeout must be > 0 s, got {self.send_timeout_seconds}")
+        check_send_timeout(self.send_timeout_seconds)
 
 
 def read_pyproject_settings(pyproject: Path) -> dict[str, Any]:
     """The ``[tool.skybench]`` table, or an empty dict when the file or table is missing."""
     try:
-        with pyproject.open("rb") as handle:
-            data = tomllib.load(handle)
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as error:
-        raise TelemetryConfigError(f"{pyproject}: not valid TOML: {error}") from error
-    table = data.get("tool", {}).get("skybench", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise TelemetryConfigError(f"{pyproject}: cannot read as TOML: {error}") from error
+    tool = data.get("tool", {})
+    table = tool.get("skybench", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
-        raise TelemetryConfigError(f"{pyproject}: [tool.skybench] must be a table")
+        raise TelemetryConfigError(f"{pyproject}: [tool] and [tool.skybench] must be tables")
+    unknown = set(table) - PYPROJECT_KEYS
+    if unknown:
+        raise TelemetryConfigError(
+            f"{pyproject}: unknown [tool.skybench] keys {sorted(unknown)}; known: {sorted(PYPROJECT_KEYS)}"
+        )
     return table
 
 

@@ -1,4 +1,5 @@
-"""Send one finished run to every configured sink; never raise for a sink that is down, slow or refusing.
+"""Send one finished run to every configured sink; never raise for a sink that is down, slow, refusing or
+failing in any other way (each sink's send is its boundary: ``timed_delivery`` records any error).
 
 Each server send is bounded by ``TelemetryConfig.send_timeout_seconds``; what could not be sent is kept in
 ``RUN_DIR/unsent/`` and listed in ``RUN_DIR/telemetry.json`` (and on stderr), for ``publish`` to send later.
@@ -43,14 +44,25 @@ def job_for(run: RunResult, job: str) -> str:
     return f"{job}{GATE_JOB_SUFFIX}" if run.kind == RunKind.GATE else job
 
 
-def _timed(
-    sink: str, target: str, action: Callable[[], None], errors: tuple[type[Exception], ...]
-) -> SinkDelivery:
+def _describe(error: Exception) -> str:
+    """A sink's own errors already say what failed; anything else also says what kind of error it was."""
+    if isinstance(error, PushgatewayError | StatsdError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def timed_delivery(sink: str, target: str, action: Callable[[], None]) -> SinkDelivery:
+    """Run one sink's send and record the outcome.
+
+    This is the sink's boundary: it catches every error of its own (a refused port, but also an
+    OverflowError from a socket timeout or a bug in a client library), so no sink can end a run.
+    """
     started_wall, started = time.time(), time.monotonic()
     try:
         action()
-    except errors as error:
-        return SinkDelivery(sink, target, False, started_wall, time.monotonic() - started, error=str(error))
+    except Exception as error:
+        elapsed = time.monotonic() - started
+        return SinkDelivery(sink, target, False, started_wall, elapsed, error=_describe(error))
     return SinkDelivery(sink, target, True, started_wall, time.monotonic() - started, delivered_by="run")
 
 
@@ -58,7 +70,7 @@ def deliver_textfile(run: RunResult, run_dir: Path) -> SinkDelivery:
     def write() -> None:
         write_textfile(run, run_dir, succeeded=not run.interrupted)
 
-    return _timed(TEXTFILE, TEXTFILE_NAME, write, (OSError,))
+    return timed_delivery(TEXTFILE, TEXTFILE_NAME, write)
 
 
 def pushgateway_details(run: RunResult, job: str) -> dict[str, str]:
@@ -67,25 +79,33 @@ def pushgateway_details(run: RunResult, job: str) -> dict[str, str]:
 
 
 def deliver_pushgateway(run: RunResult, gateway: HostPort, job: str, timeout_seconds: float) -> SinkDelivery:
-    delivery = _timed(
-        PUSHGATEWAY, str(gateway), lambda: push_run(run, gateway, job, timeout_seconds), (PushgatewayError,)
-    )
+    delivery = timed_delivery(PUSHGATEWAY, str(gateway), lambda: push_run(run, gateway, job, timeout_seconds))
     return replace(delivery, details=pushgateway_details(run, job))
 
 
 def deliver_statsd(run: RunResult, server: HostPort, prefix: str, timeout_seconds: float) -> SinkDelivery:
-    gauges = run_gauges(run, prefix)
-    return _timed(STATSD, str(server), lambda: send_gauges(gauges, server, timeout_seconds), (StatsdError,))
+    def send() -> None:
+        send_gauges(run_gauges(run, prefix), server, timeout_seconds)
+
+    return timed_delivery(STATSD, str(server), send)
 
 
 def _keep_payload(run: RunResult, run_dir: Path, delivery: SinkDelivery, prefix: str) -> SinkDelivery:
-    """Store the payload of a failed sink in ``unsent/``; returns the delivery with its path."""
+    """Store the payload of a failed sink in ``unsent/``; returns the delivery with its path.
+
+    If even that fails (a full disk), the delivery says so: the run's results are in run.json regardless,
+    and ``publish`` rebuilds the payload from it.
+    """
     if delivery.delivered or delivery.sink == TEXTFILE:
         return delivery
-    if delivery.sink == PUSHGATEWAY:
-        path = keep_unsent(run_dir, PUSHGATEWAY_UNSENT, exposition(run, succeeded=not run.interrupted))
-    else:
-        path = keep_unsent(run_dir, STATSD_UNSENT, format_payload(run_gauges(run, prefix)).encode())
+    try:
+        if delivery.sink == PUSHGATEWAY:
+            payload = exposition(run, succeeded=not run.interrupted)
+            path = keep_unsent(run_dir, PUSHGATEWAY_UNSENT, payload)
+        else:
+            path = keep_unsent(run_dir, STATSD_UNSENT, format_payload(run_gauges(run, prefix)).encode())
+    except Exception as error:  # the same boundary as the send's: keeping a payload never ends a run
+        return replace(delivery, error=f"{delivery.error}; payload not kept: {_describe(error)}")
     return replace(delivery, unsent_path=path)
 
 

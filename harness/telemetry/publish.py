@@ -3,34 +3,48 @@
 What a sink kept in ``unsent/`` is sent as it is (exactly what the run would have sent); a sink with
 nothing kept (never configured during the run) is rebuilt from ``run.json``. Sinks already delivered are
 skipped unless ``force``.
+
+A run folder may come from elsewhere, so ``publish`` trusts nothing in it beyond its results: it reads only
+files inside the folder (payloads only inside ``unsent/``), checks everything before sending anything, sends
+only to the servers of its own flags, environment or pyproject.toml (a destination recorded in
+``telemetry.json`` is shown, never used), and deletes only payloads inside ``unsent/`` once delivered.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import TypeAdapter
+
 from harness.atomic import write_text_atomic
-from harness.results import RunResult
-from harness.telemetry.config import HostPort, TelemetryConfig, parse_host_port
+from harness.inputs import InputFileError, parse_json
+from harness.results import READABLE_FORMAT_VERSIONS, RESULTS_FORMAT_VERSION, RunResult
+from harness.telemetry.config import HostPort, TelemetryConfig, TelemetryConfigError, parse_host_port
 from harness.telemetry.delivery import (
+    DELIVERY_REPORT_NAME,
     PUSHGATEWAY,
     STATSD,
     DeliveryReport,
     SinkDelivery,
     discard_unsent,
     load_report,
+    read_inside,
+    read_unsent,
     save_report,
 )
-from harness.telemetry.emit import deliver_pushgateway, job_for, report_failures
-from harness.telemetry.pushgateway import PushgatewayError, push_payload
-from harness.telemetry.statsd_sink import StatsdError, parse_payload, run_gauges, send_gauges
+from harness.telemetry.emit import deliver_pushgateway, job_for, report_failures, timed_delivery
+from harness.telemetry.payloads import check_exposition, push_group, statsd_gauges
+from harness.telemetry.pushgateway import push_payload
+from harness.telemetry.statsd_sink import StatsdGauge, run_gauges, send_gauges
 
 RUN_JSON_NAME = "run.json"
+FLAG_OF = {PUSHGATEWAY: "--pushgateway", STATSD: "--statsd"}
 
 
 class PublishError(ValueError):
@@ -43,115 +57,128 @@ def save_run(run: RunResult, run_dir: Path) -> Path:
     return write_text_atomic(path, json.dumps(run.to_json_dict(), indent=2, sort_keys=True) + "\n")
 
 
+@cache
+def _run_adapter() -> TypeAdapter[RunResult]:
+    return TypeAdapter(RunResult)
+
+
 def load_run(run_dir: Path) -> RunResult | None:
-    """The run's ``run.json``, or None when the folder has none."""
+    """The run's ``run.json``, or None when the folder has none; InputFileError naming what is wrong."""
+    raw = read_inside(run_dir, RUN_JSON_NAME)
+    if raw is None:
+        return None
     path = run_dir / RUN_JSON_NAME
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise PublishError(f"{path}: not valid JSON: {error}") from error
+        version = json.loads(raw).get("format_version")
+    except (ValueError, RecursionError, AttributeError):  # not JSON, or not an object: told below
+        version = RESULTS_FORMAT_VERSION
+    if version not in READABLE_FORMAT_VERSIONS:
+        readable = ", ".join(map(str, sorted(READABLE_FORMAT_VERSIONS)))
+        raise InputFileError(f"{path}: format {version!r} is not supported (this harness reads {readable})")
+    return parse_json(_run_adapter(), raw, path)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """One sink ``publish`` will send to, with the kept payload it checked (None: rebuild from run.json)."""
+
+    sink: str
+    target: HostPort
+    stored: SinkDelivery | None
+    payload: bytes | None
+
+
+def _mention_recorded(stored: SinkDelivery, stderr: TextIO) -> None:
+    """Say where the run meant to send, without sending there: the folder may not be the user's own."""
     try:
-        return RunResult.from_json_dict(data)
-    except (KeyError, TypeError, ValueError) as error:
-        raise PublishError(f"{path}: not a run result: {type(error).__name__}: {error}") from error
+        recorded = str(parse_host_port(stored.target, "recorded destination"))
+    except TelemetryConfigError:
+        print(f"skybench publish: {stored.sink}: not sent (recorded: {stored.target!r})", file=stderr)
+        return
+    print(
+        f"skybench publish: {stored.sink}: not sent; the recorded destination was {recorded}; "
+        f"pass {FLAG_OF[stored.sink]} {recorded} to use it",
+        file=stderr,
+    )
 
 
-def _target(configured: HostPort | None, stored: SinkDelivery | None, sink: str) -> HostPort | None:
-    if configured is not None:
-        return configured
-    if stored is not None:
-        return parse_host_port(stored.target, f"telemetry.json delivery record for {sink}")
-    return None
-
-
-def _stored_payload(run_dir: Path, stored: SinkDelivery | None) -> bytes | None:
+def _checked_payload(run_dir: Path, stored: SinkDelivery | None, config: TelemetryConfig) -> bytes | None:
+    """The kept payload of a sink, read from inside ``unsent/`` and checked as what the run would send."""
     if stored is None or stored.unsent_path is None:
         return None
-    try:
-        return (run_dir / stored.unsent_path).read_bytes()
-    except FileNotFoundError:
+    payload = read_unsent(run_dir, stored.unsent_path)
+    if payload is None:
         return None
+    path = run_dir / stored.unsent_path
+    if stored.sink == PUSHGATEWAY:
+        push_group(stored.details, config.job, run_dir / DELIVERY_REPORT_NAME)
+        return check_exposition(payload, path)
+    statsd_gauges(payload, path)
+    return payload
 
 
-def _publish_pushgateway(
-    run_dir: Path,
-    run: RunResult | None,
-    gateway: HostPort,
-    stored: SinkDelivery | None,
-    config: TelemetryConfig,
-) -> SinkDelivery:
-    payload = _stored_payload(run_dir, stored)
-    if payload is not None and stored is not None:
-        details = dict(stored.details)
-        group = {key: value for key, value in details.items() if key not in {"job", "replace_group"}}
-        started_wall, started = time.time(), time.monotonic()
-        try:
-            push_payload(
-                payload,
-                gateway,
-                details.get("job", config.job),
-                group,
-                replace_group=details.get("replace_group") == "true",
-                timeout_seconds=config.send_timeout_seconds,
-            )
-        except PushgatewayError as error:
-            return replace(stored, target=str(gateway), error=str(error), attempted_at_unix_s=started_wall)
-        return replace(
-            stored,
-            target=str(gateway),
-            delivered=True,
-            error="",
-            attempted_at_unix_s=started_wall,
-            elapsed_seconds=time.monotonic() - started,
-            delivered_by="publish",
+def _plan(
+    run_dir: Path, run: RunResult | None, report: DeliveryReport, config: TelemetryConfig, *, force: bool
+) -> list[_Pending]:
+    """What to send where; every payload is read and checked here, before anything is sent."""
+    pending = []
+    for sink, configured in ((PUSHGATEWAY, config.pushgateway), (STATSD, config.statsd)):
+        stored = report.sink(sink)
+        payload = _checked_payload(run_dir, stored, config)
+        if configured is None or (stored is not None and stored.delivered and not force):
+            continue
+        if payload is None and run is None:
+            raise PublishError(f"{run_dir}: no {RUN_JSON_NAME} and no unsent {sink} payload to publish")
+        pending.append(_Pending(sink, configured, stored, payload))
+    return pending
+
+
+def _send_pushgateway(run: RunResult | None, pending: _Pending, config: TelemetryConfig) -> SinkDelivery:
+    if pending.payload is None:
+        assert run is not None  # _plan checked: no payload means run.json is there
+        return deliver_pushgateway(run, pending.target, job_for(run, config.job), config.send_timeout_seconds)
+    assert pending.stored is not None
+    group = push_group(pending.stored.details, config.job, Path(DELIVERY_REPORT_NAME))
+    payload = pending.payload
+
+    def push() -> None:
+        push_payload(
+            payload,
+            pending.target,
+            group.job,
+            group.labels,
+            replace_group=group.replace_group,
+            timeout_seconds=config.send_timeout_seconds,
         )
-    if run is None:
-        raise PublishError(f"{run_dir}: no {RUN_JSON_NAME} and no unsent Pushgateway payload to publish")
-    delivery = deliver_pushgateway(run, gateway, job_for(run, config.job), config.send_timeout_seconds)
-    if stored is not None:
-        delivery = replace(delivery, unsent_path=stored.unsent_path)
-    return replace(delivery, delivered_by="publish" if delivery.delivered else "")
+
+    return replace(timed_delivery(PUSHGATEWAY, str(pending.target), push), details=pending.stored.details)
 
 
-def _publish_statsd(
-    run_dir: Path,
-    run: RunResult | None,
-    server: HostPort,
-    stored: SinkDelivery | None,
-    config: TelemetryConfig,
-) -> SinkDelivery:
-    payload = _stored_payload(run_dir, stored)
-    if payload is not None:
-        gauges = parse_payload(payload.decode("ascii"))
-    elif run is not None:
+def _send_statsd(run: RunResult | None, pending: _Pending, config: TelemetryConfig) -> SinkDelivery:
+    gauges: list[StatsdGauge]
+    if pending.payload is not None:
+        gauges = statsd_gauges(pending.payload, Path(STATSD))
+    else:
+        assert run is not None  # _plan checked: no payload means run.json is there
         gauges = run_gauges(run, config.statsd_prefix)
-    else:
-        raise PublishError(f"{run_dir}: no {RUN_JSON_NAME} and no unsent StatsD payload to publish")
-    started_wall, started = time.time(), time.monotonic()
-    try:
-        send_gauges(gauges, server, config.send_timeout_seconds)
-    except StatsdError as error:
-        delivered, message = False, str(error)
-    else:
-        delivered, message = True, ""
-    return SinkDelivery(
-        sink=STATSD,
-        target=str(server),
-        delivered=delivered,
-        attempted_at_unix_s=started_wall,
-        elapsed_seconds=time.monotonic() - started,
-        error=message,
-        unsent_path=stored.unsent_path if stored is not None else None,
-        delivered_by="publish" if delivered else "",
-    )
+    target, timeout_seconds = pending.target, config.send_timeout_seconds
+    return timed_delivery(STATSD, str(target), lambda: send_gauges(gauges, target, timeout_seconds))
+
+
+_SENDERS: dict[str, Callable[[RunResult | None, _Pending, TelemetryConfig], SinkDelivery]] = {
+    PUSHGATEWAY: _send_pushgateway,
+    STATSD: _send_statsd,
+}
 
 
 def publish(
     run_dir: Path, config: TelemetryConfig, *, force: bool = False, stderr: TextIO | None = None
 ) -> DeliveryReport:
-    """Send a stored run to the configured (or originally targeted) servers; update ``telemetry.json``."""
+    """Send a stored run to the configured servers; update ``telemetry.json``.
+
+    Raises PublishError for a folder with nothing to publish and InputFileError for a file in it that is
+    corrupt or points outside it; in both cases nothing has been sent.
+    """
     stderr = stderr or sys.stderr
     if not run_dir.is_dir():
         raise PublishError(f"{run_dir}: no such run folder")
@@ -161,20 +188,18 @@ def publish(
         if run is None:
             raise PublishError(f"{run_dir}: neither {RUN_JSON_NAME} nor telemetry.json: not a run folder")
         report = DeliveryReport(run_id=run.run_id, sinks=())
-    for sink, configured in ((PUSHGATEWAY, config.pushgateway), (STATSD, config.statsd)):
-        stored = report.sink(sink)
-        if stored is not None and stored.delivered and not force:
-            continue
-        target = _target(configured, stored, sink)
-        if target is None:
-            continue
-        if sink == PUSHGATEWAY:
-            delivery = _publish_pushgateway(run_dir, run, target, stored, config)
-        else:
-            delivery = _publish_statsd(run_dir, run, target, stored, config)
+    pending = _plan(run_dir, run, report, config, force=force)
+    for stored in report.failures:
+        if stored.sink in FLAG_OF and stored.sink not in {item.sink for item in pending}:
+            _mention_recorded(stored, stderr)
+    for item in pending:
+        delivery = _SENDERS[item.sink](run, item, config)
+        kept = item.stored.unsent_path if item.stored is not None else None
         if delivery.delivered:
-            discard_unsent(run_dir, delivery.unsent_path)
-            delivery = replace(delivery, unsent_path=None)
+            discard_unsent(run_dir, kept)
+            delivery = replace(delivery, unsent_path=None, delivered_by="publish")
+        else:
+            delivery = replace(delivery, unsent_path=kept, delivered_by="")
         report = report.with_sink(delivery)
     save_report(run_dir, report)
     report_failures(report, stderr)

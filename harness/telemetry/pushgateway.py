@@ -141,19 +141,10 @@ class PushgatewayProgress:
         )
         if not (due or done >= planned):
             return
-        self._done.set(done)
-        self._planned.set(planned)
-        self._updated.set_to_current_time()
         self._last_push_monotonic = now
         try:
-            pushadd_to_gateway(
-                _gateway_url(self._gateway),
-                job=self._job,
-                registry=self._registry,
-                grouping_key=self._group,
-                timeout=self._timeout_seconds,
-            )
-        except SEND_ERRORS as error:
+            self._push(done, planned)
+        except Exception as error:  # the sink's boundary: a progress push never ends the run it reports on
             self.error = f"progress push to {self._gateway} failed: {type(error).__name__}: {error}"
             print(
                 f"skybench: telemetry: {self.error}; no more progress pushes this run",
@@ -161,3 +152,15 @@ class PushgatewayProgress:
             )
             return
         self.pushes += 1
+
+    def _push(self, done: int, planned: int) -> None:
+        self._done.set(done)
+        self._planned.set(planned)
+        self._updated.set_to_current_time()
+        pushadd_to_gateway(
+            _gateway_url(self._gateway),
+            job=self._job,
+            registry=self._registry,
+            grouping_key=self._group,
+            timeout=self._timeout_seconds,
+        )

@@ -15,6 +15,7 @@ run values ``PREFIX.run.duration_seconds``. collectd exports them as
 from __future__ import annotations
 
 import errno
+import math
 import os
 import re
 import socket
@@ -105,8 +106,15 @@ def format_payload(gauges: Iterable[StatsdGauge]) -> str:
     return "".join(f"{gauge.line()}\n" for gauge in gauges)
 
 
+_GAUGE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # what run_gauges writes: components joined by dots
+
+
 def parse_payload(text: str) -> list[StatsdGauge]:
-    """Read back ``format_payload``'s output (gauges only)."""
+    """Read back ``format_payload``'s output (gauges only); ValueError naming the first bad line.
+
+    Names are held to what ``run_gauges`` writes and values to finite numbers, so a payload edited (or made)
+    elsewhere cannot smuggle other StatsD lines or "nan" into the server.
+    """
     gauges = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -114,12 +122,15 @@ def parse_payload(text: str) -> list[StatsdGauge]:
             continue
         name, colon, rest = line.partition(":")
         value, bar, kind = rest.partition("|")
-        if not (colon and bar and kind == "g" and name):
+        if not (colon and bar and kind == "g" and _GAUGE_NAME.match(name)):
             raise ValueError(f"statsd payload line {number}: expected NAME:VALUE|g, got {line!r}")
         try:
-            gauges.append(StatsdGauge(name, float(value)))
+            number_value = float(value)
         except ValueError as error:
             raise ValueError(f"statsd payload line {number}: bad value in {line!r}") from error
+        if not math.isfinite(number_value):
+            raise ValueError(f"statsd payload line {number}: value must be finite, got {line!r}")
+        gauges.append(StatsdGauge(name, number_value))
     return gauges
 
 

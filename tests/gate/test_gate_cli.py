@@ -75,7 +75,8 @@ def test_baseline_of_another_machine_cannot_be_judged(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     baseline = tmp_path / "other-machine.csv"
-    baseline.write_text(",".join(BASELINE_COLUMNS) + "\n", encoding="utf-8")
+    row = "format_float,mixed-p1,python,1000.0,990.0,1010.0,20,,,,,,"  # a baseline has rows
+    baseline.write_text(",".join(BASELINE_COLUMNS) + "\n" + row + "\n", encoding="utf-8")
     baseline.with_suffix(".json").write_text('{"fingerprint": "other-machine-0000"}', encoding="utf-8")
     code = _run(["gate", "--baseline", str(baseline)], monkeypatch, tmp_path)
     assert code == ExitCode.CANNOT_JUDGE

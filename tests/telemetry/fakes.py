@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -97,3 +98,51 @@ def recording_gateway() -> Iterator[RecordingGateway]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+SENTINEL = b"sentinel:0|g"
+
+
+@dataclass
+class RecordingStatsd:
+    address: HostPort
+    datagrams: list[bytes] = field(default_factory=list)
+
+    def received(self, timeout_s: float = 10.0) -> list[bytes]:
+        """Every datagram sent before this call: a sentinel sent now arrives after them (loopback keeps
+        the order), so waiting for it means nothing sent earlier is still on its way."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(SENTINEL, (self.address.host, self.address.port))
+        deadline = time.monotonic() + timeout_s
+        while SENTINEL not in self.datagrams and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert SENTINEL in self.datagrams, "the recording StatsD server never got the sentinel"
+        return self.datagrams[: self.datagrams.index(SENTINEL)]
+
+
+@contextmanager
+def recording_statsd() -> Iterator[RecordingStatsd]:
+    """A UDP socket on 127.0.0.1 that records every datagram, like a StatsD server that only listens."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    recorder = RecordingStatsd(HostPort("127.0.0.1", sock.getsockname()[1]))
+    stop = threading.Event()
+
+    def receive() -> None:
+        while not stop.is_set():
+            try:
+                recorder.datagrams.append(sock.recv(65536))
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=receive, daemon=True)
+    thread.start()
+    try:
+        yield recorder
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        sock.close()

@@ -86,3 +86,21 @@ def test_bad_prefix_is_rejected(tmp_path: Path) -> None:
 def test_project_pyproject_parses() -> None:
     config = resolve_config(env={})
     assert config.statsd_prefix == "skybench"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b'[tool.skybench]\npushgatway = "h:1"\n', "unknown [tool.skybench] keys ['pushgatway']"),
+        (b"tool = 1\n", "[tool] and [tool.skybench] must be tables"),
+        (b"[tool]\nskybench = 2\n", "[tool] and [tool.skybench] must be tables"),
+        (b"\xff\xfe[tool.skybench]\n", "cannot read as TOML"),
+        (b"[tool.skybench\n", "cannot read as TOML"),
+    ],
+)
+def test_a_bad_pyproject_is_a_config_error_naming_it(tmp_path: Path, content: bytes, problem: str) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_bytes(content)
+    with pytest.raises(TelemetryConfigError) as raised:
+        resolve_config(env={}, pyproject=path)
+    assert str(path) in str(raised.value) and problem in str(raised.value)

@@ -246,7 +246,10 @@ def test_pushgateway_killed_mid_run_then_publish_delivers(telemetry_stack: Stack
 
     restarted = stack.script("up")
     assert restarted.returncode == 0, restarted.stderr
-    delivered = publish(tmp_path, TelemetryConfig())  # the target comes from telemetry.json
+    unsent_stderr = io.StringIO()
+    assert not publish(tmp_path, TelemetryConfig(), stderr=unsent_stderr).all_delivered  # not told where
+    assert f"pass --pushgateway {stack.pushgateway} to use it" in unsent_stderr.getvalue()
+    delivered = publish(tmp_path, TelemetryConfig(pushgateway=stack.pushgateway))
     assert delivered.all_delivered, delivered
     assert not (tmp_path / "unsent").exists()
     stored = load_report(tmp_path)
