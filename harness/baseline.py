@@ -323,9 +323,9 @@ def _check_integrity(csv_path: Path, sidecar_path: Path, metadata: Mapping[str, 
     digest = hashlib.sha256(csv_bytes).hexdigest()
     if digest != metadata.get("csv_sha256"):
         raise BaselineCorruptError(
-            f"baseline is corrupt: {csv_path.name} ({_data_rows(csv_bytes)} rows, sha256 {digest[:12]}) is "
-            f"not the CSV its sidecar {sidecar_path.name} describes ({metadata.get('csv_rows')} rows, sha256 "
-            f"{str(metadata.get('csv_sha256'))[:12]}); record it again with `make baseline`"
+            f"{csv_path}: baseline is corrupt: the CSV ({_data_rows(csv_bytes)} rows, sha256 "
+            f"{digest[:12]}) is not the one its sidecar {sidecar_path} describes ({metadata.get('csv_rows')} "
+            f"rows, sha256 {str(metadata.get('csv_sha256'))[:12]}); record it again with `make baseline`"
         )
     return ()
 

@@ -48,6 +48,9 @@ LOADERS: dict[str, tuple[str, Callable[[Path], object]]] = {
     "calibration": ("calibration.json", _load_calibration),
     "gate.toml": ("gate.toml", load_config),
     "baseline.csv": ("baselines/synthetic-machine.csv", load_baseline),
+    # The same CSV without its sidecar: the sidecar's digest would call every spoilt CSV "corrupt" before
+    # its rows are read, so the messages about bad cells are checked on a CSV alone.
+    "lone baseline.csv": ("lone-baseline/synthetic-machine.csv", load_baseline),
     "baseline.json": (
         "baselines/synthetic-machine.json",
         lambda path: load_baseline(path.with_suffix(".csv")),
@@ -60,6 +63,7 @@ def make_folder(folder: Path) -> None:
     make_calibration(folder / "calibration.json")
     make_gate_toml(folder / "gate.toml")
     make_baseline(folder / "baselines")
+    make_baseline(folder / "lone-baseline").with_suffix(".json").unlink()
 
 
 @pytest.fixture(scope="module")
@@ -163,9 +167,14 @@ def _comparison(change: Callable[[dict[str, object]], object]) -> Callable[[byte
         ),
         ("gate.toml", lambda raw: raw.replace(b"default = 1.0", b"default = -1"), "[floors] default must be"),
         ("gate.toml", lambda raw: raw.replace(b"[floors]", b"floors = 3\n[x]"), "unknown tables or keys"),
-        ("baseline.csv", lambda raw: raw.replace(b"rust", b"ru\0st", 1), "impl: 'ru\\x00st' is not a valid"),
-        ("baseline.csv", lambda raw: raw.replace(b"437.625", b"inf", 1), "not a finite number"),
-        ("baseline.csv", lambda raw: raw.splitlines(keepends=True)[0], "no rows"),
+        (
+            "lone baseline.csv",
+            lambda raw: raw.replace(b"rust", b"ru\0st", 1),
+            "impl: 'ru\\x00st' is not a valid",
+        ),
+        ("lone baseline.csv", lambda raw: raw.replace(b"437.625", b"inf", 1), "not a finite number"),
+        ("lone baseline.csv", lambda raw: raw.splitlines(keepends=True)[0], "no rows"),
+        ("baseline.csv", lambda raw: raw.replace(b"437.625", b"437.6", 1), "baseline is corrupt"),
         (
             "baseline.json",
             lambda raw: edit_json(raw, lambda data: data.update(environment="x")),

@@ -150,7 +150,7 @@ def test_recording_over_a_corrupt_baseline_records_a_fresh_one(tmp_path: Path) -
     csv_path = write_baseline(synthetic_run(), tmp_path)
     csv_path.write_text(",".join(BASELINE_COLUMNS) + "\n", encoding="utf-8")
     _, changes = record_baseline(synthetic_run(), tmp_path)
-    assert changes[0].startswith("previous baseline not compared (baseline is corrupt")
+    assert changes[0].startswith(f"previous baseline not compared ({csv_path}: baseline is corrupt")
     assert len(load_baseline(csv_path).rows) == 2 * len(synthetic_run().pairs) + 2
 
 
