@@ -12,34 +12,35 @@ are looked up at import and again at every ``force_python`` call, not on every c
 
 Arguments routed to Python (everything else goes to Rust):
 
-- ``read_last_n_lines``: a path that is not a ``str``; ``n`` or ``chunk_size`` that is not an ``int`` in the
-  signed 64-bit range; an ``encoding`` other than UTF-8, Latin-1 or ASCII (any spelling Python's ``codecs``
-  accepts; Rust gets the canonical name); ``errors`` other than ``'strict'``, ``'replace'`` or ``'ignore'``.
+- ``read_last_n_lines``: a path that is not a ``str``; ``n`` or ``chunk_size`` that is not exactly an ``int``
+  (ints of any size go to Rust, which clamps them as Python compares them); an ``encoding`` other than UTF-8,
+  Latin-1 or ASCII (any spelling Python's ``codecs`` accepts; Rust gets the canonical name); ``errors`` other
+  than ``'strict'``, ``'replace'`` or ``'ignore'``.
 - ``hash_file``: a path that is not a ``str``; an algorithm name that, lower-cased and with ``-`` read as
   ``_`` or dropped, is not in ``sky_rs.SUPPORTED_HASH_ALGORITHMS`` (``'SHA256'`` and ``'sha-256'`` go to
   Rust, which resolves names as hashlib does; ``'ripemd160'`` or ``'BLAKE2B512'`` go to Python).
-- ``find_free_port``: a start port that is not an ``int`` in the signed 64-bit range (bool included).
+- ``find_free_port``: a start port that is not exactly an ``int`` (bool included).
 - ``base36_encode``: a value that is not a ``str``, ``bytes`` or ``bytearray``.
 - ``format_float``: ``num`` that is not an ``int`` or ``float`` (subclasses such as ``numpy.float64`` go to
-  Rust; ``numpy.float32`` or a ``str`` go to Python); ``precision`` that is not an ``int`` in the signed
-  64-bit range.
-- ``truncate_long_string``: ``s`` not a ``str``, ``max_length`` not an ``int`` in the signed 64-bit range,
-  ``truncate_middle`` not a ``bool``.
+  Rust; ``numpy.float32`` or a ``str`` go to Python); ``precision`` that is not exactly an ``int``.
+- ``truncate_long_string``: ``s`` not a ``str``, ``max_length`` not exactly an ``int``, ``truncate_middle``
+  not a ``bool``.
 - ``get_parallel_threads`` and ``get_max_workers_for_file_mounts``: a ``cloud_str`` that is neither None nor a
   ``str``; for the latter, mounts that are not a ``dict`` of ``str`` to ``str``.
 - ``is_process_alive``: a pid that is not exactly an ``int`` (bool included); every int goes to Rust, which
   raises ``OverflowError`` outside the C int range like the reference.
 - ``estimate_fd_for_directory``: a path that is not a ``str``.
 
-How the dispatch stays cheap (about 50 ns over calling ``sky_rs`` directly): each public name is one Python
-frame behind a C-level call counter. The frame tests the common argument types exactly (``type(x) is str``,
-ints within CPython's one-digit range) and calls the Rust function it holds; any other shape takes the full
-rules above. The choice of side (Rust, or Python when forced or missing) is bound once, not looked up per
-call. Counting takes no lock and no Python call: every call is counted by ``functools.lru_cache(maxsize=0)``
-(which caches nothing and only counts, under the GIL), Python-served calls once more the same way, and Rust's
-count is the difference. Counts and ``last_served`` are exact once the calls they cover have been dispatched;
-a count read while other threads are inside a call may show a call bound for Python as Rust's until it gets
-there, and of calls that overlap in time, ``last_served`` names the side of the one that started last.
+How the dispatch stays cheap: each public name is one Python frame behind a C-level call counter. The frame
+tests the common argument types exactly (``type(x) is str``) and calls the Rust function bound to a module
+global; any other shape takes the full rules above. The side (Rust, or Python when forced or missing) is
+bound once, not looked up per call; the routing of an encoding or an algorithm name is remembered. Counting
+takes no lock and no Python call on the Rust path: every call is counted by ``functools.lru_cache(maxsize=0)``
+(which caches nothing and only counts, under the GIL), Python-served calls once more the same way, and
+Rust's count is the difference. A Python-served call also notes the call count under a lock (about half a
+microsecond), which is what ``last_served`` compares. Counts and ``last_served`` are exact once the calls they
+cover have been dispatched; a count read while other threads are inside a call may show a call bound for
+Python as Rust's until it gets there, and of calls that overlap in time ``last_served`` names one of them.
 """
 
 from __future__ import annotations
@@ -166,8 +167,12 @@ _rust_get_max_workers_for_file_mounts: Callable[..., int] = _python_get_max_work
 _rust_estimate_fd_for_directory: Callable[..., int] = _python_estimate_fd_for_directory
 
 
+_hash_routes: dict[str, bool] = {}  # algorithm name -> whether sky_rs hashes it; a dict read is cheapest
+
+
 def _bind_sides() -> None:
     """Points each function's Rust branch at sky_rs's function, or at Python when forced or missing."""
+    _hash_routes.clear()  # what sky_rs hashes is looked up afresh too
     for name, dispatch in _DISPATCH.items():
         rust_function = None if _python_forced or not RUST_AVAILABLE else getattr(sky_rs, name, None)
         globals()[f"_rust_{name}"] = rust_function if callable(rust_function) else dispatch.python
@@ -257,7 +262,13 @@ def _is_cloud_str(cloud_str: object) -> bool:
     return cloud_str is None or type(cloud_str) is str
 
 
-@functools.lru_cache(maxsize=_NAME_ROUTES_KEPT)
+def _learn_hash_route(hash_alg: str) -> bool:
+    rust_hashes = _rust_hashes(hash_alg)
+    if len(_hash_routes) < _NAME_ROUTES_KEPT:
+        _hash_routes[hash_alg] = rust_hashes
+    return rust_hashes
+
+
 def _rust_hashes(hash_alg: str) -> bool:
     """Whether ``hash_alg`` names an algorithm in ``sky_rs.SUPPORTED_HASH_ALGORITHMS``, spelled as hashlib's
     canonical name or as OpenSSL's (any case, ``sha-256``, ``sha3-256``)."""
@@ -289,17 +300,25 @@ def read_last_n_lines(
     errors: str = "replace",
 ) -> list[str]:
     """See ``harness.reference.read_last_n_lines``."""
-    rust_codec = _rust_codec_name(encoding) if type(errors) is str and errors in _RUST_DECODE_ERRORS else None
-    if rust_codec is not None and type(file_path) is str and type(n) is int and type(chunk_size) is int:
-        return _rust_read_last_n_lines(file_path, n, chunk_size, rust_codec, errors)
+    if type(file_path) is str and type(n) is int and type(chunk_size) is int:
+        if type(encoding) is str and encoding == "utf-8" and type(errors) is str and errors == "replace":
+            return _rust_read_last_n_lines(file_path, n, chunk_size)  # sky_rs's defaults: nothing to convert
+        decodes_in_rust = type(errors) is str and errors in _RUST_DECODE_ERRORS
+        rust_codec = _rust_codec_name(encoding) if decodes_in_rust else None
+        if rust_codec is not None:
+            return _rust_read_last_n_lines(file_path, n, chunk_size, rust_codec, errors)
     return _python_read_last_n_lines(file_path, n, chunk_size, encoding, errors)
 
 
 @_counted
 def hash_file(path: str, hash_alg: str) -> FileHash:
     """See ``harness.reference.hash_file``."""
-    if type(path) is str and type(hash_alg) is str and _rust_hashes(hash_alg):
-        return _rust_hash_file(path, hash_alg)
+    if type(path) is str and type(hash_alg) is str:
+        rust_hashes = _hash_routes.get(hash_alg)
+        if rust_hashes is None:
+            rust_hashes = _learn_hash_route(hash_alg)
+        if rust_hashes:
+            return _rust_hash_file(path, hash_alg)
     return _python_hash_file(path, hash_alg)
 
 
