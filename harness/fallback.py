@@ -68,6 +68,9 @@ FORCE_PYTHON_ENV = "SKYBENCH_FORCE_PYTHON"
 # What sky_rs's read_last_n_lines decodes (canonical codecs names) and which errors= handlers it has.
 _RUST_CODECS = frozenset({"utf-8", "iso8859-1", "ascii"})
 _RUST_DECODE_ERRORS = frozenset({"strict", "replace", "ignore"})
+# read_last_n_lines's defaults, as objects: a call that leaves them out passes these very objects.
+_DEFAULT_ENCODING = "utf-8"
+_DEFAULT_ERRORS = "replace"
 # Distinct encodings and algorithm names whose routing is remembered (callers use a handful).
 _NAME_ROUTES_KEPT = 256
 _RUST = Impl.RUST
@@ -296,13 +299,13 @@ def read_last_n_lines(
     file_path: str,
     n: int,
     chunk_size: int = 8192,
-    encoding: str = "utf-8",
-    errors: str = "replace",
+    encoding: str = _DEFAULT_ENCODING,
+    errors: str = _DEFAULT_ERRORS,
 ) -> list[str]:
     """See ``harness.reference.read_last_n_lines``."""
     if type(file_path) is str and type(n) is int and type(chunk_size) is int:
-        if type(encoding) is str and encoding == "utf-8" and type(errors) is str and errors == "replace":
-            return _rust_read_last_n_lines(file_path, n, chunk_size)  # sky_rs's defaults: nothing to convert
+        if encoding is _DEFAULT_ENCODING and errors is _DEFAULT_ERRORS:  # left out: sky_rs's defaults too
+            return _rust_read_last_n_lines(file_path, n, chunk_size)
         decodes_in_rust = type(errors) is str and errors in _RUST_DECODE_ERRORS
         rust_codec = _rust_codec_name(encoding) if decodes_in_rust else None
         if rust_codec is not None:
