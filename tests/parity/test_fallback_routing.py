@@ -35,6 +35,7 @@ def _io_calls(tmp_path: Path) -> list[Call]:
     path = str(log)
     return [
         ("read_last_n_lines", (path, 1), {}, RUST),
+        ("read_last_n_lines", (path, 1), {"encoding": "utf-8", "errors": "replace"}, RUST),
         ("read_last_n_lines", (path, 1), {"encoding": "latin-1"}, RUST),
         ("read_last_n_lines", (path, 1), {"encoding": "UTF8"}, RUST),
         ("read_last_n_lines", (path, 1), {"encoding": "US-ASCII", "errors": "ignore"}, RUST),
