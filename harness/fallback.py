@@ -38,9 +38,9 @@ bound once, not looked up per call; the routing of an encoding or an algorithm n
 takes no lock and no Python call on the Rust path: every call is counted by ``functools.lru_cache(maxsize=0)``
 (which caches nothing and only counts, under the GIL), Python-served calls once more the same way, and
 Rust's count is the difference. A Python-served call also notes the call count under a lock (0.75 us
-measured here), which is what ``last_served`` compares. Counts and ``last_served`` are exact once the calls they
-cover have been dispatched; a count read while other threads are inside a call may show a call bound for
-Python as Rust's until it gets there, and of calls that overlap in time ``last_served`` names one of them.
+measured here), which is what ``last_served`` compares. Counts and ``last_served`` are exact once the calls
+they cover have been dispatched; a count read while other threads are inside a call may show a call bound
+for Python as Rust's until it gets there, and of calls that overlap in time ``last_served`` names one.
 """
 
 from __future__ import annotations
@@ -76,7 +76,6 @@ _NAME_ROUTES_KEPT = 256
 _RUST = Impl.RUST
 _PYTHON = Impl.PYTHON
 
-_R = TypeVar("_R")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
