@@ -39,6 +39,10 @@ from harness.results import Impl
 from harness.workloads import DEFAULT_SCRATCH, NOOP_FUNCTION, NOOP_WORKLOAD, PreparedWorkload, prepare
 
 PROTOCOL_VERSION = 1
+# The third ``impl`` a request may name: the dispatching wrapper callers use (not an ``Impl``, which the
+# reports iterate over).
+FALLBACK_SIDE = "fallback"
+FALLBACK_MODULE = "harness.fallback"
 MAX_LOOPS = 2**32  # pyperf's limit for calibration
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,6 +117,17 @@ def _loop_fields(request: Mapping[str, Any]) -> tuple[int | None, int, int, floa
     return loops, values, warmups, min_time_s
 
 
+def _side(request: Mapping[str, Any]) -> Impl | str:
+    """A request's ``impl``: ``rust``, ``python``, or ``fallback`` (harness.fallback's function)."""
+    impl: str = _field(request, "impl", str)
+    if impl == FALLBACK_SIDE:
+        return impl
+    try:
+        return Impl(impl)
+    except ValueError:
+        raise RequestError(f"impl must be rust, python or {FALLBACK_SIDE}, got {impl!r}") from None
+
+
 class Worker:
     """Holds prepared workloads and resolved functions; one instance per worker process."""
 
@@ -133,8 +148,12 @@ class Worker:
             self._prepared[key] = prepare(find_workload(function, workload_id), self._scratch, self._seed)
         return self._prepared[key]
 
-    def _call(self, function: str, impl: Impl, prepared: PreparedWorkload) -> Callable[..., Any]:
-        target = resolve_callable(function, impl, self._modules)
+    def _call(self, function: str, impl: Impl | str, prepared: PreparedWorkload) -> Callable[..., Any]:
+        if impl == FALLBACK_SIDE:
+            # This tree's dispatching wrapper, whatever modules the two sides come from.
+            target = resolve_callable(function, Impl.PYTHON, {Impl.PYTHON: FALLBACK_MODULE})
+        else:
+            target = resolve_callable(function, Impl(impl), self._modules)
         return prepared.adapter(target) if prepared.adapter else target
 
     def handle(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,7 +170,7 @@ class Worker:
 
     def _time(self, request: Mapping[str, Any]) -> dict[str, Any]:
         function = _field(request, "function", str)
-        impl = Impl(_field(request, "impl", str))
+        impl = _side(request)
         prepared = self._workload(function, _field(request, "workload", str))
         loops, values, warmups, min_time_s = _loop_fields(request)
         call = self._call(function, impl, prepared)
@@ -176,7 +195,7 @@ class Worker:
 
     def _memory(self, request: Mapping[str, Any]) -> dict[str, Any]:
         function = _field(request, "function", str)
-        impl = Impl(_field(request, "impl", str))
+        impl = _side(request)
         prepared = self._workload(function, _field(request, "workload", str))
         calls = _field(request, "calls", int)
         if calls < 1:

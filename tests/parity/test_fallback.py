@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,13 +17,25 @@ from harness.results import Impl
 
 from .support import comparable_value, rust_module
 
+RUST, PYTHON = Impl.RUST, Impl.PYTHON
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture(autouse=True)
-def clean_counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(fallback.FORCE_PYTHON_ENV, raising=False)
+def clean_state() -> Iterator[None]:
+    fallback.force_python(False)
     fallback.reset_served_counts()
     yield
+    fallback.force_python(False)
     fallback.reset_served_counts()
+
+
+@pytest.fixture
+def rebinding(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """monkeypatch for sky_rs; afterwards the real functions are restored and bound again."""
+    yield monkeypatch
+    monkeypatch.undo()
+    fallback.force_python(False)
 
 
 @pytest.fixture
@@ -51,11 +66,13 @@ def _call(name: str, args: tuple[Any, ...]) -> object:
 
 def test_every_function_is_wrapped(sample_calls: dict[str, tuple[Any, ...]]) -> None:
     assert set(sample_calls) == set(reference.FUNCTION_NAMES) == set(fallback.FUNCTIONS)
+    assert all(fallback.FUNCTIONS[name] is getattr(fallback, name) for name in sample_calls)
 
 
 def test_nothing_served_before_a_call() -> None:
     assert fallback.served_counts() == {}
     assert all(fallback.last_served(name) is None for name in reference.FUNCTION_NAMES)
+    assert fallback.last_served("no_such_function") is None
 
 
 def test_dispatch_picks_rust_for_supported_calls(sample_calls: dict[str, tuple[Any, ...]]) -> None:
@@ -63,10 +80,11 @@ def test_dispatch_picks_rust_for_supported_calls(sample_calls: dict[str, tuple[A
     rust_module()  # fails here if sky_rs does not import
     for name, args in sample_calls.items():
         _call(name, args)
-    served_by_python = [name for name in sample_calls if fallback.last_served(name) is not Impl.RUST]
+    served_by_python = [name for name in sample_calls if fallback.last_served(name) is not RUST]
     assert served_by_python == [], (
         "sky_rs lacks these functions, or the fallback declined supported arguments"
     )
+    assert fallback.served_counts() == {name: {RUST: 1} for name in sample_calls}
 
 
 def test_results_equal_the_reference(sample_calls: dict[str, tuple[Any, ...]]) -> None:
@@ -77,145 +95,126 @@ def test_results_equal_the_reference(sample_calls: dict[str, tuple[Any, ...]]) -
         assert comparable_value(_call(name, args)) == comparable_value(expected), name
 
 
-def test_force_python_is_read_on_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(fallback.FORCE_PYTHON_ENV, "1")
-    assert fallback.base36_encode("ff") == "73"
-    assert fallback.last_served("base36_encode") is Impl.PYTHON
-    monkeypatch.setenv(fallback.FORCE_PYTHON_ENV, "0")
-    fallback.base36_encode("ff")
-    assert fallback.last_served("base36_encode") is (Impl.RUST if fallback.RUST_AVAILABLE else Impl.PYTHON)
-
-
-def test_force_python_serves_all_twelve_with_python(
-    monkeypatch: pytest.MonkeyPatch, sample_calls: dict[str, tuple[Any, ...]]
-) -> None:
-    monkeypatch.setenv(fallback.FORCE_PYTHON_ENV, "1")
+def test_force_python_flips_every_function_both_ways(sample_calls: dict[str, tuple[Any, ...]]) -> None:
+    fallback.force_python(True)
+    assert fallback.python_forced()
     for name, args in sample_calls.items():
         _call(name, args)
-    assert fallback.served_counts() == {name: {Impl.PYTHON: 1} for name in sample_calls}
+    assert fallback.served_counts() == {name: {PYTHON: 1} for name in sample_calls}
+    fallback.force_python(False)
+    assert not fallback.python_forced()
+    for name, args in sample_calls.items():
+        _call(name, args)
+    assert fallback.served_counts() == {name: {RUST: 1, PYTHON: 1} for name in sample_calls}
+    assert all(fallback.last_served(name) is RUST for name in sample_calls)
 
 
-def test_counts_add_up_and_reset() -> None:
-    for _ in range(3):
-        fallback.format_float(1.5)
-    fallback.format_float(2.5, 0)
-    counts = fallback.served_counts()
-    assert sum(counts["format_float"].values()) == 4
-    counts["format_float"].clear()  # a copy: the counter itself is unchanged
-    assert sum(fallback.served_counts()["format_float"].values()) == 4
+def test_forcing_python_restores_the_previous_setting() -> None:
+    with fallback.forcing_python():
+        fallback.base36_encode("ff")
+        assert fallback.last_served("base36_encode") is PYTHON
+        with fallback.forcing_python(False):
+            fallback.base36_encode("ff")
+            assert fallback.last_served("base36_encode") is RUST
+        assert fallback.python_forced()
+    assert not fallback.python_forced()
+    fallback.base36_encode("ff")
+    assert fallback.served_counts()["base36_encode"] == {PYTHON: 1, RUST: 2}
+
+
+def test_the_environment_variable_is_read_once_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(fallback.FORCE_PYTHON_ENV, "1")  # after import: no effect
+    fallback.base36_encode("ff")
+    assert fallback.last_served("base36_encode") is RUST
+    script = (
+        "from harness import fallback\n"
+        "fallback.base36_encode('ff')\n"
+        "print(fallback.python_forced(), fallback.last_served('base36_encode'))\n"
+    )
+    for value, expected in (("1", "True python"), ("0", "False rust")):
+        environment = {**os.environ, fallback.FORCE_PYTHON_ENV: value}
+        completed = subprocess.run(
+            [sys.executable, "-c", script],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=REPO_ROOT,
+        )
+        assert completed.stdout.strip() == expected, completed.stderr
+
+
+def test_counts_and_last_served_follow_each_call() -> None:
+    # (arguments, the side that serves them): exact-bool truncate_middle goes to Rust, an int to Python.
+    truncate: Callable[..., str] = fallback.truncate_long_string
+    calls: list[tuple[tuple[Any, ...], Impl]] = [(("abc def", 2), RUST), (("abc def", 2, 1), PYTHON)]
+    calls += [(("abc def", 2, 0), PYTHON)]
+    calls += [(("abc def", 2, True), RUST), (("abc def", 2, 1), PYTHON)]
+    expected = {RUST: 0, PYTHON: 0}
+    for args, side in calls:
+        truncate(*args)
+        expected[side] += 1
+        assert fallback.last_served("truncate_long_string") is side, args
+        counts = fallback.served_counts()["truncate_long_string"]
+        assert counts == {impl: calls for impl, calls in expected.items() if calls}, args
+    copy = fallback.served_counts()
+    copy["truncate_long_string"].clear()  # a copy: the counters are unchanged
+    assert fallback.served_counts()["truncate_long_string"] == {RUST: 2, PYTHON: 3}
     fallback.reset_served_counts()
     assert fallback.served_counts() == {}
-    assert fallback.last_served("format_float") is None
+    assert fallback.last_served("truncate_long_string") is None
 
 
-def test_counters_are_thread_safe() -> None:
-    calls_per_thread = 500
-    threads = [
-        threading.Thread(
-            target=lambda: [fallback.truncate_long_string("abc def", 2) for _ in range(calls_per_thread)]
-        )
-        for _ in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sum(fallback.served_counts()["truncate_long_string"].values()) == 4 * calls_per_thread
+def test_counters_are_exact_under_many_threads() -> None:
+    threads_count, pairs_per_thread = 8, 2000
+    start = threading.Barrier(threads_count)
+
+    truncate: Callable[..., str] = fallback.truncate_long_string
+
+    def work() -> None:
+        start.wait()
+        for _ in range(pairs_per_thread):
+            truncate("abc def", 2)  # Rust
+            truncate("abc def", 2, 1)  # Python
+            fallback.format_float(2.25)  # Rust
+
+    previous_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=work) for _ in range(threads_count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous_interval)
+    total = threads_count * pairs_per_thread
+    assert fallback.served_counts() == {
+        "truncate_long_string": {RUST: total, PYTHON: total},
+        "format_float": {RUST: total},
+    }
+    assert fallback.last_served("format_float") is RUST
 
 
-def test_a_missing_rust_function_is_served_by_python(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(rust_module(), "base36_encode", raising=False)
+def test_a_function_sky_rs_lacks_is_served_by_python(rebinding: pytest.MonkeyPatch) -> None:
+    rebinding.delattr(rust_module(), "base36_encode")
+    fallback.force_python(False)  # looks sky_rs's functions up again
     assert fallback.base36_encode("0x10") == "g"
-    assert fallback.last_served("base36_encode") is Impl.PYTHON
+    assert fallback.last_served("base36_encode") is PYTHON
+    assert fallback.served_counts() == {"base36_encode": {PYTHON: 1}}
 
 
-def test_rust_errors_propagate_without_a_python_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rust_errors_propagate_without_a_python_retry(rebinding: pytest.MonkeyPatch) -> None:
+    rust_calls: list[str] = []
+
     def failing(hex_str: str) -> str:
+        rust_calls.append(hex_str)
         raise RuntimeError("from rust")
 
-    monkeypatch.setattr(rust_module(), "base36_encode", failing, raising=False)
+    rebinding.setattr(rust_module(), "base36_encode", failing)
+    fallback.force_python(False)
     with pytest.raises(RuntimeError, match="from rust"):
         fallback.base36_encode("ff")
-    assert fallback.served_counts()["base36_encode"] == {Impl.RUST: 1}
-
-
-def _unsupported_calls(tmp_path: Path) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
-    import numpy as np  # noqa: PLC0415
-
-    log = tmp_path / "log.txt"
-    log.write_bytes(b"caf\xe9\n")
-    return [
-        ("read_last_n_lines", (str(log), 1), {"encoding": "cp1252"}),
-        ("read_last_n_lines", (str(log), 1), {"errors": "backslashreplace"}),
-        ("read_last_n_lines", (str(log), 1), {"encoding": "no-such-codec"}),
-        ("read_last_n_lines", (str(log), 0), {"errors": ["not", "a", "name"]}),
-        ("read_last_n_lines", (log, 1), {}),  # a Path, not a str
-        ("read_last_n_lines", (str(log), 2**70), {}),
-        ("hash_file", (str(log), "ripemd160"), {}),
-        ("hash_file", (str(log), "BLAKE2B512"), {}),
-        ("find_free_port", (2**70,), {}),
-        ("format_float", (np.float32(2.5),), {}),
-        ("format_float", ("2.5",), {}),
-        ("base36_encode", (memoryview(b"ff"),), {}),
-        ("format_float", (2.5, 2**70), {}),
-        ("truncate_long_string", ("abc def", 2, 1), {}),
-        ("truncate_long_string", ("abc def", 2**70), {}),
-        ("get_parallel_threads", (b"kubernetes",), {}),
-        ("is_process_alive", (True,), {}),
-        ("estimate_fd_for_directory", (tmp_path,), {}),
-        ("get_max_workers_for_file_mounts", ({"/dst": tmp_path},), {}),
-    ]
-
-
-def _value_or_error(function: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
-    try:
-        return comparable_value(function(*args, **kwargs))
-    except Exception as e:
-        return (type(e), str(e))
-
-
-def test_unsupported_arguments_go_to_python(tmp_path: Path) -> None:
-    wrong: list[str] = []
-    for name, args, kwargs in _unsupported_calls(tmp_path):
-        fallback.reset_served_counts()
-        expected = _value_or_error(getattr(reference, name), args, kwargs)
-        got = _value_or_error(getattr(fallback, name), args, kwargs)
-        if fallback.last_served(name) is not Impl.PYTHON or got != expected:
-            wrong.append(f"{name}{args!r}{kwargs!r}: {fallback.last_served(name)}, {got!r} != {expected!r}")
-    assert wrong == []
-
-
-@pytest.mark.parametrize(
-    "codec",
-    [
-        {"encoding": "latin-1"},
-        {"encoding": "UTF8"},
-        {"encoding": "US-ASCII", "errors": "ignore"},
-        {"errors": "strict"},
-    ],
-)
-def test_codecs_rust_implements_go_to_rust(tmp_path: Path, codec: dict[str, str]) -> None:
-    log = tmp_path / "log.txt"
-    log.write_bytes(b"a\ncaf\xc3\xa9\n")
-    expected = _value_or_error(reference.read_last_n_lines, (str(log), 1), codec)
-    assert _value_or_error(fallback.read_last_n_lines, (str(log), 1), codec) == expected
-    assert fallback.last_served("read_last_n_lines") is Impl.RUST
-
-
-def test_arguments_rust_implements_go_to_rust(tmp_path: Path) -> None:
-    import numpy as np  # noqa: PLC0415
-
-    log = tmp_path / "log.txt"
-    log.write_bytes(b"abc")
-    calls: list[tuple[str, tuple[Any, ...]]] = [
-        ("hash_file", (str(log), "SHA256")),
-        ("hash_file", (str(log), "sha-512")),
-        ("base36_encode", (b"ff",)),
-        ("base36_encode", (bytearray(b"0x10"),)),
-        ("format_float", (np.float64(2.25),)),
-        ("format_float", (True,)),
-    ]
-    for name, args in calls:
-        expected = _value_or_error(getattr(reference, name), args, {})
-        assert _value_or_error(getattr(fallback, name), args, {}) == expected, (name, args)
-        assert fallback.last_served(name) is Impl.RUST, (name, args)
+    assert rust_calls == ["ff"]
+    assert fallback.served_counts() == {"base36_encode": {RUST: 1}}
+    assert fallback.last_served("base36_encode") is RUST
