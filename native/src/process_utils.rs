@@ -10,7 +10,8 @@ pub const HOST_PROC_ROOT: &str = "/proc";
 const KUBERNETES_THREAD_MULTIPLIER: i128 = 4;
 /// Descriptors kept back for everything but rsync.
 const FD_RESERVE: i128 = 100;
-const MIN_FD_PER_RSYNC: i128 = 5;
+/// Descriptors per rsync when no source is a directory (the floor of SkyPilot's estimate).
+pub const MIN_FD_PER_RSYNC: i128 = 5;
 const FD_PER_DIRECTORY_ENTRY: i64 = 5;
 /// `resource.RLIM_INFINITY` as Python reports it on Linux.
 pub const RLIM_INFINITY: i128 = -1;
@@ -76,9 +77,15 @@ pub fn get_max_workers_for_file_mounts_with<P: AsRef<Path>>(
     for source in sources {
         fd_per_rsync = fd_per_rsync.max(i128::from(estimate_fd_for_directory(source.as_ref())?));
     }
+    Ok(workers_for(fd_per_rsync, thread_cap, nofile_soft_limit))
+}
+
+/// The workers a finite soft limit allows at `fd_per_rsync` descriptors each: `(soft - 100) // fd_per_rsync`,
+/// at least 1, at most the thread cap.
+pub fn workers_for(fd_per_rsync: i128, thread_cap: i128, nofile_soft_limit: i128) -> i128 {
     // Python's // rounds toward negative infinity; the divisor is positive, so div_euclid is the same.
-    let workers = nofile_soft_limit.saturating_sub(FD_RESERVE).div_euclid(fd_per_rsync);
-    Ok(workers.max(1).min(thread_cap))
+    let workers = nofile_soft_limit.saturating_sub(FD_RESERVE).div_euclid(fd_per_rsync.max(1));
+    workers.max(1).min(thread_cap)
 }
 
 /// The RLIMIT_NOFILE soft limit, with RLIM_INFINITY as -1 (as Python's `resource` reports it).
@@ -136,6 +143,15 @@ fn is_thread_group_leader(pid: i32, proc_root: &Path) -> Result<bool, SkyError> 
 /// False for pid <= 0; `kill(pid, 0)`: ESRCH -> False, EPERM or success -> alive, other errno -> `OSError`;
 /// then thread ids are not processes. Zombies count as alive.
 pub fn is_process_alive_at(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
+    if !signal_reaches(pid)? {
+        return Ok(false);
+    }
+    is_thread_group_leader(pid, proc_root)
+}
+
+/// The first half of `is_process_alive`: False for pid <= 0; `kill(pid, 0)`: ESRCH -> False, EPERM or
+/// success -> True, any other errno -> `OSError`.
+pub fn signal_reaches(pid: i32) -> Result<bool, SkyError> {
     if pid <= 0 {
         return Ok(false);
     }
@@ -148,7 +164,7 @@ pub fn is_process_alive_at(pid: i32, proc_root: &Path) -> Result<bool, SkyError>
             _ => return Err(SkyError::from_io(&error, None)),
         }
     }
-    is_thread_group_leader(pid, proc_root)
+    Ok(true)
 }
 
 /// `is_process_alive(pid)` on this host.
