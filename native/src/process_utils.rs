@@ -4,6 +4,7 @@
 use crate::errors::SkyError;
 use crate::numeric_text::parse_python_ascii_int;
 use num_bigint::BigUint;
+use std::io::BufRead;
 use std::path::Path;
 
 pub const HOST_PROC_ROOT: &str = "/proc";
@@ -103,13 +104,48 @@ fn is_c_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
-/// The Tgid of `status` (bytes of `/proc/PID/status`): None if the line is missing or does not parse.
-fn status_tgid(status: &[u8]) -> Option<BigUint> {
-    let line = status.split(|&b| b == b'\n').find(|line| line.starts_with(b"Tgid:"))?;
+/// The Tgid of a `Tgid:` line of `/proc/PID/status`: None if it does not parse.
+fn status_tgid(line: &[u8]) -> Option<BigUint> {
     let token = line.split(|&b| is_c_space(b)).filter(|t| !t.is_empty()).nth(1)?;
     let (negative, magnitude) = parse_python_ascii_int(std::str::from_utf8(token).ok()?, 10)?;
     // A negative Tgid never equals a positive pid.
     (!negative).then_some(magnitude)
+}
+
+/// The first `Tgid:` line of a status file, read line by line as Python's `for line in f` does (so only
+/// one line is held); None if the file is unreadable or has none, `MemoryError` if a line does not fit.
+fn tgid_line(path: &Path) -> Result<Option<Vec<u8>>, SkyError> {
+    let Ok(file) = std::fs::File::open(path) else {
+        return Ok(None);
+    };
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        loop {
+            let available = match reader.fill_buf() {
+                Ok(available) => available,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return Ok(None),
+            };
+            if available.is_empty() {
+                break;
+            }
+            let taken = memchr::memchr(b'\n', available).map_or(available.len(), |newline| newline + 1);
+            line.try_reserve(taken)?;
+            line.extend_from_slice(&available[..taken]);
+            reader.consume(taken);
+            if line.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        if line.is_empty() {
+            return Ok(None);
+        }
+        if line.starts_with(b"Tgid:") {
+            return Ok(Some(line));
+        }
+    }
 }
 
 /// `str(pid) in os.listdir(proc_root)`; a missing root or a non-directory counts as not listed.
@@ -133,7 +169,7 @@ fn pid_listed(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
 /// psutil's fallback: whether `/proc` lists the pid.
 fn is_thread_group_leader(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
     let status_path = proc_root.join(pid.to_string()).join("status");
-    if let Some(tgid) = std::fs::read(status_path).ok().as_deref().and_then(status_tgid) {
+    if let Some(tgid) = tgid_line(&status_path)?.as_deref().and_then(status_tgid) {
         return Ok(u32::try_from(pid).is_ok_and(|pid| tgid == BigUint::from(pid)));
     }
     pid_listed(pid, proc_root)
