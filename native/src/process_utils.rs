@@ -8,6 +8,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 pub const HOST_PROC_ROOT: &str = "/proc";
+const KUBERNETES: &str = "kubernetes";
 const KUBERNETES_THREAD_MULTIPLIER: i128 = 4;
 /// Descriptors kept back for everything but rsync.
 const FD_RESERVE: i128 = 100;
@@ -19,10 +20,15 @@ pub const RLIM_INFINITY: i128 = -1;
 
 /// Whether `cloud_str.lower() == 'kubernetes'` (full Unicode lower-casing, so the Kelvin sign counts as 'k').
 pub fn is_kubernetes(cloud_str: &str) -> bool {
+    // Lower-casing never shortens a string, so more than 10 characters can never match: no lower-cased copy
+    // of a long string (whose size the caller chose) is made.
+    if cloud_str.len() > KUBERNETES.len() * 4 || cloud_str.chars().count() > KUBERNETES.len() {
+        return false;
+    }
     if cloud_str.is_ascii() {
-        cloud_str.eq_ignore_ascii_case("kubernetes")
+        cloud_str.eq_ignore_ascii_case(KUBERNETES)
     } else {
-        cloud_str.to_lowercase() == "kubernetes"
+        cloud_str.to_lowercase() == KUBERNETES
     }
 }
 

@@ -19,6 +19,10 @@ fn is_kubernetes(cloud_str: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
         return Ok(false);
     }
     if let Ok(text) = cloud.cast::<PyString>() {
+        // Checked before any copy: lower-casing never shortens, so a longer str never matches.
+        if text.len()? > "kubernetes".len() {
+            return Ok(false);
+        }
         return Ok(process_utils::is_kubernetes(&text.to_string_lossy()));
     }
     cloud.call_method0("lower")?.eq("kubernetes")
