@@ -97,8 +97,12 @@ disable_service() {
     state=$(systemctl is-enabled "$service.service" 2>/dev/null || true)
     if [[ -n $state && $state != masked ]]; then
       systemctl disable --quiet "$service.service" 2>/dev/null || true
-      systemctl mask --quiet "$service.service"
-      log "masked $service.service (was $state)"
+      # A unit file of the admin's own in /etc/systemd/system cannot be masked: it stays disabled.
+      if systemctl mask --quiet "$service.service" 2>/dev/null; then
+        log "masked $service.service (was $state)"
+      else
+        log "disabled $service.service (was $state); it has a unit file of its own in /etc, so not masked" >&2
+      fi
     fi
   fi
   if compgen -G "$RC_D_ROOT/rc[2-5].d/S[0-9][0-9]$service" >/dev/null; then
