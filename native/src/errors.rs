@@ -17,14 +17,37 @@ pub enum SkyError {
     OsMessage(String),
     /// `AssertionError(message)`: SkyPilot's preconditions, raised explicitly.
     Assertion(String),
-    /// `RuntimeError(f"{context}: {str(oserror)}")`, chained from that `OSError` (read_last_n_lines).
-    WrappedOs { context: String, errno: i32, filename: PathBuf },
+    /// `RuntimeError(f"{context}: {str(oserror)}")`, chained from that `OSError` (read_last_n_lines). Only
+    /// errors of `open()` name the file; Python's seek and read errors carry no file name.
+    WrappedOs { context: String, errno: i32, filename: Option<PathBuf> },
+    /// `RuntimeError(f"{context}: {NOT_SEEKABLE}")`, chained from `io.UnsupportedOperation(NOT_SEEKABLE)`: what
+    /// Python's `f.seek` raises for a file that opens but cannot seek (a pipe, a FIFO, a terminal).
+    WrappedNotSeekable { context: String },
+    /// `ValueError(prefix + text + suffix)` where `text` is Python text that may hold lone surrogates, kept as
+    /// WTF-8 (what Python's `encode('utf-8', 'surrogatepass')` gives), so the message shows it as Python does.
+    ValueWithText { prefix: String, text: Vec<u8>, suffix: String },
+    /// `MemoryError()`: an allocation sized by an argument or a file failed (Python's has no message).
+    Memory,
     /// `OverflowError(message)`.
     Overflow(String),
     /// `TypeError(message)`.
     Type(String),
     /// `UnicodeDecodeError(encoding, input, start, end, reason)`.
     UnicodeDecode { encoding: &'static str, input: Vec<u8>, start: usize, end: usize, reason: &'static str },
+}
+
+impl From<std::collections::TryReserveError> for SkyError {
+    fn from(_: std::collections::TryReserveError) -> Self {
+        SkyError::Memory
+    }
+}
+
+/// A copy of `bytes` whose allocation may fail (`MemoryError`) instead of aborting the process.
+pub fn try_copy(bytes: &[u8]) -> Result<Vec<u8>, SkyError> {
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(bytes.len())?;
+    copy.extend_from_slice(bytes);
+    Ok(copy)
 }
 
 impl SkyError {
@@ -40,6 +63,9 @@ impl SkyError {
         SkyError::Os { errno: io_errno(error), filename }
     }
 }
+
+/// The text of Python's `io.UnsupportedOperation` when a buffered file cannot seek.
+pub const NOT_SEEKABLE: &str = "File or stream is not seekable.";
 
 /// The errno of an I/O error; `EIO` for the rare errors that carry none.
 pub fn io_errno(error: &std::io::Error) -> i32 {
@@ -77,8 +103,13 @@ impl fmt::Display for SkyError {
             | SkyError::Type(message) => f.write_str(message),
             SkyError::Os { errno, filename } => f.write_str(&os_error_text(*errno, filename.as_ref())),
             SkyError::WrappedOs { context, errno, filename } => {
-                write!(f, "{context}: {}", os_error_text(*errno, Some(filename)))
+                write!(f, "{context}: {}", os_error_text(*errno, filename.as_ref()))
             }
+            SkyError::WrappedNotSeekable { context } => write!(f, "{context}: {NOT_SEEKABLE}"),
+            SkyError::ValueWithText { prefix, text, suffix } => {
+                write!(f, "{prefix}{}{suffix}", String::from_utf8_lossy(text))
+            }
+            SkyError::Memory => f.write_str("out of memory"),
             SkyError::UnicodeDecode { encoding, input, start, end, reason } => {
                 if end.saturating_sub(*start) == 1 {
                     let byte = input.get(*start).copied().unwrap_or_default();
@@ -102,12 +133,13 @@ impl std::error::Error for SkyError {}
 
 #[cfg(feature = "python")]
 pub(crate) mod python {
-    use super::{strerror, SkyError};
+    use super::{strerror, SkyError, NOT_SEEKABLE};
     use pyo3::exceptions::{
-        PyAssertionError, PyOSError, PyOverflowError, PyRuntimeError, PyTypeError, PyUnicodeDecodeError,
-        PyValueError,
+        PyAssertionError, PyMemoryError, PyOSError, PyOverflowError, PyRuntimeError, PyTypeError,
+        PyUnicodeDecodeError, PyValueError,
     };
     use pyo3::prelude::*;
+    use pyo3::types::{PyBytes, PyString};
     use std::ffi::CString;
 
     fn os_error(errno: i32, filename: Option<&std::path::Path>) -> PyErr {
@@ -125,10 +157,22 @@ pub(crate) mod python {
     pub(crate) fn runtime_error_from_os(
         context: &Bound<'_, PyAny>,
         errno: i32,
-        filename: &std::path::Path,
+        filename: Option<&std::path::Path>,
     ) -> PyErr {
+        runtime_error_caused_by(context, os_error(errno, filename))
+    }
+
+    /// `RuntimeError(f"{context}: {NOT_SEEKABLE}")` chained from `io.UnsupportedOperation(NOT_SEEKABLE)`.
+    pub(crate) fn runtime_error_not_seekable(context: &Bound<'_, PyAny>) -> PyErr {
+        let unsupported = context.py().import("io").and_then(|io| io.getattr("UnsupportedOperation"));
+        match unsupported.and_then(|class| class.call1((NOT_SEEKABLE,))) {
+            Ok(cause) => runtime_error_caused_by(context, PyErr::from_value(cause)),
+            Err(error) => error,
+        }
+    }
+
+    fn runtime_error_caused_by(context: &Bound<'_, PyAny>, cause: PyErr) -> PyErr {
         let py = context.py();
-        let cause = os_error(errno, Some(filename));
         let message = cause.value(py).str().and_then(|cause_text| context.add(": ")?.add(cause_text));
         let wrapped = match message {
             Ok(message) => PyRuntimeError::new_err(message.unbind()),
@@ -136,6 +180,11 @@ pub(crate) mod python {
         };
         wrapped.set_cause(py, Some(cause));
         wrapped
+    }
+
+    /// WTF-8 bytes back into the Python str they came from, lone surrogates included.
+    pub(crate) fn python_text<'py>(py: Python<'py>, wtf8: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        PyBytes::new(py, wtf8).call_method1("decode", ("utf-8", "surrogatepass"))
     }
 
     impl From<SkyError> for PyErr {
@@ -148,9 +197,22 @@ pub(crate) mod python {
                 SkyError::Type(message) => PyTypeError::new_err(message),
                 SkyError::Os { errno, filename } => os_error(errno, filename.as_deref()),
                 SkyError::WrappedOs { context, errno, filename } => Python::attach(|py| {
-                    let context = pyo3::types::PyString::new(py, &context).into_any();
-                    runtime_error_from_os(&context, errno, &filename)
+                    let context = PyString::new(py, &context).into_any();
+                    runtime_error_from_os(&context, errno, filename.as_deref())
                 }),
+                SkyError::WrappedNotSeekable { context } => {
+                    Python::attach(|py| runtime_error_not_seekable(&PyString::new(py, &context).into_any()))
+                }
+                SkyError::ValueWithText { prefix, text, suffix } => {
+                    Python::attach(|py| match python_text(py, &text) {
+                        Ok(text) => {
+                            let message = PyString::new(py, &prefix).add(text).and_then(|m| m.add(suffix));
+                            message.map_or_else(|error| error, |m| PyValueError::new_err(m.unbind()))
+                        }
+                        Err(error) => error,
+                    })
+                }
+                SkyError::Memory => PyMemoryError::new_err(()),
                 SkyError::UnicodeDecode { encoding, input, start, end, reason } => Python::attach(|py| {
                     let encoding = CString::new(encoding).unwrap_or_default();
                     let reason = CString::new(reason).unwrap_or_default();
@@ -186,12 +248,30 @@ mod tests {
         let error = SkyError::WrappedOs {
             context: "Failed to read last 3 lines from files".to_string(),
             errno: libc::EISDIR,
-            filename: PathBuf::from("files"),
+            filename: Some(PathBuf::from("files")),
         };
         assert_eq!(
             error.to_string(),
             "Failed to read last 3 lines from files: [Errno 21] Is a directory: \"files\""
         );
+    }
+
+    #[test]
+    fn wrapped_seek_error_names_no_file_as_in_python() {
+        let error = SkyError::WrappedOs {
+            context: "Failed to read last 1 lines from /dev/stdin".to_string(),
+            errno: libc::ESPIPE,
+            filename: None,
+        };
+        assert_eq!(error.to_string(), "Failed to read last 1 lines from /dev/stdin: [Errno 29] Illegal seek");
+    }
+
+    #[test]
+    fn a_failed_reservation_is_a_memory_error() {
+        let mut buffer: Vec<u8> = Vec::new();
+        let error = buffer.try_reserve_exact(usize::MAX).map_err(SkyError::from);
+        assert_eq!(error, Err(SkyError::Memory));
+        assert_eq!(try_copy(b"abc"), Ok(b"abc".to_vec()));
     }
 
     #[test]

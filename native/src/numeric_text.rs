@@ -85,8 +85,9 @@ pub fn parse_python_float(text: &str) -> Option<f64> {
 }
 
 /// The digits of `int(text, radix)` for radix 10 or 16 (Python's `0x`/`0X` prefix only for 16): the sign and
-/// the ASCII digit string without underscores; None where Python raises `ValueError`.
-fn split_python_int(text: &str, radix: u32) -> Option<(bool, String)> {
+/// the ASCII digits with their single underscores (which num-bigint's parser skips); None where Python raises
+/// `ValueError`. Borrows from `text`: nothing is allocated before the input is known to be valid.
+pub fn split_python_int(text: &str, radix: u32) -> Option<(bool, &str)> {
     let trimmed = text.trim_matches(is_ascii_number_space);
     let (negative, unsigned) = match trimmed.as_bytes().first() {
         Some(b'-') => (true, &trimmed[1..]),
@@ -103,11 +104,11 @@ fn split_python_int(text: &str, radix: u32) -> Option<(bool, String)> {
     if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {
         return None;
     }
-    let digits: String = body.chars().filter(|&c| c != '_').collect();
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+    // Not empty, no leading or trailing or doubled underscore: so at least one digit.
+    if !body.chars().all(|c| c == '_' || c.is_digit(radix)) {
         return None;
     }
-    Some((negative, digits))
+    Some((negative, body))
 }
 
 /// `int(text, radix)` for radix 10 or 16 at arbitrary precision; None where Python raises `ValueError`.

@@ -4,23 +4,31 @@
 use crate::errors::SkyError;
 use crate::numeric_text::parse_python_ascii_int;
 use num_bigint::BigUint;
+use std::io::BufRead;
 use std::path::Path;
 
 pub const HOST_PROC_ROOT: &str = "/proc";
+const KUBERNETES: &str = "kubernetes";
 const KUBERNETES_THREAD_MULTIPLIER: i128 = 4;
 /// Descriptors kept back for everything but rsync.
 const FD_RESERVE: i128 = 100;
-const MIN_FD_PER_RSYNC: i128 = 5;
+/// Descriptors per rsync when no source is a directory (the floor of SkyPilot's estimate).
+pub const MIN_FD_PER_RSYNC: i128 = 5;
 const FD_PER_DIRECTORY_ENTRY: i64 = 5;
 /// `resource.RLIM_INFINITY` as Python reports it on Linux.
 pub const RLIM_INFINITY: i128 = -1;
 
 /// Whether `cloud_str.lower() == 'kubernetes'` (full Unicode lower-casing, so the Kelvin sign counts as 'k').
 pub fn is_kubernetes(cloud_str: &str) -> bool {
+    // Lower-casing never shortens a string, so more than 10 characters can never match: no lower-cased copy
+    // of a long string (whose size the caller chose) is made.
+    if cloud_str.len() > KUBERNETES.len() * 4 || cloud_str.chars().count() > KUBERNETES.len() {
+        return false;
+    }
     if cloud_str.is_ascii() {
-        cloud_str.eq_ignore_ascii_case("kubernetes")
+        cloud_str.eq_ignore_ascii_case(KUBERNETES)
     } else {
-        cloud_str.to_lowercase() == "kubernetes"
+        cloud_str.to_lowercase() == KUBERNETES
     }
 }
 
@@ -76,9 +84,15 @@ pub fn get_max_workers_for_file_mounts_with<P: AsRef<Path>>(
     for source in sources {
         fd_per_rsync = fd_per_rsync.max(i128::from(estimate_fd_for_directory(source.as_ref())?));
     }
+    Ok(workers_for(fd_per_rsync, thread_cap, nofile_soft_limit))
+}
+
+/// The workers a finite soft limit allows at `fd_per_rsync` descriptors each: `(soft - 100) // fd_per_rsync`,
+/// at least 1, at most the thread cap.
+pub fn workers_for(fd_per_rsync: i128, thread_cap: i128, nofile_soft_limit: i128) -> i128 {
     // Python's // rounds toward negative infinity; the divisor is positive, so div_euclid is the same.
-    let workers = nofile_soft_limit.saturating_sub(FD_RESERVE).div_euclid(fd_per_rsync);
-    Ok(workers.max(1).min(thread_cap))
+    let workers = nofile_soft_limit.saturating_sub(FD_RESERVE).div_euclid(fd_per_rsync.max(1));
+    workers.max(1).min(thread_cap)
 }
 
 /// The RLIMIT_NOFILE soft limit, with RLIM_INFINITY as -1 (as Python's `resource` reports it).
@@ -96,13 +110,48 @@ fn is_c_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
-/// The Tgid of `status` (bytes of `/proc/PID/status`): None if the line is missing or does not parse.
-fn status_tgid(status: &[u8]) -> Option<BigUint> {
-    let line = status.split(|&b| b == b'\n').find(|line| line.starts_with(b"Tgid:"))?;
+/// The Tgid of a `Tgid:` line of `/proc/PID/status`: None if it does not parse.
+fn status_tgid(line: &[u8]) -> Option<BigUint> {
     let token = line.split(|&b| is_c_space(b)).filter(|t| !t.is_empty()).nth(1)?;
     let (negative, magnitude) = parse_python_ascii_int(std::str::from_utf8(token).ok()?, 10)?;
     // A negative Tgid never equals a positive pid.
     (!negative).then_some(magnitude)
+}
+
+/// The first `Tgid:` line of a status file, read line by line as Python's `for line in f` does (so only
+/// one line is held); None if the file is unreadable or has none, `MemoryError` if a line does not fit.
+fn tgid_line(path: &Path) -> Result<Option<Vec<u8>>, SkyError> {
+    let Ok(file) = std::fs::File::open(path) else {
+        return Ok(None);
+    };
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        loop {
+            let available = match reader.fill_buf() {
+                Ok(available) => available,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return Ok(None),
+            };
+            if available.is_empty() {
+                break;
+            }
+            let taken = memchr::memchr(b'\n', available).map_or(available.len(), |newline| newline + 1);
+            line.try_reserve(taken)?;
+            line.extend_from_slice(&available[..taken]);
+            reader.consume(taken);
+            if line.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        if line.is_empty() {
+            return Ok(None);
+        }
+        if line.starts_with(b"Tgid:") {
+            return Ok(Some(line));
+        }
+    }
 }
 
 /// `str(pid) in os.listdir(proc_root)`; a missing root or a non-directory counts as not listed.
@@ -126,7 +175,7 @@ fn pid_listed(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
 /// psutil's fallback: whether `/proc` lists the pid.
 fn is_thread_group_leader(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
     let status_path = proc_root.join(pid.to_string()).join("status");
-    if let Some(tgid) = std::fs::read(status_path).ok().as_deref().and_then(status_tgid) {
+    if let Some(tgid) = tgid_line(&status_path)?.as_deref().and_then(status_tgid) {
         return Ok(u32::try_from(pid).is_ok_and(|pid| tgid == BigUint::from(pid)));
     }
     pid_listed(pid, proc_root)
@@ -136,6 +185,15 @@ fn is_thread_group_leader(pid: i32, proc_root: &Path) -> Result<bool, SkyError> 
 /// False for pid <= 0; `kill(pid, 0)`: ESRCH -> False, EPERM or success -> alive, other errno -> `OSError`;
 /// then thread ids are not processes. Zombies count as alive.
 pub fn is_process_alive_at(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
+    if !signal_reaches(pid)? {
+        return Ok(false);
+    }
+    is_thread_group_leader(pid, proc_root)
+}
+
+/// The first half of `is_process_alive`: False for pid <= 0; `kill(pid, 0)`: ESRCH -> False, EPERM or
+/// success -> True, any other errno -> `OSError`.
+pub fn signal_reaches(pid: i32) -> Result<bool, SkyError> {
     if pid <= 0 {
         return Ok(false);
     }
@@ -148,7 +206,7 @@ pub fn is_process_alive_at(pid: i32, proc_root: &Path) -> Result<bool, SkyError>
             _ => return Err(SkyError::from_io(&error, None)),
         }
     }
-    is_thread_group_leader(pid, proc_root)
+    Ok(true)
 }
 
 /// `is_process_alive(pid)` on this host.

@@ -1,7 +1,7 @@
 //! `base36_encode`, `format_float` and `truncate_long_string` (spec sections 2.4-2.6).
 
 use crate::errors::SkyError;
-use crate::numeric_text::parse_python_ascii_int;
+use crate::numeric_text::split_python_int;
 use num_bigint::BigUint;
 
 const BASE36_DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -17,6 +17,8 @@ pub enum Base36Error {
     InvalidLiteral,
     /// A negative value (a deviation: SkyPilot loops forever).
     Negative,
+    /// The conversion would not fit in memory (`MemoryError`).
+    Memory,
 }
 
 impl Base36Error {
@@ -29,6 +31,7 @@ impl Base36Error {
             Base36Error::Negative => {
                 SkyError::Value(format!("base36_encode does not accept a negative value: {hex_str_repr}"))
             }
+            Base36Error::Memory => SkyError::Memory,
         }
     }
 }
@@ -76,7 +79,12 @@ pub fn base36_encode(hex_str: &str) -> Result<String, Base36Error> {
             .fold(0u128, |value, digit| (value << 4) | u128::from(digit));
         return Ok(base36_of_u128(value));
     }
-    let (negative, magnitude) = parse_python_ascii_int(hex_str, 16).ok_or(Base36Error::InvalidLiteral)?;
+    if !hex_str.is_ascii() {
+        return Err(Base36Error::InvalidLiteral);
+    }
+    let (negative, digits) = split_python_int(hex_str, 16).ok_or(Base36Error::InvalidLiteral)?;
+    reserve_for_big_conversion(digits.len())?;
+    let magnitude = BigUint::parse_bytes(digits.as_bytes(), 16).ok_or(Base36Error::InvalidLiteral)?;
     if negative && magnitude != BigUint::ZERO {
         return Err(Base36Error::Negative);
     }
@@ -189,22 +197,36 @@ pub fn plan_truncation<T: Copy + PartialEq>(
     Truncation::Cut { head: prefix_length.max(limit), tail: 0 }
 }
 
-/// `truncate_long_string` of a Rust string, counting code points (spec 2.6).
-pub fn truncate_long_string(s: &str, max_length: i64, truncate_middle: bool) -> String {
+/// `truncate_long_string` of a Rust string, counting code points (spec 2.6). Buffers sized by the string
+/// are reserved fallibly (`MemoryError`).
+pub fn truncate_long_string(s: &str, max_length: i64, truncate_middle: bool) -> Result<String, SkyError> {
     // Bytes bound code points from above, so a short string needs no counting.
-    if usize::try_from(max_length).is_ok_and(|limit| s.len() <= limit) {
-        return s.to_string();
-    }
-    let plan = if s.is_ascii() {
+    let plan = if usize::try_from(max_length).is_ok_and(|limit| s.len() <= limit) {
+        Truncation::Unchanged
+    } else if s.is_ascii() {
         plan_truncation(s.as_bytes(), b' ', max_length, truncate_middle)
     } else {
-        let chars: Vec<char> = s.chars().collect();
+        let mut chars = Vec::new();
+        chars.try_reserve_exact(s.len())?;
+        chars.extend(s.chars());
         plan_truncation(&chars, ' ', max_length, truncate_middle)
     };
-    match plan {
-        Truncation::Unchanged => s.to_string(),
-        Truncation::Cut { head, tail } => [char_prefix(s, head), ELLIPSIS, char_suffix(s, tail)].concat(),
-    }
+    let pieces = match plan {
+        Truncation::Unchanged => [s, "", ""],
+        Truncation::Cut { head, tail } => [char_prefix(s, head), ELLIPSIS, char_suffix(s, tail)],
+    };
+    let mut truncated = String::new();
+    truncated.try_reserve_exact(pieces.iter().map(|piece| piece.len()).sum())?;
+    pieces.iter().for_each(|piece| truncated.push_str(piece));
+    Ok(truncated)
+}
+
+/// Bytes to set aside before converting `hex_digits` digits at arbitrary precision: num-bigint allocates
+/// infallibly, so the room its parse and its base-36 conversion need (about 2.5 bytes per digit at the
+/// peak) is reserved and released first, and a lack of it is `MemoryError` instead of an abort.
+fn reserve_for_big_conversion(hex_digits: usize) -> Result<(), Base36Error> {
+    let mut room: Vec<u8> = Vec::new();
+    room.try_reserve_exact(hex_digits.saturating_mul(3)).map_err(|_| Base36Error::Memory)
 }
 
 #[cfg(test)]
@@ -330,9 +352,11 @@ mod tests {
             ("ääääää öööö", 5, false, "äääää..."),
         ];
         for (s, max_length, middle, expected) in cases {
-            assert_eq!(truncate_long_string(s, max_length, middle), expected, "{s:?} {max_length} {middle}");
+            let truncated = truncate_long_string(s, max_length, middle);
+            assert_eq!(truncated.as_deref(), Ok(expected), "{s:?} {max_length} {middle}");
         }
-        assert_eq!(truncate_long_string(&"a  ".repeat(30), 29, false).chars().count(), 86);
-        assert_eq!(truncate_long_string("abc", i64::MIN, false), "...");
+        assert_eq!(truncate_long_string(&"a  ".repeat(30), 29, false).map(|t| t.chars().count()), Ok(86));
+        assert_eq!(truncate_long_string("abc", i64::MIN, false).as_deref(), Ok("..."));
+        assert_eq!(reserve_for_big_conversion(usize::MAX), Err(Base36Error::Memory));
     }
 }

@@ -7,6 +7,7 @@ use crate::errors::SkyError;
 use crate::numeric_text::{parse_python_float, parse_python_int, python_strip, truncate_float_to_int};
 use num_bigint::BigInt;
 use num_traits::{Signed, ToPrimitive, Zero};
+use std::ffi::OsStr;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -26,56 +27,121 @@ fn float_to_int(value: f64) -> Result<BigInt, SkyError> {
         .ok_or_else(|| SkyError::Overflow("cannot convert float infinity to integer".to_string()))
 }
 
+/// An environment value as Python's `os.environ` holds it, as WTF-8: UTF-8, plus a lone surrogate for each
+/// byte that is not UTF-8 (`os.environ` decodes with surrogateescape; a caller's mapping may hold any str).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvText(Vec<u8>);
+
+impl EnvText {
+    /// From Python's `str.encode('utf-8', 'surrogatepass')`.
+    pub fn from_wtf8(bytes: Vec<u8>) -> Self {
+        EnvText(bytes)
+    }
+
+    /// From the raw bytes of the process environment, as `os.fsdecode` reads them: each byte that is not
+    /// UTF-8 becomes U+DC80..U+DCFF.
+    pub fn from_os(value: &OsStr) -> Self {
+        let mut text = Vec::with_capacity(value.len());
+        for chunk in value.as_encoded_bytes().utf8_chunks() {
+            text.extend_from_slice(chunk.valid().as_bytes());
+            for &byte in chunk.invalid() {
+                // U+DC00 + byte in three UTF-8-style bytes.
+                text.extend_from_slice(&[0xed, 0xb0 | (byte >> 6), 0x80 | (byte & 0x3f)]);
+            }
+        }
+        EnvText(text)
+    }
+
+    /// The text, if it holds no lone surrogate (one never parses as a number).
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+
+    /// `ValueError(f"{prefix}{value}{suffix}")` with the value as Python prints it.
+    fn parse_error(&self, prefix: &str, suffix: &str) -> SkyError {
+        SkyError::ValueWithText {
+            prefix: prefix.to_string(),
+            text: self.0.clone(),
+            suffix: suffix.to_string(),
+        }
+    }
+}
+
+impl From<&str> for EnvText {
+    fn from(text: &str) -> Self {
+        EnvText(text.as_bytes().to_vec())
+    }
+}
+
 /// `os.path.isfile(root/cgroup.controllers)`: SkyPilot's cgroup v2 test.
 fn is_cgroup_v2(cgroup_root: &Path) -> bool {
     std::fs::metadata(cgroup_root.join("cgroup.controllers")).is_ok_and(|meta| meta.is_file())
 }
 
-/// `open(path, encoding='utf-8').read().strip()`; None where Python raises `OSError` or a decode error.
-fn read_stripped(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    Some(python_strip(&text).to_string())
+/// `open(path, encoding='utf-8').read().strip()`; None where Python raises `OSError` or a decode error,
+/// `MemoryError` where the file does not fit in memory (Python does not catch that either).
+fn read_stripped(path: &Path) -> Result<Option<String>, SkyError> {
+    let Some(bytes) = crate::io_utils::read_file(path)? else {
+        return Ok(None);
+    };
+    Ok(String::from_utf8(bytes).ok().map(|text| python_strip(&text).to_string()))
 }
 
-/// The cgroup CPU quota in cores, or None for no limit or an unreadable or invalid file.
+/// The cgroup CPU quota in cores, or None for no limit, no readable tree (`cgroup_root` None: a root the
+/// file system encoding cannot carry) or an unreadable or invalid file.
 /// A v2 period of 0 means no limit (a deviation: SkyPilot raises ZeroDivisionError).
-fn cgroup_cpu_limit(cgroup_root: &Path) -> Option<f64> {
+fn cgroup_cpu_limit(cgroup_root: Option<&Path>) -> Result<Option<f64>, SkyError> {
+    let Some(cgroup_root) = cgroup_root else {
+        return Ok(None);
+    };
     if is_cgroup_v2(cgroup_root) {
-        let text = read_stripped(&cgroup_root.join("cpu.max"))?;
-        let tokens: Vec<&str> =
-            text.split(crate::numeric_text::is_python_space).filter(|t| !t.is_empty()).collect();
-        let [quota_text, period_text] = tokens.as_slice() else {
-            return None;
+        let Some(text) = read_stripped(&cgroup_root.join("cpu.max"))? else {
+            return Ok(None);
         };
-        if *quota_text == "max" {
-            return None;
-        }
-        let quota = parse_python_float(quota_text)?;
-        let period = parse_python_float(period_text)?;
-        if period == 0.0 {
-            return None;
-        }
-        // `quota > 0` is false for NaN: no limit, as in SkyPilot.
-        return (quota > 0.0).then(|| quota / period);
+        return Ok(cpu_max_limit(&text));
     }
-    let quota = parse_python_float(&read_stripped(&cgroup_root.join("cpu").join("cpu.cfs_quota_us"))?)?;
-    let period = parse_python_float(&read_stripped(&cgroup_root.join("cpu").join("cpu.cfs_period_us"))?)?;
+    let quota_text = read_stripped(&cgroup_root.join("cpu").join("cpu.cfs_quota_us"))?;
+    let Some(quota) = quota_text.as_deref().and_then(parse_python_float) else {
+        return Ok(None);
+    };
+    let period_text = read_stripped(&cgroup_root.join("cpu").join("cpu.cfs_period_us"))?;
+    let Some(period) = period_text.as_deref().and_then(parse_python_float) else {
+        return Ok(None);
+    };
     // -1 means "no quota" in v1.
-    (quota > 0.0 && period > 0.0).then(|| quota / period)
+    Ok((quota > 0.0 && period > 0.0).then(|| quota / period))
+}
+
+/// The quota of a v2 `cpu.max` ("<quota> <period>" or "max <period>") in cores.
+fn cpu_max_limit(text: &str) -> Option<f64> {
+    let tokens: Vec<&str> =
+        text.split(crate::numeric_text::is_python_space).filter(|t| !t.is_empty()).collect();
+    let [quota_text, period_text] = tokens.as_slice() else {
+        return None;
+    };
+    if *quota_text == "max" {
+        return None;
+    }
+    let quota = parse_python_float(quota_text)?;
+    let period = parse_python_float(period_text)?;
+    if period == 0.0 {
+        return None;
+    }
+    // `quota > 0` is false for NaN: no limit, as in SkyPilot.
+    (quota > 0.0).then(|| quota / period)
 }
 
 /// `get_cpu_count` with its inputs injected (spec 2.7): the env override as `int(float(value))`, else
 /// min(online CPUs, affinity size, floor(cgroup quota)).
 pub fn get_cpu_count_at(
-    cgroup_root: &Path,
-    cpu_limit_env: Option<&str>,
+    cgroup_root: Option<&Path>,
+    cpu_limit_env: Option<&EnvText>,
     online_cpus: &BigInt,
     affinity_cpus: Option<&BigInt>,
 ) -> Result<BigInt, SkyError> {
     if let Some(value) = cpu_limit_env {
-        let parse_error = || SkyError::Value(format!("Failed to parse the number of CPUs from {value}"));
-        let parsed = parse_python_float(value).ok_or_else(parse_error)?;
+        let parse_error = || value.parse_error("Failed to parse the number of CPUs from ", "");
+        let parsed = value.as_str().and_then(parse_python_float).ok_or_else(parse_error)?;
         // int(nan) raises ValueError, which SkyPilot rewraps; int(inf) raises OverflowError, which it does not.
         return float_to_int(parsed).map_err(|error| match error {
             SkyError::Value(_) => parse_error(),
@@ -86,25 +152,30 @@ pub fn get_cpu_count_at(
     if let Some(affinity) = affinity_cpus {
         cpu_count = cpu_count.min(affinity.clone());
     }
-    if let Some(limit) = cgroup_cpu_limit(cgroup_root) {
+    if let Some(limit) = cgroup_cpu_limit(cgroup_root)? {
         // A floor, as in SkyPilot: a 0.5-CPU quota gives 0.
         cpu_count = cpu_count.min(float_to_int(limit)?);
     }
     Ok(cpu_count)
 }
 
-/// The cgroup memory limit in bytes, or None for no limit or an unreadable or invalid file.
-fn cgroup_memory_limit_bytes(cgroup_root: &Path) -> Option<BigInt> {
+/// The cgroup memory limit in bytes, or None for no limit, no readable tree or an unreadable or invalid file.
+fn cgroup_memory_limit_bytes(cgroup_root: Option<&Path>) -> Result<Option<BigInt>, SkyError> {
+    let Some(cgroup_root) = cgroup_root else {
+        return Ok(None);
+    };
     let path = if is_cgroup_v2(cgroup_root) {
         cgroup_root.join("memory.max")
     } else {
         cgroup_root.join("memory").join("memory.limit_in_bytes")
     };
-    let text = read_stripped(&path)?;
+    let Some(text) = read_stripped(&path)? else {
+        return Ok(None);
+    };
     if text == "max" || text.is_empty() {
-        return None;
+        return Ok(None);
     }
-    parse_python_int(&text, 10).filter(|limit| limit.is_positive())
+    Ok(parse_python_int(&text, 10).filter(|limit| limit.is_positive()))
 }
 
 /// Python's `bytes / 1024**3` for ints: one correct rounding of the exact quotient.
@@ -129,21 +200,23 @@ fn bytes_to_gib(bytes: &BigInt) -> Result<f64, SkyError> {
 /// `get_mem_size_gb` with its inputs injected (spec 2.8), in GiB: the GB override, else the bytes override,
 /// else min(host total, cgroup limit).
 pub fn get_mem_size_gb_at(
-    cgroup_root: &Path,
-    memory_gb_env: Option<&str>,
-    memory_bytes_env: Option<&str>,
+    cgroup_root: Option<&Path>,
+    memory_gb_env: Option<&EnvText>,
+    memory_bytes_env: Option<&EnvText>,
     host_total_bytes: &BigInt,
 ) -> Result<f64, SkyError> {
+    const PREFIX: &str = "Failed to parse the memory size from ";
     if let Some(value) = memory_gb_env {
-        return parse_python_float(value)
-            .ok_or_else(|| SkyError::Value(format!("Failed to parse the memory size from {value} (GB)")));
+        return value.as_str().and_then(parse_python_float).ok_or_else(|| value.parse_error(PREFIX, " (GB)"));
     }
     if let Some(value) = memory_bytes_env {
-        return parse_python_float(value)
+        return value
+            .as_str()
+            .and_then(parse_python_float)
             .map(|bytes| bytes / BYTES_PER_GIB)
-            .ok_or_else(|| SkyError::Value(format!("Failed to parse the memory size from {value} (bytes)")));
+            .ok_or_else(|| value.parse_error(PREFIX, " (bytes)"));
     }
-    let memory_bytes = match cgroup_memory_limit_bytes(cgroup_root) {
+    let memory_bytes = match cgroup_memory_limit_bytes(cgroup_root)? {
         Some(limit) => host_total_bytes.clone().min(limit),
         None => host_total_bytes.clone(),
     };
@@ -181,9 +254,9 @@ pub fn host_memory_bytes() -> Result<u64, SkyError> {
         .ok_or_else(|| SkyError::Value("MemTotal not found in /proc/meminfo".to_string()))
 }
 
-/// The value of an environment variable, lossily decoded (Python would hold undecodable bytes as surrogates).
-pub fn env_value(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
+/// The value of an environment variable as `os.environ` shows it (undecodable bytes as surrogates).
+pub fn env_value(name: &str) -> Option<EnvText> {
+    std::env::var_os(name).map(|value| EnvText::from_os(&value))
 }
 
 /// psutil.cpu_count() as SkyPilot's get_cpu_count sees it: the online count, cached after the first call
@@ -199,8 +272,8 @@ pub fn get_cpu_count() -> Result<BigInt, SkyError> {
         .ok_or_else(|| SkyError::Type("the number of online CPUs could not be determined".to_string()))?;
     let affinity = affinity_cpu_count().map(BigInt::from);
     get_cpu_count_at(
-        Path::new(HOST_CGROUP_ROOT),
-        env_value(CPU_LIMIT_ENV).as_deref(),
+        Some(Path::new(HOST_CGROUP_ROOT)),
+        env_value(CPU_LIMIT_ENV).as_ref(),
         &BigInt::from(online),
         affinity.as_ref(),
     )
@@ -209,9 +282,9 @@ pub fn get_cpu_count() -> Result<BigInt, SkyError> {
 /// `get_mem_size_gb()` on this host.
 pub fn get_mem_size_gb() -> Result<f64, SkyError> {
     get_mem_size_gb_at(
-        Path::new(HOST_CGROUP_ROOT),
-        env_value(MEMORY_GB_LIMIT_ENV).as_deref(),
-        env_value(MEMORY_BYTES_LIMIT_ENV).as_deref(),
+        Some(Path::new(HOST_CGROUP_ROOT)),
+        env_value(MEMORY_GB_LIMIT_ENV).as_ref(),
+        env_value(MEMORY_BYTES_LIMIT_ENV).as_ref(),
         &BigInt::from(host_memory_bytes()?),
     )
 }
@@ -235,7 +308,20 @@ mod tests {
     }
 
     fn cpus(root: &Path, env: Option<&str>, online: i64, affinity: Option<i64>) -> Result<BigInt, SkyError> {
-        get_cpu_count_at(root, env, &BigInt::from(online), affinity.map(BigInt::from).as_ref())
+        let env = env.map(EnvText::from);
+        get_cpu_count_at(Some(root), env.as_ref(), &BigInt::from(online), affinity.map(BigInt::from).as_ref())
+    }
+
+    #[test]
+    fn environment_bytes_read_as_os_environ_shows_them() {
+        use std::os::unix::ffi::OsStrExt;
+        // b"4\xff" is '4\udcff' in os.environ: U+DCFF as WTF-8, which never parses as a number.
+        let value = EnvText::from_os(OsStr::from_bytes(b"4\xff"));
+        assert_eq!(value, EnvText::from_wtf8(b"4\xed\xb3\xbf".to_vec()));
+        assert_eq!(value.as_str(), None);
+        assert_eq!(EnvText::from_os(OsStr::new("8")).as_str(), Some("8"));
+        let error = get_cpu_count_at(None, Some(&value), &BigInt::from(2), None);
+        assert!(matches!(error, Err(SkyError::ValueWithText { text, .. }) if text == b"4\xed\xb3\xbf"));
     }
 
     #[test]
@@ -246,7 +332,7 @@ mod tests {
         }
         for bad in ["abc", "nan", ""] {
             let message = format!("Failed to parse the number of CPUs from {bad}");
-            assert_eq!(cpus(root.path(), Some(bad), 2, None), Err(SkyError::Value(message)));
+            assert_eq!(cpus(root.path(), Some(bad), 2, None).map_err(|e| e.to_string()), Err(message));
         }
         let infinity = SkyError::Overflow("cannot convert float infinity to integer".into());
         assert_eq!(cpus(root.path(), Some("inf"), 2, None), Err(infinity));
@@ -290,16 +376,17 @@ mod tests {
         let gib = |n: i64| BigInt::from(n) * BigInt::from(1i64 << 30);
         let none = tempfile::tempdir().expect("temp dir");
         let mem = |root: &Path, gb: Option<&str>, bytes: Option<&str>, host: &BigInt| {
-            get_mem_size_gb_at(root, gb, bytes, host)
+            let (gb, bytes) = (gb.map(EnvText::from), bytes.map(EnvText::from));
+            get_mem_size_gb_at(Some(root), gb.as_ref(), bytes.as_ref(), host)
         };
         assert_eq!(mem(none.path(), Some("16"), None, &gib(8)), Ok(16.0));
         assert_eq!(mem(none.path(), Some("0.5"), Some("1"), &gib(8)), Ok(0.5));
         assert_eq!(mem(none.path(), None, Some("8589934592"), &gib(8)), Ok(8.0));
         assert_eq!(mem(none.path(), None, Some("1000000000"), &gib(8)), Ok(0.9313225746154785));
-        let bad_gb = SkyError::Value("Failed to parse the memory size from x (GB)".into());
-        assert_eq!(mem(none.path(), Some("x"), None, &gib(8)), Err(bad_gb));
-        let bad_bytes = SkyError::Value("Failed to parse the memory size from 8Gi (bytes)".into());
-        assert_eq!(mem(none.path(), None, Some("8Gi"), &gib(8)), Err(bad_bytes));
+        let bad_gb = "Failed to parse the memory size from x (GB)".to_string();
+        assert_eq!(mem(none.path(), Some("x"), None, &gib(8)).map_err(|e| e.to_string()), Err(bad_gb));
+        let bad_bytes = "Failed to parse the memory size from 8Gi (bytes)".to_string();
+        assert_eq!(mem(none.path(), None, Some("8Gi"), &gib(8)).map_err(|e| e.to_string()), Err(bad_bytes));
         assert_eq!(mem(none.path(), None, None, &BigInt::from(25_276_502_016i64)), Ok(23.540576934814453));
         let four = cgroup_v2(None, Some(&format!("{}\n", gib(4))));
         assert_eq!(mem(four.path(), None, None, &gib(8)), Ok(4.0));

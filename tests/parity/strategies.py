@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 # Spaces matter to truncate_long_string's word logic; the rest are multi-byte, combining, astral, wide and
 # control characters that byte-based code gets wrong.
-# "\udce9" is a lone surrogate, as os.fsdecode and sys.argv make from bytes that are not UTF-8.
+# "\udce9" is a lone surrogate, as os.fsdecode and sys.argv make from bytes that are not UTF-8; "\ud800" and
+# "\udfff" are ones the file system encoding cannot carry back (os.stat raises UnicodeEncodeError on them).
 _TRICKY_PIECES = [
     " ",
     " ",
@@ -25,6 +26,8 @@ _TRICKY_PIECES = [
     "\n",
     "\x00",
     "\udce9",
+    "\ud800",
+    "\udfff",
 ]
 tricky_text = st.lists(
     st.one_of(st.sampled_from(_TRICKY_PIECES), st.characters(codec="utf-8")), max_size=100
@@ -105,7 +108,8 @@ def log_bytes(draw: st.DrawFn) -> bytes:
 
 
 line_counts = st.one_of(st.integers(0, 12), st.integers(0, 200))
-chunk_sizes = st.one_of(st.integers(1, 40), st.sampled_from([8192, 2**20]))
+# Sizes far beyond the file: both sides read min(chunk_size, what is left), never chunk_size itself.
+chunk_sizes = st.one_of(st.integers(1, 40), st.sampled_from([8192, 2**20, 2**40, 2**62]))
 
 # --- cgroups and the environment --------------------------------------------------------------------------
 
@@ -143,6 +147,8 @@ env_value = st.one_of(
     st.floats().map(repr),
     st.integers(-(10**12), 10**12).map(str),
     st.text(alphabet="0123456789.eE+-_ xin", max_size=8),
+    # os.environ's view of bytes that are not UTF-8, and surrogates a caller's mapping may hold.
+    st.sampled_from(["\udcff", "4\udcff", "\udce9.5", "1\ud800", "\udfff"]),
 )
 
 cloud_names = st.one_of(

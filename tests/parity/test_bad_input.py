@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -173,3 +176,113 @@ def test_hash_file_path_with_nul(tmp_path: Path) -> None:
     compare_call("hash_file", str(tmp_path / "data\x00"), "md5")
     outcome = outcome_of(lambda: reference_module().hash_file(str(tmp_path / "data\x00"), "md5"))
     assert outcome.error_type is ValueError
+
+
+# --- lone surrogates the file system encoding cannot carry, and text that is not UTF-8 --------------------
+
+UNENCODABLE = "/tmp/skybench-\ud800"  # os.stat raises UnicodeEncodeError; os.path.exists/isdir say False
+
+
+def test_an_unencodable_path_does_not_exist(impl: ModuleType, tmp_path: Path) -> None:
+    outcome = outcome_of(lambda: impl.read_last_n_lines(UNENCODABLE, 2))
+    assert (outcome.error_type, outcome.error_message) == (AssertionError, f"File not found: {UNENCODABLE}")
+    assert impl.estimate_fd_for_directory(UNENCODABLE) == 0
+    directory = tmp_path / "twenty"
+    directory.mkdir()
+    for index in range(20):
+        (directory / str(index)).write_bytes(b"")
+    # 20 entries: 100 descriptors per rsync, (1024 - 100) // 100 = 9; the unencodable source counts none.
+    mounts = {"/a": UNENCODABLE, "/b": str(directory)}
+    assert impl._get_max_workers_for_file_mounts_with(mounts, "kubernetes", 1024, 8) == 9
+    assert impl._get_max_workers_for_file_mounts_with({"/a": UNENCODABLE}, None, 1024, 8) == 7
+
+
+def test_an_unencodable_path_is_opened_as_python_opens_it(impl: ModuleType) -> None:
+    """open() itself raises UnicodeEncodeError; nothing asks os.path.exists first."""
+    _expect(impl, "hash_file", (UNENCODABLE, "md5"), UnicodeEncodeError)
+
+
+def test_an_unencodable_proc_root_matters_only_for_a_live_pid(impl: ModuleType) -> None:
+    assert impl._is_process_alive_at(-1, UNENCODABLE) is False
+    assert impl._is_process_alive_at(4_194_304 + 1, UNENCODABLE) is False  # beyond pid_max: no such process
+    _expect(impl, "_is_process_alive_at", (os.getpid(), UNENCODABLE), UnicodeEncodeError)
+
+
+def test_an_unencodable_cgroup_root_reads_as_no_cgroup(impl: ModuleType) -> None:
+    assert impl._get_cpu_count_at(UNENCODABLE, {}, 6, 3) == 3
+    assert impl._get_mem_size_gb_at(UNENCODABLE, {}, 2 * 1024**3) == 2.0
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"SKYPILOT_POD_CPU_CORE_LIMIT": "\udcff"}, "Failed to parse the number of CPUs from \udcff"),
+        ({"SKYPILOT_POD_MEMORY_GB_LIMIT": "4\udcff"}, "Failed to parse the memory size from 4\udcff (GB)"),
+        (
+            {"SKYPILOT_POD_MEMORY_BYTES_LIMIT": "\ud800"},
+            "Failed to parse the memory size from \ud800 (bytes)",
+        ),
+    ],
+)
+def test_environment_values_that_are_not_utf8_show_as_python_holds_them(
+    impl: ModuleType, environ: dict[str, str], message: str
+) -> None:
+    """os.environ holds bytes that are not UTF-8 as surrogates ('\\udcff'); the message shows them so."""
+    if "SKYPILOT_POD_CPU_CORE_LIMIT" in environ:
+        outcome = outcome_of(lambda: impl._get_cpu_count_at("/nonexistent", environ, 4, None))
+    else:
+        outcome = outcome_of(lambda: impl._get_mem_size_gb_at("/nonexistent", environ, 4))
+    assert (outcome.error_type, outcome.error_message) == (ValueError, message)
+
+
+@pytest.mark.parametrize(
+    ("pid", "message"),
+    [
+        (2**31, "signed integer is greater than maximum"),
+        (2**63 - 1, "signed integer is greater than maximum"),
+        (2**63, "Python int too large to convert to C long"),
+        (2**70, "Python int too large to convert to C long"),
+    ],
+)
+def test_pid_overflow_is_worded_as_os_kill_words_it(impl: ModuleType, pid: int, message: str) -> None:
+    for outcome in (
+        outcome_of(lambda: impl.is_process_alive(pid)),
+        outcome_of(lambda: impl._is_process_alive_at(pid, "/proc")),
+    ):
+        assert (outcome.error_type, outcome.error_message) == (OverflowError, message)
+
+
+def test_a_file_that_opens_but_cannot_seek(impl: ModuleType) -> None:
+    """A pipe opens (its writer is open) but cannot seek: Python's buffered reader says so, without errno."""
+    read_end, write_end = os.pipe()
+    try:
+        path = f"/proc/self/fd/{read_end}"
+        outcome = outcome_of(lambda: impl.read_last_n_lines(path, 1))
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    expected = f"Failed to read last 1 lines from {path}: File or stream is not seekable."
+    assert (outcome.error_type, outcome.error_message) == (RuntimeError, expected)
+    assert outcome.error is not None
+    assert type(outcome.error.__cause__) is io.UnsupportedOperation
+
+
+def test_the_host_environment_not_utf8_shows_as_os_environ_does() -> None:
+    """The public functions read the process environment: b'\\xff' is '\\udcff' in os.environ."""
+    script = (
+        "import sky_rs, harness.reference as r\n"
+        "for f in (sky_rs.get_cpu_count, r.get_cpu_count):\n"
+        "    try: f()\n"
+        "    except ValueError as e: print(ascii(str(e)))\n"
+    )
+    environment = {**os.environ, "SKYPILOT_POD_CPU_CORE_LIMIT": os.fsdecode(b"2\xff")}
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    expected = ascii("Failed to parse the number of CPUs from 2\udcff")
+    assert completed.stdout.splitlines() == [expected, expected], completed.stderr

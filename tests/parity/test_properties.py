@@ -205,6 +205,27 @@ def test_estimate_fd_for_directory_matches_on_odd_paths(path: str) -> None:
     compare_call("estimate_fd_for_directory", path)
 
 
+@PARITY_SETTINGS
+@given(path=gen.tricky_text, n=gen.line_counts)
+def test_read_last_n_lines_matches_on_odd_paths(path: str, n: int) -> None:
+    """Paths with lone surrogates Python cannot even stat: "File not found", as os.path.exists says."""
+    compare_call("read_last_n_lines", path, n)
+
+
+@PARITY_SETTINGS
+@given(root=gen.tricky_text, pid=st.sampled_from([os.getpid(), 1, 0, -1, 4_194_304]))
+def test_is_process_alive_at_matches_on_odd_roots(root: str, pid: int) -> None:
+    compare_call_on_a_busy_host("_is_process_alive_at", pid, root)
+
+
+@PARITY_SETTINGS
+@given(root=gen.tricky_text, cpu_env=st.one_of(st.none(), gen.env_value))
+def test_cgroup_hooks_match_on_odd_roots(root: str, cpu_env: str | None) -> None:
+    environ = {} if cpu_env is None else {"SKYPILOT_POD_CPU_CORE_LIMIT": cpu_env}
+    compare_call("_get_cpu_count_at", root, environ, 8, None)
+    compare_call("_get_mem_size_gb_at", root, {}, 2**33)
+
+
 @pytest.fixture(scope="module")
 def mount_sources(scratch: Path) -> list[str]:
     """Directories of several sizes, a symlink to one, a file, and sources that are never directories."""
@@ -226,19 +247,23 @@ def mount_sources(scratch: Path) -> list[str]:
 
 @PARITY_SETTINGS
 @given(
-    picks=st.lists(st.integers(0, 10), max_size=6),
+    picks=st.lists(st.one_of(st.integers(0, 10), gen.tricky_text), max_size=6),
     cloud_str=gen.cloud_names,
     nofile_soft_limit=gen.nofile_limits,
     online_cpus=gen.online_cpu_counts,
 )
 def test_get_max_workers_for_file_mounts_matches(
     mount_sources: list[str],
-    picks: list[int],
+    picks: list[int | str],
     cloud_str: str | None,
     nofile_soft_limit: int,
     online_cpus: int | None,
 ) -> None:
-    mounts = {f"/dst/{index}": mount_sources[pick] for index, pick in enumerate(picks)}
+    # A str pick is an odd path of its own (lone surrogates included): never a directory.
+    mounts = {
+        f"/dst/{index}": pick if isinstance(pick, str) else mount_sources[pick]
+        for index, pick in enumerate(picks)
+    }
     compare_call("_get_max_workers_for_file_mounts_with", mounts, cloud_str, nofile_soft_limit, online_cpus)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mmap
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -140,6 +141,26 @@ def test_calls_must_be_positive() -> None:
 def test_peak_rss_growth_sees_a_large_temporary() -> None:
     growth_bytes = peak_rss_growth(lambda: b"x" * (64 * MIB), calls=2)  # written, so resident
     assert growth_bytes >= 60 * MIB
+
+
+def _touch_pages(mapping: mmap.mmap) -> int:
+    return sum(mapping[offset] for offset in range(0, len(mapping), 4096))
+
+
+def test_peak_rss_growth_leaves_out_code_pages_a_first_call_faults_in(tmp_path: Path) -> None:
+    """Faulting in 8 MiB of executable file pages (what a first call into an extension does, at a smaller
+    scale) is not memory the call uses; the same pages mapped as data are."""
+    image = tmp_path / "code.bin"
+    image.write_bytes(b"\xc3" * (8 * MIB))
+    with image.open("rb") as handle:
+        try:
+            code = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+        except OSError:
+            pytest.skip("this folder cannot be mapped executable (noexec)")
+        data = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ, offset=0)
+    with code, data:
+        assert peak_rss_growth(lambda: _touch_pages(code), calls=1) < 2 * MIB
+        assert peak_rss_growth(lambda: _touch_pages(data), calls=1) >= 7 * MIB
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 //! Conversions of Python arguments that several adapters share.
 
 use crate::io_utils::NamedPath;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyString};
 use std::path::PathBuf;
@@ -24,9 +24,23 @@ pub fn named_path(path: &Bound<'_, PyAny>) -> PyResult<NamedPath> {
     Ok(NamedPath { path: fs_path, shown_as })
 }
 
-/// The file system path of a `str` or `os.PathLike[str]` argument.
-pub fn fs_path(path: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
-    Ok(named_path(path)?.path)
+/// A path argument of a function that asks `os.path.exists` or `os.path.isdir` first.
+pub enum StatPath {
+    Usable(NamedPath),
+    /// A str with lone surrogates the file system encoding cannot carry (`'\ud800'`): `os.stat` raises the
+    /// `UnicodeEncodeError` held here, which `os.path.exists` and `isdir` answer with False.
+    Unencodable(PyErr),
+}
+
+/// The path as `os.stat` would take it, or the encoding error `os.path.exists` would swallow.
+pub fn stat_path(path: &Bound<'_, PyAny>) -> PyResult<StatPath> {
+    match named_path(path) {
+        Ok(named) => Ok(StatPath::Usable(named)),
+        Err(error) if error.is_instance_of::<PyUnicodeEncodeError>(path.py()) => {
+            Ok(StatPath::Unencodable(error))
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// `TypeError` for a non-int where Python needs an integer, worded like Python's own.

@@ -1,12 +1,14 @@
 //! Adapters for `read_last_n_lines`, `hash_file` and `find_free_port`.
 
-use super::arguments::{clamped_i64, is_plain_i64, named_path, not_an_integer, OptionalArg};
-use crate::errors::python::runtime_error_from_os;
+use super::arguments::{
+    clamped_i64, is_plain_i64, named_path, not_an_integer, stat_path, OptionalArg, StatPath,
+};
+use crate::errors::python::{runtime_error_from_os, runtime_error_not_seekable};
 use crate::errors::SkyError;
 use crate::io_utils::{self, DecodeErrors, Encoding, FileDigest, HASH_ALGORITHMS};
 use pyo3::exceptions::{PyAssertionError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyFrozenSet, PyInt, PyString};
+use pyo3::types::{PyBytes, PyFrozenSet, PyInt, PyList, PyString};
 
 /// SkyPilot's default `chunk_size`.
 const DEFAULT_CHUNK_BYTES: i64 = 8192;
@@ -18,14 +20,14 @@ const DEFAULT_CHUNK_BYTES: i64 = 8192;
     signature = (file_path, n, chunk_size = OptionalArg::Omitted, encoding = "utf-8", errors = "replace"),
     text_signature = "(file_path, n, chunk_size=8192, encoding='utf-8', errors='replace')"
 )]
-pub fn read_last_n_lines(
-    py: Python<'_>,
-    file_path: &Bound<'_, PyAny>,
-    n: &Bound<'_, PyAny>,
-    chunk_size: OptionalArg<'_>,
+pub fn read_last_n_lines<'py>(
+    py: Python<'py>,
+    file_path: &Bound<'py, PyAny>,
+    n: &Bound<'py, PyAny>,
+    chunk_size: OptionalArg<'py>,
     encoding: &str,
     errors: &str,
-) -> PyResult<Vec<String>> {
+) -> PyResult<Bound<'py, PyList>> {
     // The preconditions format the arguments as Python does (bools and huge ints included).
     let line_count = clamped_i64(n)?;
     if line_count < 0 {
@@ -44,15 +46,35 @@ pub fn read_last_n_lines(
     let decode_errors = DecodeErrors::from_python_name(errors).ok_or_else(|| {
         PyValueError::new_err(format!("sky_rs does not support errors={errors:?}; use the fallback"))
     })?;
-    let file = named_path(file_path)?;
-    let result =
-        py.detach(|| io_utils::read_last_n_lines(&file, line_count, chunk_bytes, decoding, decode_errors));
-    result.map_err(|error| {
+    let file = match stat_path(file_path)? {
+        StatPath::Usable(file) => file,
+        // os.path.exists is False for a path the file system encoding cannot carry.
+        StatPath::Unencodable(_) => return Err(file_not_found(file_path)),
+    };
+    let read = py.detach(|| io_utils::read_last_lines(&file, line_count, chunk_bytes));
+    let last_lines = read.map_err(|error| {
         if is_plain_i64(n) && !has_lone_surrogates(file_path) {
             return error.into();
         }
         python_texts_in_message(error, n, file_path)
-    })
+    })?;
+    // One line at a time from the tail to a Python str: no second copy of the lines in Rust.
+    let lines = PyList::empty(py);
+    for (piece, is_last) in last_lines.pieces() {
+        let text = last_lines.line_text(piece, is_last, decoding, decode_errors)?;
+        lines.append(PyString::from_bytes(py, text.as_bytes())?)?;
+    }
+    Ok(lines)
+}
+
+/// `AssertionError(f"File not found: {file_path}")` with Python's str of the path.
+fn file_not_found(file_path: &Bound<'_, PyAny>) -> PyErr {
+    let message =
+        file_path.str().and_then(|shown| PyString::new(file_path.py(), "File not found: ").add(shown));
+    match message {
+        Ok(message) => PyAssertionError::new_err(message.unbind()),
+        Err(error) => error,
+    }
 }
 
 /// Whether `str(value)` holds text Rust strings cannot (lone surrogates, e.g. from undecodable file names).
@@ -62,25 +84,24 @@ fn has_lone_surrogates(value: &Bound<'_, PyAny>) -> bool {
 
 /// The error with `n` and the path as Python prints them (bools, ints beyond i64, lone surrogates).
 fn python_texts_in_message(error: SkyError, n: &Bound<'_, PyAny>, file_path: &Bound<'_, PyAny>) -> PyErr {
-    let message = |prefix: &str| -> PyResult<Bound<'_, PyAny>> {
-        PyString::new(file_path.py(), prefix).add(file_path.str()?)
-    };
     let rebuilt = match error {
-        SkyError::Assertion(_) => {
-            message("File not found: ").map(|text| PyAssertionError::new_err(text.unbind()))
-        }
-        SkyError::WrappedOs { errno, filename, .. } => {
-            let context = n.str().and_then(|n_text| {
-                PyString::new(n.py(), "Failed to read last ")
-                    .add(n_text)?
-                    .add(" lines from ")?
-                    .add(file_path.str()?)
-            });
-            context.map(|context| runtime_error_from_os(&context, errno, &filename))
+        SkyError::Assertion(_) => Ok(file_not_found(file_path)),
+        SkyError::WrappedOs { errno, filename, .. } => read_error_context(n, file_path)
+            .map(|context| runtime_error_from_os(&context, errno, filename.as_deref())),
+        SkyError::WrappedNotSeekable { .. } => {
+            read_error_context(n, file_path).map(|context| runtime_error_not_seekable(&context))
         }
         other => Ok(other.into()),
     };
     rebuilt.unwrap_or_else(|conversion_error| conversion_error)
+}
+
+/// `f"Failed to read last {n} lines from {file_path}"` with Python's str of both.
+fn read_error_context<'py>(
+    n: &Bound<'py, PyAny>,
+    file_path: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    PyString::new(n.py(), "Failed to read last ").add(n.str()?)?.add(" lines from ")?.add(file_path.str()?)
 }
 
 /// What `hash_file` returns: the finished digest with hashlib's accessors.

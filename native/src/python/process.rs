@@ -1,13 +1,13 @@
 //! Adapters for `get_parallel_threads`, `get_max_workers_for_file_mounts`, `is_process_alive`,
 //! `estimate_fd_for_directory`, their hooks and `_noop`.
 
-use super::arguments::fs_path;
-use crate::process_utils::{self, HOST_PROC_ROOT, RLIM_INFINITY};
+use super::arguments::{stat_path, StatPath};
+use crate::io_utils::NamedPath;
+use crate::process_utils::{self, HOST_PROC_ROOT, MIN_FD_PER_RSYNC, RLIM_INFINITY};
 use crate::system_utils::online_cpu_count;
 use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyString};
-use std::path::{Path, PathBuf};
 
 /// `cloud_str and cloud_str.lower() == 'kubernetes'`; a truthy non-str goes through Python (whose
 /// `.lower()` usually raises `AttributeError`, as in SkyPilot).
@@ -19,6 +19,10 @@ fn is_kubernetes(cloud_str: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
         return Ok(false);
     }
     if let Ok(text) = cloud.cast::<PyString>() {
+        // Checked before any copy: lower-casing never shortens, so a longer str never matches.
+        if text.len()? > "kubernetes".len() {
+            return Ok(false);
+        }
         return Ok(process_utils::is_kubernetes(&text.to_string_lossy()));
     }
     cloud.call_method0("lower")?.eq("kubernetes")
@@ -45,9 +49,14 @@ pub fn _get_parallel_threads_with(
     Ok(process_utils::get_parallel_threads_with(is_kubernetes(cloud_str)?, online_cpus))
 }
 
-/// The sources of a file-mounts mapping (its values) as paths.
-fn mount_sources(common_file_mounts: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
-    common_file_mounts.call_method0("values")?.try_iter()?.map(|source| fs_path(&source?)).collect()
+/// `estimate_fd_for_directory` of one source: 0 for a path `os.path.isdir` cannot even ask about.
+fn estimate_fd(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<i64> {
+    match stat_path(path)? {
+        StatPath::Usable(directory) => {
+            Ok(py.detach(|| process_utils::estimate_fd_for_directory(&directory.path))?)
+        }
+        StatPath::Unencodable(_) => Ok(0),
+    }
 }
 
 fn max_workers(
@@ -61,11 +70,12 @@ fn max_workers(
     if nofile_soft_limit == RLIM_INFINITY {
         return Ok(thread_cap);
     }
-    let sources = mount_sources(common_file_mounts)?;
-    let workers = py.detach(|| {
-        process_utils::get_max_workers_for_file_mounts_with(&sources, thread_cap, nofile_soft_limit)
-    });
-    Ok(workers?)
+    // Source by source, as SkyPilot's loop: the first failing source raises, and nothing is collected.
+    let mut fd_per_rsync = MIN_FD_PER_RSYNC;
+    for source in common_file_mounts.call_method0("values")?.try_iter()? {
+        fd_per_rsync = fd_per_rsync.max(i128::from(estimate_fd(py, &source?)?));
+    }
+    Ok(process_utils::workers_for(fd_per_rsync, thread_cap, nofile_soft_limit))
 }
 
 /// Parallel rsync workers the descriptor limit allows, capped by the thread count (spec 2.11).
@@ -93,7 +103,8 @@ pub fn _get_max_workers_for_file_mounts_with(
     max_workers(py, common_file_mounts, cloud_str, nofile_soft_limit, online_cpus)
 }
 
-/// A pid for `kill()`: None for pid <= 0 (never alive); `OverflowError` beyond a C int, as `os.kill` raises.
+/// A pid for `kill()`: None for pid <= 0 (never alive); beyond a C int, `OverflowError` worded as `os.kill`
+/// words it (its pid converter reads a C long first, then narrows to pid_t).
 fn checked_pid(pid: &Bound<'_, PyAny>) -> PyResult<Option<i32>> {
     if !pid.is_instance_of::<PyInt>() {
         return Err(super::arguments::not_an_integer(pid));
@@ -101,22 +112,35 @@ fn checked_pid(pid: &Bound<'_, PyAny>) -> PyResult<Option<i32>> {
     if pid.le(0)? {
         return Ok(None);
     }
+    if pid.extract::<i64>().is_err() {
+        return Err(PyOverflowError::new_err("Python int too large to convert to C long"));
+    }
     pid.extract::<i32>()
         .map(Some)
         .map_err(|_| PyOverflowError::new_err("signed integer is greater than maximum"))
 }
 
-fn process_alive(py: Python<'_>, pid: &Bound<'_, PyAny>, proc_root: &Path) -> PyResult<bool> {
-    match checked_pid(pid)? {
-        None => Ok(false),
-        Some(pid) => Ok(py.detach(|| process_utils::is_process_alive_at(pid, proc_root))?),
+/// `is_process_alive` with `/proc` injected; a root `os.listdir` cannot take raises its error only once the
+/// signal says the pid exists, as in Python (the status read before it swallows the error).
+fn process_alive(py: Python<'_>, pid: &Bound<'_, PyAny>, proc_root: StatPath) -> PyResult<bool> {
+    let Some(pid) = checked_pid(pid)? else {
+        return Ok(false);
+    };
+    match proc_root {
+        StatPath::Usable(root) => Ok(py.detach(|| process_utils::is_process_alive_at(pid, &root.path))?),
+        StatPath::Unencodable(error) => {
+            if py.detach(|| process_utils::signal_reaches(pid))? {
+                return Err(error);
+            }
+            Ok(false)
+        }
     }
 }
 
 /// `psutil.pid_exists` semantics on Linux (spec Decision 3): zombies alive, thread ids and pid <= 0 not.
 #[pyfunction]
 pub fn is_process_alive(py: Python<'_>, pid: &Bound<'_, PyAny>) -> PyResult<bool> {
-    process_alive(py, pid, Path::new(HOST_PROC_ROOT))
+    process_alive(py, pid, StatPath::Usable(NamedPath::from(HOST_PROC_ROOT)))
 }
 
 /// `is_process_alive` with `/proc` injected.
@@ -126,15 +150,13 @@ pub fn _is_process_alive_at(
     pid: &Bound<'_, PyAny>,
     proc_root: &Bound<'_, PyAny>,
 ) -> PyResult<bool> {
-    let root = fs_path(proc_root)?;
-    process_alive(py, pid, &root)
+    process_alive(py, pid, stat_path(proc_root)?)
 }
 
 /// `5 * len(os.listdir(path))` if `os.path.isdir(path)`, else 0 (spec 2.12).
 #[pyfunction]
 pub fn estimate_fd_for_directory(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<i64> {
-    let directory = fs_path(path)?;
-    Ok(py.detach(|| process_utils::estimate_fd_for_directory(&directory))?)
+    estimate_fd(py, path)
 }
 
 /// Does nothing: the cost of a call into the module.

@@ -1,9 +1,11 @@
 //! Adapters for `base36_encode`, `format_float` and `truncate_long_string`.
 
 use super::arguments::{clamped_i64, OptionalArg};
+use crate::errors::{try_copy, SkyError};
 use crate::string_utils::{self, Base36Error, Truncation};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::string::PyStringData;
 use pyo3::types::{PyByteArray, PyBytes, PyFloat, PyInt, PySlice, PyString};
 
 /// Python's `int()` error message shows at most 200 characters of the repr (`%.200R`).
@@ -11,30 +13,33 @@ const INT_ERROR_REPR_CHARS: usize = 200;
 /// Precisions Rust formats itself; larger or unusual ones go through Python's `format`.
 const MAX_RUST_PRECISION: i64 = 1000;
 
-/// The text `int(x, 16)` would parse: `str`, or ASCII `bytes`/`bytearray`; None for invalid text.
-fn hex_text(hex_str: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
-    if let Ok(text) = hex_str.cast::<PyString>() {
-        return Ok(text.to_str().ok().map(str::to_owned));
-    }
-    let bytes = if let Ok(bytes) = hex_str.cast::<PyBytes>() {
-        bytes.as_bytes().to_vec()
-    } else if let Ok(bytes) = hex_str.cast::<PyByteArray>() {
-        bytes.to_vec()
-    } else {
-        return Err(PyTypeError::new_err("int() can't convert non-string with explicit base"));
+/// Base-36 digits of the text `int(x, 16)` would parse: `str`, or ASCII `bytes`/`bytearray`, read in place;
+/// invalid text (lone surrogates, non-UTF-8 bytes) is `InvalidLiteral`.
+fn base36_of(hex_str: &Bound<'_, PyAny>) -> PyResult<Result<String, Base36Error>> {
+    let encode = |bytes: &[u8]| match std::str::from_utf8(bytes) {
+        Ok(text) if text.is_ascii() => string_utils::base36_encode(text),
+        _ => Err(Base36Error::InvalidLiteral),
     };
-    Ok(String::from_utf8(bytes).ok().filter(|text| text.is_ascii()))
+    if let Ok(text) = hex_str.cast::<PyString>() {
+        return Ok(text.to_str().map_or(Err(Base36Error::InvalidLiteral), string_utils::base36_encode));
+    }
+    if let Ok(bytes) = hex_str.cast::<PyBytes>() {
+        return Ok(encode(bytes.as_bytes()));
+    }
+    if let Ok(bytes) = hex_str.cast::<PyByteArray>() {
+        return Ok(encode(&try_copy(&bytes.to_vec())?));
+    }
+    Err(PyTypeError::new_err("int() can't convert non-string with explicit base"))
 }
 
 /// Lower-case base-36 digits of `int(hex_str, 16)` (spec 2.4); negative values and non-ASCII text raise
 /// `ValueError` (deviations).
 #[pyfunction]
-pub fn base36_encode(hex_str: &Bound<'_, PyAny>) -> PyResult<String> {
-    let text = hex_text(hex_str)?;
-    let error = match text.as_deref().map(string_utils::base36_encode) {
-        Some(Ok(digits)) => return Ok(digits),
-        Some(Err(error)) => error,
-        None => Base36Error::InvalidLiteral,
+pub fn base36_encode<'py>(py: Python<'py>, hex_str: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    let error = match base36_of(hex_str)? {
+        Ok(digits) => return PyString::from_bytes(py, digits.as_bytes()),
+        Err(Base36Error::Memory) => return Err(SkyError::Memory.into()),
+        Err(error) => error,
     };
     let repr = hex_str.repr()?.to_string();
     // int() truncates its repr; the reference's own checks (non-ASCII str, negative) print it whole.
@@ -91,17 +96,44 @@ pub fn format_float(num: &Bound<'_, PyAny>, precision: OptionalArg<'_>) -> PyRes
     python_format(num, &precision_object)
 }
 
-/// The code points of a str that holds lone surrogates (which UTF-8 cannot carry), as UTF-32 units.
-fn utf32_units(text: &Bound<'_, PyString>) -> PyResult<Vec<u32>> {
-    let encoded = text.call_method1("encode", ("utf-32-le", "surrogatepass"))?;
-    let bytes = encoded.cast::<PyBytes>()?.as_bytes();
-    Ok(bytes.chunks_exact(4).map(|unit| u32::from_le_bytes([unit[0], unit[1], unit[2], unit[3]])).collect())
-}
-
 /// `text[start:stop]` done by Python (so lone surrogates survive).
 fn python_slice<'py>(text: &Bound<'py, PyString>, start: usize, stop: usize) -> PyResult<Bound<'py, PyAny>> {
     let bound = |index: usize| isize::try_from(index).unwrap_or(isize::MAX);
     text.get_item(PySlice::new(text.py(), bound(start), bound(stop), 1))
+}
+
+/// SkyPilot's truncation plan over the str's own code points, read in place (no copy of the string).
+fn plan_in_place(text: &Bound<'_, PyString>, max_length: i64, middle: bool) -> PyResult<Truncation> {
+    // SAFETY: the buffer belongs to `text`, which outlives this borrow; it is only read, and nothing runs
+    // Python code meanwhile.
+    Ok(match unsafe { text.data() }? {
+        PyStringData::Ucs1(units) => string_utils::plan_truncation(units, b' ', max_length, middle),
+        PyStringData::Ucs2(units) => string_utils::plan_truncation(units, 0x20, max_length, middle),
+        PyStringData::Ucs4(units) => string_utils::plan_truncation(units, 0x20, max_length, middle),
+    })
+}
+
+/// `head + '...' + tail` of ASCII text in one fallible buffer.
+fn join_ascii<'py>(py: Python<'py>, ascii: &[u8], head: usize, tail: usize) -> PyResult<Bound<'py, PyAny>> {
+    let pieces = [&ascii[..head], string_utils::ELLIPSIS.as_bytes(), &ascii[ascii.len() - tail..]];
+    let mut joined = Vec::new();
+    joined.try_reserve_exact(pieces.iter().map(|piece| piece.len()).sum()).map_err(SkyError::from)?;
+    pieces.iter().for_each(|piece| joined.extend_from_slice(piece));
+    Ok(PyString::from_bytes(py, &joined)?.into_any())
+}
+
+/// The cut string: ASCII assembled in Rust; anything else sliced by Python (lone surrogates survive).
+fn cut<'py>(text: &Bound<'py, PyString>, head: usize, tail: usize) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: as in `plan_in_place`; the borrow ends before Python runs again.
+    if let PyStringData::Ucs1(units) = unsafe { text.data() }? {
+        if units.is_ascii() {
+            return join_ascii(text.py(), units, head, tail);
+        }
+    }
+    let length = text.len()?;
+    let head_text = python_slice(text, 0, head)?;
+    let tail_text = python_slice(text, length.saturating_sub(tail), length)?;
+    head_text.add(string_utils::ELLIPSIS)?.add(tail_text)
 }
 
 /// SkyPilot's truncation in code points, quirks included (spec 2.6).
@@ -136,18 +168,8 @@ pub fn truncate_long_string<'py>(
         None => false,
         Some(flag) => flag.is_truthy()?,
     };
-    if let Ok(utf8) = text.to_str() {
-        let truncated = string_utils::truncate_long_string(utf8, limit, middle);
-        return Ok(PyString::new(s.py(), &truncated).into_any());
-    }
-    // Lone surrogates: plan on the code points, cut with Python's slicing.
-    let units = utf32_units(text)?;
-    match string_utils::plan_truncation(&units, u32::from(' '), limit, middle) {
+    match plan_in_place(text, limit, middle)? {
         Truncation::Unchanged => Ok(text.clone().into_any()),
-        Truncation::Cut { head, tail } => {
-            let head_text = python_slice(text, 0, head)?;
-            let tail_text = python_slice(text, units.len().saturating_sub(tail), units.len())?;
-            head_text.add(string_utils::ELLIPSIS)?.add(tail_text)
-        }
+        Truncation::Cut { head, tail } => cut(text, head, tail),
     }
 }

@@ -1,17 +1,33 @@
 //! Adapters for `get_cpu_count`, `get_mem_size_gb` and their `_at` hooks.
 
-use super::arguments::fs_path;
-use crate::system_utils::{self, CPU_LIMIT_ENV, MEMORY_BYTES_LIMIT_ENV, MEMORY_GB_LIMIT_ENV};
+use super::arguments::{stat_path, StatPath};
+use crate::system_utils::{self, EnvText, CPU_LIMIT_ENV, MEMORY_BYTES_LIMIT_ENV, MEMORY_GB_LIMIT_ENV};
 use num_bigint::BigInt;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::path::PathBuf;
 
-/// `environ.get(name)` of a mapping: None when unset; the value must be a str.
-fn environment_value(environ: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
+/// `environ.get(name)` of a mapping: None when unset; its str as WTF-8, so lone surrogates (how
+/// `os.environ` holds bytes that are not UTF-8) reach the error message as Python shows them.
+fn environment_value(environ: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<EnvText>> {
     let value = environ.call_method1("get", (name,))?;
     if value.is_none() {
         return Ok(None);
     }
-    Ok(Some(value.str()?.to_string_lossy().into_owned()))
+    let text = value.str()?;
+    if let Ok(utf8) = text.to_str() {
+        return Ok(Some(EnvText::from(utf8)));
+    }
+    let encoded = text.call_method1("encode", ("utf-8", "surrogatepass"))?;
+    Ok(Some(EnvText::from_wtf8(encoded.cast::<PyBytes>()?.as_bytes().to_vec())))
+}
+
+/// A cgroup root; None for one the file system encoding cannot carry (every read of it fails in Python).
+fn cgroup_root(root: &Bound<'_, PyAny>) -> PyResult<Option<PathBuf>> {
+    Ok(match stat_path(root)? {
+        StatPath::Usable(named) => Some(named.path),
+        StatPath::Unencodable(_) => None,
+    })
 }
 
 /// CPUs this process may use (spec 2.7): the env override, else min(online, affinity, floor(cgroup quota)).
@@ -35,10 +51,15 @@ pub fn _get_cpu_count_at(
     online_cpus: BigInt,
     affinity_cpus: Option<BigInt>,
 ) -> PyResult<BigInt> {
-    let root = fs_path(cgroup_root)?;
+    let root = self::cgroup_root(cgroup_root)?;
     let cpu_limit = environment_value(environ, CPU_LIMIT_ENV)?;
     let count = py.detach(|| {
-        system_utils::get_cpu_count_at(&root, cpu_limit.as_deref(), &online_cpus, affinity_cpus.as_ref())
+        system_utils::get_cpu_count_at(
+            root.as_deref(),
+            cpu_limit.as_ref(),
+            &online_cpus,
+            affinity_cpus.as_ref(),
+        )
     });
     Ok(count?)
 }
@@ -51,14 +72,14 @@ pub fn _get_mem_size_gb_at(
     environ: &Bound<'_, PyAny>,
     host_total_bytes: BigInt,
 ) -> PyResult<f64> {
-    let root = fs_path(cgroup_root)?;
+    let root = self::cgroup_root(cgroup_root)?;
     let gb_limit = environment_value(environ, MEMORY_GB_LIMIT_ENV)?;
     let bytes_limit = environment_value(environ, MEMORY_BYTES_LIMIT_ENV)?;
     let size = py.detach(|| {
         system_utils::get_mem_size_gb_at(
-            &root,
-            gb_limit.as_deref(),
-            bytes_limit.as_deref(),
+            root.as_deref(),
+            gb_limit.as_ref(),
+            bytes_limit.as_ref(),
             &host_total_bytes,
         )
     });
