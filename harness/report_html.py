@@ -155,11 +155,6 @@ def write_run_html(run: RunResult, run_dir: Path) -> Path:
     return path
 
 
-def write_markdown_html(markdown_path: Path, title: str, charts: Iterable[Path] = ()) -> Path:
-    """``report.html`` beside a Markdown file (the gate's summary), with the given charts embedded."""
-    lines = [markdown_path.read_text(encoding="utf-8"), ""]
-    for chart in charts:
-        lines += embedded_image(chart, chart.stem.replace("_", " "))
-    path = markdown_path.parent / HTML_FILENAME
-    write_text_atomic(path, page(title, "\n".join(lines)))
-    return path
+def write_html_page(path: Path, title: str, markdown_text: str) -> Path:
+    """``markdown_text`` as a page at ``path`` (the gate's folder: its full summary)."""
+    return write_text_atomic(path, page(title, markdown_text))

@@ -22,11 +22,11 @@ from harness.gate.calibrate import (
 from harness.gate.compare import GatePolicy
 from harness.gate.config import ConfigError, GateConfig, load_config
 from harness.gate.experiment import register_experiment
-from harness.gate.gate import GateOptions, GateUsageError, machine_fingerprint_here, run_gate, targets_for
+from harness.gate.gate import GateOptions, machine_fingerprint_here, run_gate, targets_for
 from harness.gate.instructions import InstructionCountError
 from harness.gate.lock import DEFAULT_LOCK_WAIT_S
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
-from harness.gate.outcome import ExitCode, GateToolError
+from harness.gate.outcome import ExitCode, GateToolError, GateUsageError
 from harness.gate.outputs import format_table, write_outputs
 from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.telemetry import gate_run, send_gate_run

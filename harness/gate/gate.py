@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.baseline import Baseline, BaselineFormatError, load_baseline
-from harness.bench import BenchOptions, run_bench
 from harness.environment import collect_environment
+from harness.gate.against_baseline import gate_against_baseline
 from harness.gate.build import (
     GATE_DIR,
     Build,
@@ -39,12 +38,17 @@ from harness.gate.config import GateConfig, load_config
 from harness.gate.instructions import InstructionJob, count_instructions, judge_instructions
 from harness.gate.lock import DEFAULT_LOCK_WAIT_S, gate_dir_lock
 from harness.gate.measure import QUICK_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
-from harness.gate.outcome import CannotJudge, CannotJudgeCode, GateReport
+from harness.gate.outcome import (
+    CannotJudge,
+    CannotJudgeCode,
+    GateReport,
+    GateUsageError,
+    cannot_judge_comparison,
+)
 from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage, unresolved
 from harness.registry import FUNCTIONS, build_registry, validate_functions
-from harness.results import GateComparison, GateOutcome, Impl, PairResult
-from harness.stats import RatioInterval, median_interval
+from harness.results import GateComparison, Impl
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
 Progress = Callable[[str], None]
@@ -72,10 +76,6 @@ class GateOptions:
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S  # how long to wait for another gate using the same gate dir
 
 
-class GateUsageError(ValueError):
-    """Bad options or an unknown revision: exit 2."""
-
-
 def targets_for(mode: Mode, only: Sequence[str]) -> list[Target]:
     """The candidate's registry decides what is measured; a workload the base lacks cannot be judged."""
     registry = build_registry()
@@ -98,7 +98,7 @@ def run_gate(options: GateOptions, progress: Progress = lambda message: None) ->
     # Before anything is measured, the candidate must be a build of the working tree's sources.
     if options.baseline is not None:
         ensure_fresh_candidate(repo, rebuild=options.rebuild_candidate, progress=progress)
-        report = _gate_against_baseline(options, progress)
+        report = gate_against_baseline(options, progress)
     else:
         commit = _base_commit(repo, options)  # an unknown REF is a usage error before any waiting
         if isinstance(commit, GateReport):
@@ -107,7 +107,7 @@ def run_gate(options: GateOptions, progress: Progress = lambda message: None) ->
         with gate_dir_lock(gate_dir, wait_s=options.lock_wait_s, progress=progress):
             ensure_fresh_candidate(repo, rebuild=options.rebuild_candidate, progress=progress)
             report = _gate_against_commit(replace(options, gate_dir=gate_dir, against=commit), progress)
-    return replace(report, duration_seconds=time.monotonic() - started)
+    return replace(report, duration_seconds=time.monotonic() - started, environment=collect_environment(repo))
 
 
 # --- against a commit ---
@@ -286,7 +286,7 @@ def judge_measurements(
     ]
     comparisons, _ = judge_two_stage(paired, remeasure, policy)
     comparisons += [
-        _cannot_judge(function, impl, workload, "time", reason)
+        _measurement_error(function, impl, workload, reason)
         for (function, impl, workload), reason in measurements.errors.items()
     ]
     for key, base_bytes in measurements.base_alloc_bytes.items():
@@ -329,19 +329,12 @@ def _rust_floors(measurements: Measurements, config: GateConfig) -> list[GateCom
     return verdicts
 
 
-def _cannot_judge(function: str, impl: Impl, workload: str, metric: str, reason: str) -> GateComparison:
-    return GateComparison(
-        function=function,
-        impl=impl,
-        workload=workload,
-        metric=metric,
-        change_ratio=1.0,
-        ci_low=1.0,
-        ci_high=1.0,
-        p_value_adjusted=None,
-        outcome=GateOutcome.CANNOT_JUDGE,
-        detail=reason,
-    )
+def _measurement_error(function: str, impl: Impl, workload: str, reason: str) -> GateComparison:
+    """A key a build could not time; "new" when it is the base that knows no such function or workload."""
+    comparison = cannot_judge_comparison(function, impl, workload, "time", reason)
+    if reason.startswith("base:") and ("unknown workload" in reason or "unknown function" in reason):
+        return replace(comparison, presence="new")
+    return comparison
 
 
 def _gate_instructions(
@@ -374,126 +367,4 @@ def _gate_instructions(
             f"instructions per call under callgrind, {options.instruction_calls} passes per workload, "
             f"empty loop subtracted; fails above +{options.config.policy.instructions_threshold:.1%}",
         ),
-    )
-
-
-# --- against a baseline file ---
-
-
-def _gate_against_baseline(options: GateOptions, progress: Progress) -> GateReport:
-    assert options.baseline is not None
-    try:
-        baseline = load_baseline(options.baseline)
-    except FileNotFoundError as error:
-        raise GateUsageError(f"baseline {options.baseline} does not exist") from error
-    except BaselineFormatError as error:
-        raise GateUsageError(str(error)) from error
-    repo = repo_root(options.repo)
-    fingerprint = machine_fingerprint_here(repo)
-    mode = "ratios-only" if options.ratios_only else "baseline"
-    base_label = f"{options.baseline} ({baseline.fingerprint})"
-    if baseline.fingerprint != fingerprint and not options.ratios_only:
-        return GateReport(
-            mode=mode,
-            base=base_label,
-            candidate="working tree",
-            cannot_judge=CannotJudge(
-                CannotJudgeCode.OTHER_MACHINE_BASELINE,
-                f"the baseline was measured on machine {baseline.fingerprint}, this is {fingerprint}: "
-                "absolute times do not travel between machines (--ratios-only compares the speedups)",
-            ),
-        )
-    progress("measuring the working tree with the bench")
-    run = run_bench(
-        BenchOptions(
-            mode=options.mode, only=options.only, scratch=options.scratch, repo_root=repo, progress=False
-        )
-    )
-    comparisons = _baseline_comparisons(run.pairs, baseline, options)
-    return GateReport(
-        mode=mode,
-        base=base_label,
-        candidate="working tree",
-        comparisons=tuple(comparisons),
-        notes=(
-            "baseline mode: the baseline keeps medians and intervals, not rounds, so the verdict uses "
-            "conservative intervals (no p-values); the run-to-run drift of a shared machine is not in them, "
-            "which is why `--against` is the default",
-        ),
-    )
-
-
-def _baseline_comparisons(
-    pairs: Sequence[PairResult], baseline: Baseline, options: GateOptions
-) -> list[GateComparison]:
-    """Each pair's times (or, with --ratios-only, its speedup) against the baseline's row."""
-    policy = options.config.policy
-    comparisons: list[GateComparison] = []
-    for pair in pairs:
-        if options.ratios_only:
-            row = baseline.rows.get((pair.function, pair.workload, Impl.RUST))
-            if row is None or row.speedup is None or row.ci_low is None or row.ci_high is None:
-                comparisons.append(
-                    _cannot_judge(
-                        pair.function, Impl.RUST, pair.workload, "rust_vs_python", "not in baseline"
-                    )
-                )
-                continue
-            # Rust's advantage shrank if base speedup / candidate speedup > 1; conservative interval.
-            estimate = RatioInterval(
-                row.speedup / pair.speedup.value,
-                row.ci_low / pair.speedup.ci_high,
-                row.ci_high / pair.speedup.ci_low,
-            )
-            comparisons.append(
-                _interval_verdict(
-                    pair.function,
-                    Impl.RUST,
-                    pair.workload,
-                    "rust_vs_python",
-                    estimate=estimate,
-                    policy=policy,
-                )
-            )
-            continue
-        for impl, sample in ((Impl.RUST, pair.rust), (Impl.PYTHON, pair.python)):
-            row = baseline.rows.get((pair.function, pair.workload, impl))
-            if row is None:
-                comparisons.append(
-                    _cannot_judge(pair.function, impl, pair.workload, "time", "not in baseline")
-                )
-                continue
-            low, high = median_interval(sample.values_ns)
-            estimate = RatioInterval(
-                sample.median_ns / row.median_ns, low / row.median_ci_high_ns, high / row.median_ci_low_ns
-            )
-            comparisons.append(
-                _interval_verdict(
-                    pair.function, impl, pair.workload, "time", estimate=estimate, policy=policy
-                )
-            )
-    return comparisons
-
-
-def _interval_verdict(
-    function: str, impl: Impl, workload: str, metric: str, *, estimate: RatioInterval, policy: GatePolicy
-) -> GateComparison:
-    """Fails when the whole interval is beyond 1 and the point estimate beyond the minimum effect."""
-    if estimate.ci_low > 1 and estimate.ratio > 1 + policy.min_effect:
-        outcome = GateOutcome.REGRESSION
-    elif estimate.ci_high < 1 and estimate.ratio < 1 / (1 + policy.min_effect):
-        outcome = GateOutcome.IMPROVEMENT
-    else:
-        outcome = GateOutcome.PASS
-    return GateComparison(
-        function=function,
-        impl=impl,
-        workload=workload,
-        metric=metric,
-        change_ratio=estimate.ratio,
-        ci_low=min(estimate.ci_low, estimate.ratio),
-        ci_high=max(estimate.ci_high, estimate.ratio),
-        p_value_adjusted=None,
-        outcome=outcome,
-        detail=f"interval vs baseline; minimum effect {policy.min_effect:.0%}",
     )

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from harness.results import GateComparison, GateOutcome
+from harness.results import GateComparison, GateOutcome, Impl
 
 
 class ExitCode(IntEnum):
@@ -50,6 +50,10 @@ class CannotJudge:
         return {"reason": str(self.code), "side": self.code.side, "detail": self.detail}
 
 
+class GateUsageError(ValueError):
+    """Bad options, an unknown revision or a bad input file: exit 2."""
+
+
 class GateToolError(RuntimeError):
     """A fault of the gate itself (git failing or timing out, a worktree or venv it cannot prepare, a
     stale build it may not rebuild, a held lock): exit 2 with one line, never "cannot judge"."""
@@ -67,6 +71,8 @@ class GateReport:
     notes: tuple[str, ...] = ()  # facts the reader needs: calibration used, skipped keys, fingerprint
     noise_floors: Mapping[str, float] = field(default_factory=dict)  # comparison key -> calibrated floor
     duration_seconds: float = 0.0
+    environment: Mapping[str, str] = field(default_factory=dict)  # where the head was measured
+    base_environment: Mapping[str, str] = field(default_factory=dict)  # where the base was, if known
 
     @property
     def regressions(self) -> tuple[GateComparison, ...]:
@@ -92,6 +98,8 @@ class GateReport:
         data = asdict(self)
         data["exit_code"] = int(self.exit_code)
         data["noise_floors"] = dict(self.noise_floors)
+        data["environment"] = dict(self.environment)
+        data["base_environment"] = dict(self.base_environment)
         reason = self.why_cannot_judge
         data["cannot_judge"] = None if reason is None else reason.to_json_dict()
         return data
@@ -115,3 +123,21 @@ def exit_code_for(comparisons: Sequence[GateComparison], cannot_judge: CannotJud
 
 def comparison_key(comparison: GateComparison) -> str:
     return f"{comparison.function}/{comparison.impl}/{comparison.workload}/{comparison.metric}"
+
+
+def cannot_judge_comparison(
+    function: str, impl: Impl, workload: str, metric: str, reason: str
+) -> GateComparison:
+    """A comparison that could not be made (a failed measurement, a row the base lacks), with why."""
+    return GateComparison(
+        function=function,
+        impl=impl,
+        workload=workload,
+        metric=metric,
+        change_ratio=1.0,
+        ci_low=1.0,
+        ci_high=1.0,
+        p_value_adjusted=None,
+        outcome=GateOutcome.CANNOT_JUDGE,
+        detail=reason,
+    )

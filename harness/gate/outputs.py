@@ -1,4 +1,5 @@
-"""The gate's outputs: terminal table, ``gate-summary.md``, ``gate-junit.xml``, ``gate-comparisons.json``."""
+"""The gate's outputs: the terminal table, the summaries (``harness.gate.summary``), ``gate-junit.xml``,
+``gate-comparisons.json`` and ``report.html``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from pathlib import Path
 
 from harness.atomic import write_text_atomic
 from harness.gate.outcome import ExitCode, GateReport, comparison_key
+from harness.gate.summary import render_summary, summaries
+from harness.report_html import HTML_FILENAME, write_html_page
 from harness.results import GateComparison, GateOutcome
 
 SUMMARY_NAME = "gate-summary.md"
+FULL_PAGE_LIMIT_BYTES = 64 * 1024 * 1024
 JUNIT_NAME = "gate-junit.xml"
 JSON_NAME = "gate-comparisons.json"
 
@@ -90,49 +94,6 @@ def conclusion(report: GateReport) -> str:
     return f"gate: {_EXIT_WORDS[code]} (exit {int(code)}){reason}. {tally or 'no comparisons'}."
 
 
-def _markdown_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def markdown_summary(report: GateReport) -> str:
-    """``gate-summary.md``: conclusion first, regressions spelled out, then the full table."""
-    lines = [
-        "# Regression gate",
-        "",
-        f"**{conclusion(report)}**",
-        "",
-        f"- mode: {report.mode}",
-        f"- base: `{report.base}`",
-        f"- candidate: `{report.candidate}`",
-        f"- duration: {report.duration_seconds:.0f} s",
-    ]
-    why = report.why_cannot_judge
-    if why is not None:
-        lines.append(f"- cannot judge: reason `{why.code}` (side: {why.code.side}): {why.detail}")
-    lines += [f"- {note}" for note in report.notes]
-    if report.regressions:
-        lines += ["", "## Regressions", ""]
-        for comparison in report.regressions:
-            lines.append(
-                f"- `{comparison_key(comparison)}`: {format_change(comparison.change_ratio)} "
-                f"({_markdown_cell(comparison.detail)})"
-            )
-    if report.comparisons:
-        lines += ["", "## All comparisons", ""]
-        lines.append("| " + " | ".join(_HEADERS) + " | detail |")
-        lines.append("|" + "---|" * (len(_HEADERS) + 1))
-        for comparison in _ordered(report.comparisons):
-            cells = [*_row(comparison), comparison.detail]
-            lines.append("| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |")
-    if report.noise_floors:
-        lines += ["", "## Calibrated noise floors used", ""]
-        lines.append("| comparison | floor (A/A, 95th percentile) |")
-        lines.append("|---|---|")
-        for key, floor in sorted(report.noise_floors.items()):
-            lines.append(f"| {key} | {floor:.1%} |")
-    return "\n".join(lines) + "\n"
-
-
 def junit_xml(report: GateReport) -> str:
     """JUnit XML: one testcase per comparison; regressions are failures, cannot-judge cases are skipped."""
     failures = len(report.regressions)
@@ -187,10 +148,15 @@ def _failure_text(comparison: GateComparison) -> str:
 
 
 def write_outputs(report: GateReport, out_dir: Path) -> list[Path]:
-    """Writes the three files; returns their paths."""
+    """The job summary, the PR comment, JUnit, the JSON and ``report.html``, each atomically; their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / SUMMARY_NAME, out_dir / JUNIT_NAME, out_dir / JSON_NAME]
-    write_text_atomic(paths[0], markdown_summary(report))
-    write_text_atomic(paths[1], junit_xml(report))
-    write_text_atomic(paths[2], json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n")
+    paths = []
+    for name, text in summaries(report).items():
+        paths.append(write_text_atomic(out_dir / name, text))
+    paths.append(write_text_atomic(out_dir / JUNIT_NAME, junit_xml(report)))
+    json_text = json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n"
+    paths.append(write_text_atomic(out_dir / JSON_NAME, json_text))
+    # The page has every row: the size limits are for what GitHub shows, not for the artifact.
+    full = render_summary(report, limit_bytes=FULL_PAGE_LIMIT_BYTES)
+    paths.append(write_html_page(out_dir / HTML_FILENAME, f"skybench gate {report.candidate}", full))
     return paths

@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from harness.gate.outcome import CannotJudge, CannotJudgeCode, ExitCode, GateReport, exit_code_for
-from harness.gate.outputs import format_change, format_table, junit_xml, markdown_summary, write_outputs
+from harness.gate.outputs import format_change, format_table, junit_xml, write_outputs
+from harness.gate.summary import JOB_SUMMARY_LIMIT_BYTES, render_summary
 from harness.results import GateComparison, GateOutcome, Impl
 
 
@@ -76,9 +77,10 @@ def test_exit_codes() -> None:
 
 
 def test_markdown_and_table_lead_with_the_conclusion_and_list_regressions() -> None:
-    summary = markdown_summary(REPORT)
-    assert "regression found (exit 1)" in summary
-    assert "`b/python/w/time`: +20.0%" in summary and "`c/python/w/time`: +30.0%" in summary
+    summary = render_summary(REPORT, limit_bytes=JOB_SUMMARY_LIMIT_BYTES)
+    assert "Exit 1 (fails CI)" in summary
+    headline = summary.splitlines()[2]
+    assert headline.startswith("**2 regressions: c (Python) w +30.0%") and "b (Python) w +20.0%" in headline
     table = format_table(REPORT).splitlines()
     assert table[2].startswith("b ") and table[3].startswith("c ")  # regressions first
     assert table[-1].startswith("gate: regression found (exit 1)")
@@ -92,8 +94,14 @@ def test_format_change() -> None:
 
 def test_write_outputs_writes_json_that_round_trips(tmp_path: Path) -> None:
     paths = write_outputs(REPORT, tmp_path)
-    assert [p.name for p in paths] == ["gate-summary.md", "gate-junit.xml", "gate-comparisons.json"]
-    data = json.loads(paths[2].read_text(encoding="utf-8"))
+    assert [p.name for p in paths] == [
+        "gate-summary.md",
+        "gate-comment.md",
+        "gate-junit.xml",
+        "gate-comparisons.json",
+        "report.html",
+    ]
+    data = json.loads(paths[3].read_text(encoding="utf-8"))
     assert data["exit_code"] == 1
     assert [c["outcome"] for c in data["comparisons"]].count("regression") == 2
 
@@ -109,10 +117,10 @@ def test_every_exit_3_names_its_reason_in_the_json_and_the_summary(tmp_path: Pat
         mode="against", base="x", candidate="y", comparisons=(_comparison("d", GateOutcome.CANNOT_JUDGE),)
     )
     for report, code in ((explicit, "base-predates-worker"), (nothing, "nothing-judged")):
-        paths = write_outputs(report, tmp_path / code)
-        data = json.loads(paths[2].read_text(encoding="utf-8"))
+        paths = {path.name: path for path in write_outputs(report, tmp_path / code)}
+        data = json.loads(paths["gate-comparisons.json"].read_text(encoding="utf-8"))
         assert data["exit_code"] == 3
         assert data["cannot_judge"]["reason"] == code and data["cannot_judge"]["side"] == "change"
-        assert f"reason `{code}`" in paths[0].read_text(encoding="utf-8")
-    judged = json.loads(write_outputs(REPORT, tmp_path / "judged")[2].read_text(encoding="utf-8"))
+        assert f"reason `{code}`" in paths["gate-summary.md"].read_text(encoding="utf-8")
+    judged = json.loads(write_outputs(REPORT, tmp_path / "judged")[3].read_text(encoding="utf-8"))
     assert judged["cannot_judge"] is None  # exit 1: no reason to give

@@ -18,7 +18,7 @@ import pytest
 from harness.charts import write_charts
 from harness.outputs import write_run_folder
 from harness.report import format_ratio
-from harness.report_html import HTML_FILENAME, write_markdown_html, write_run_html
+from harness.report_html import HTML_FILENAME, write_html_page, write_run_html
 
 from .synthetic import run_with_references
 
@@ -109,9 +109,8 @@ def test_a_run_page_loads_whole_in_chromium(browser: Any, tmp_path: Path) -> Non
 
 
 def test_markup_in_the_data_is_shown_not_run(browser: Any, tmp_path: Path) -> None:
-    summary = tmp_path / "gate-summary.md"
-    summary.write_text("# Gate\n\n| a | b |\n|---|---|\n| <script>alert(1)</script> | <img src=x> |\n")
-    seen = visit(browser, write_markdown_html(summary, "gate"), tmp_path / "gate.png")
+    text = "# Gate\n\n| a | b |\n|---|---|\n| <script>alert(1)</script> | <img src=x> |\n"
+    seen = visit(browser, write_html_page(tmp_path / "report.html", "gate", text), tmp_path / "gate.png")
     assert "<script>alert(1)</script>" in seen.text
     assert seen.images == [] and seen.console_errors == [] and seen.outside_requests == []
 
