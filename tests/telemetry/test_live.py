@@ -46,6 +46,7 @@ BENCH_COMMAND = (
     "--only",
     "base36_encode",
     "--no-criterion",
+    "--no-floors",
 )
 
 
