@@ -33,9 +33,13 @@ venv: $(VENV)/.ext ## Create .venv, install the Python packages and build sky_rs
 telemetry-deps: ## Install Prometheus, the Pushgateway and collectd from Debian's packages (idempotent)
 	bash scripts/install-telemetry-deps.sh
 
+.PHONY: test-deps
+test-deps: ## Install strace from Debian's packages for the floor system-call test (idempotent)
+	bash scripts/install-test-deps.sh
+
 # --- checks -------------------------------------------------------------------------------------------
 .PHONY: test
-test: venv telemetry-deps lint rust-test ## Everything CI checks: lint, cargo test, the pytest suites
+test: venv telemetry-deps test-deps lint rust-test ## Everything CI checks: lint, cargo test, the pytest suites
 	$(PY) -m pytest
 
 .PHONY: rust-test

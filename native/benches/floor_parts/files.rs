@@ -42,7 +42,11 @@ fn last_lines(tail: &[u8], n: usize) -> (usize, usize) {
     let body = tail.strip_suffix(b"\n").unwrap_or(tail);
     let start = memchr::memrchr_iter(b'\n', body).nth(n.saturating_sub(1)).map_or(0, |newline| newline + 1);
     let selected = &body[start..];
-    let text = String::from_utf8_lossy(selected);
+    // The fast check first: String::from_utf8_lossy walks byte by byte even over valid text.
+    let text = match std::str::from_utf8(selected) {
+        Ok(valid) => std::borrow::Cow::Borrowed(valid),
+        Err(_) => String::from_utf8_lossy(selected),
+    };
     let mut lines = 0;
     let mut characters = 0;
     for line in text.split('\n') {

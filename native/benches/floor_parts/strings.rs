@@ -8,17 +8,35 @@ use std::hint::black_box;
 const BASE36_DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 const ELLIPSIS: &str = "...";
 
-/// Base-36 digits of a u128 into `digits` (from the end); returns where they start.
-fn base36_digits(mut value: u128, digits: &mut [u8; 25]) -> usize {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = BASE36_DIGITS[(value % 36) as usize];
+/// 36**12, the largest power of 36 in a u64: a u128 is split into three u64 pieces once, as a u128
+/// division per digit (a library call) would cost more than the whole conversion.
+const BASE36_POW12: u128 = 4_738_381_338_321_616_896;
+
+/// Writes `value` as exactly `digits.len()` base-36 digits (zero-padded).
+fn write_u64_digits(mut value: u64, digits: &mut [u8]) {
+    for slot in digits.iter_mut().rev() {
+        *slot = BASE36_DIGITS[(value % 36) as usize];
         value /= 36;
-        if value == 0 {
-            return start;
-        }
     }
+}
+
+/// Base-36 digits of a u128 into `digits` (25 of them, zero-padded); returns where the number starts.
+fn base36_digits(value: u128, digits: &mut [u8; 25]) -> usize {
+    // One u128 division per piece; the remainders by multiplication.
+    let rest = value / BASE36_POW12;
+    let top = rest / BASE36_POW12;
+    write_u64_digits((value - rest * BASE36_POW12) as u64, &mut digits[13..]);
+    write_u64_digits((rest - top * BASE36_POW12) as u64, &mut digits[1..13]);
+    write_u64_digits(top as u64, &mut digits[..1]);
+    digits.iter().position(|&digit| digit != b'0').unwrap_or(digits.len() - 1)
+}
+
+/// The value of up to 32 hex digits by shifts (no overflow check needed); longer text the checked way.
+fn parse_hex(hex: &str) -> Option<u128> {
+    if hex.len() > 32 {
+        return u128::from_str_radix(hex, 16).ok();
+    }
+    hex.bytes().try_fold(0u128, |value, byte| Some((value << 4) | u128::from(char::from(byte).to_digit(16)?)))
 }
 
 pub fn base36(calls: Calls) -> Box<dyn FnMut()> {
@@ -26,8 +44,7 @@ pub fn base36(calls: Calls) -> Box<dyn FnMut()> {
     let mut digits = [0u8; 25];
     Box::new(move || {
         for hex in &hexes {
-            let value = u128::from_str_radix(hex, 16).unwrap_or(0);
-            black_box(base36_digits(value, &mut digits));
+            black_box(base36_digits(parse_hex(hex).unwrap_or(0), &mut digits));
         }
     })
 }
