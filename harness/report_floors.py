@@ -78,8 +78,9 @@ def floors_section(run: RunResult, format_ns: Formatter, format_ratio: Formatter
         "",
         "Floor: the least work the function's semantics require on the workload (its system calls, the bytes "
         "it must read and hash at OpenSSL's speed), timed by Criterion in Rust with no Python "
-        "(docs/floors.md); the floor leaves out the Python objects of the result, whose cost the Rust call "
-        "floor covers in part, so it errs low and *impossible* errs on the safe side. Rust / floor includes "
+        "(docs/floors.md). It leaves out the Python objects of the result, whose cost the Rust call floor "
+        "covers in part, so it errs low; for the three string functions it is an efficient implementation "
+        "rather than a proven least. Rust / floor includes "
         "the PyO3 crossing. Best possible speedup = Python / (floor + Rust call floor); its interval "
         "propagates all three spreads by bootstrap. A claim above that whole interval, on a pair whose "
         "speedup does not confirm it, is **impossible** (not merely refuted): "

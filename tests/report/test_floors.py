@@ -17,7 +17,8 @@ from harness.report import render_report
 from harness.results import NativeEstimate, RunResult, Speedup, Verdict
 from harness.stats import apply_floors
 from harness.workloads import PreparedWorkload, Workload, all_workloads
-from tests.report.synthetic import synthetic_run
+
+from .synthetic import synthetic_run
 
 
 def _write_estimate(root: Path, full_id: str, median: dict[str, object], throughput: object) -> None:

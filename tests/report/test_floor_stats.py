@@ -14,7 +14,8 @@ from harness.stats import (
     reachable_mean_speedup,
     verdict_with_floor,
 )
-from tests.report.synthetic import pair
+
+from .synthetic import pair
 
 PYTHON_NS = [1000.0, 1010.0, 990.0, 1005.0, 995.0, 1002.0, 998.0]
 CALL_FLOOR_NS = [50.0, 51.0, 49.0, 50.5, 49.5, 50.0, 50.2]
