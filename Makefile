@@ -37,9 +37,13 @@ browser-deps: ## Install headless Chromium from Debian's packages (the report.ht
 telemetry-deps: ## Install Prometheus, the Pushgateway and collectd from Debian's packages (idempotent)
 	bash scripts/install-telemetry-deps.sh
 
+.PHONY: test-deps
+test-deps: ## Install strace from Debian's packages for the floor system-call test (idempotent)
+	bash scripts/install-test-deps.sh
+
 # --- checks -------------------------------------------------------------------------------------------
 .PHONY: test
-test: venv telemetry-deps browser-deps lint rust-test ## Everything CI checks: lint, cargo test, the pytest suites
+test: venv telemetry-deps browser-deps test-deps lint rust-test ## Everything CI checks: lint, cargo test, the pytest suites
 	$(PY) -m pytest
 
 .PHONY: rust-test

@@ -22,11 +22,12 @@ from tqdm import tqdm
 from harness import fallback, interrupts
 from harness.criterion import CriterionError, run_criterion
 from harness.environment import collect_environment
+from harness.floors import run_floors
 from harness.parity import capture
 from harness.references import REFERENCE_VALUES, measure_references
 from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
-from harness.results import Impl, MemorySample, NotComparable, PairResult, RunResult
-from harness.stats import verdict
+from harness.results import Impl, MemorySample, NativeEstimate, NotComparable, PairResult, RunResult
+from harness.stats import apply_floors, verdict
 from harness.timing import PLANS, TimingPlan, measure_import_time_ns, measure_timer_overhead_ns, time_pair
 from harness.worker import WorkerClient, WorkerError
 from harness.workloads import (
@@ -58,6 +59,7 @@ class BenchOptions:
     modules: Mapping[Impl, str] = field(default_factory=lambda: dict(DEFAULT_MODULES))
     memory: bool = True  # allocations per call (and peak RSS of large workloads)
     criterion: bool = True  # the Rust functions without Python (cargo bench), for the report's split
+    floors: bool = True  # the physical floors (cargo bench --bench floors) and the best possible speedups
     references: bool = True  # hashlib, md5sum/sha256sum and bytes read on the scaled workloads
     import_time_repeats: int = 7  # fresh-process imports of sky_rs; 0 skips the measurement
     progress: bool = True
@@ -174,6 +176,7 @@ class _Collected:
     fallback_calls: dict[str, int] = field(default_factory=dict)
     rust_native_ns: dict[str, float] = field(default_factory=dict)
     physical_references: dict[str, float] = field(default_factory=dict)
+    floors: dict[str, NativeEstimate] = field(default_factory=dict)
     interrupted: bool = False
     # The pair being measured (function, workload): if Ctrl-C comes now, it is listed as dropped.
     in_progress: tuple[str, str] | None = None
@@ -212,6 +215,7 @@ def run_bench(options: BenchOptions) -> RunResult:
         import_time_ns=collected.import_time_ns,
         rust_native_ns=collected.rust_native_ns,
         physical_references=collected.physical_references,
+        floors=collected.floors,
         timer_overhead_ns=collected.timer_overhead_ns,
         fallback_calls=collected.fallback_calls,
         interrupted=collected.interrupted,
@@ -276,6 +280,28 @@ def _measure(
             collected.rust_native_ns = run_criterion(quick=options.mode is not Mode.FULL)
         except CriterionError as error:
             bar.write(f"Rust-only Criterion times not measured: {error}")
+    if options.floors and collected.pairs:
+        bar.set_description("physical floors (Rust, no Python)")
+        _measure_floors(tasks, options, collected, bar.write)
+
+
+def _measure_floors(
+    tasks: Sequence[_Task], options: BenchOptions, collected: _Collected, warn: Callable[[str], None]
+) -> None:
+    """The floors of the timed pairs, then each pair's best possible speedup and its verdict with it."""
+    timed = {(pair.function, pair.workload) for pair in collected.pairs}
+    workloads = [task.workload for task in tasks if (task.function, task.workload.id) in timed]
+    try:
+        # Short settings, as Criterion's: the floors took about a minute of a default `make bench` here.
+        collected.floors = run_floors(
+            workloads, options.scratch, options.seed, quick=options.mode is not Mode.FULL
+        )
+    except CriterionError as error:
+        warn(f"physical floors not measured: {error}")
+        return
+    collected.pairs = list(
+        apply_floors(collected.pairs, collected.floors, collected.call_floor, options.seed)
+    )
 
 
 def _measure_references(

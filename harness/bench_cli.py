@@ -78,6 +78,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-criterion", action="store_true", help="skip the Rust-only Criterion benches (cargo bench)"
     )
+    parser.add_argument(
+        "--no-floors", action="store_true", help="skip the physical floors (cargo bench --bench floors)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_telemetry_arguments(parser)
 
@@ -144,6 +147,7 @@ def options_from_arguments(args: argparse.Namespace) -> BenchOptions:
         },
         memory=not args.no_memory,
         criterion=not getattr(args, "no_criterion", False),
+        floors=not getattr(args, "no_floors", False),
         progress=not args.no_progress,
     )
 

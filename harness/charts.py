@@ -33,6 +33,7 @@ _VERDICT_COLOURS = {
     Verdict.REFUTED: "tab:red",
     Verdict.INCONCLUSIVE: "tab:orange",
     Verdict.NO_CLAIM: "tab:gray",
+    Verdict.IMPOSSIBLE: "tab:purple",
 }
 _BYTES_READ_LABEL = "bytes read"
 _SIDE_COLOURS = {

@@ -11,6 +11,8 @@ over 1000 values, say) declares ``Throughput::Elements(batch_length)``; its medi
 count, so every returned figure is the time of one call.
 
 Only estimates written by this run are read: stale folders of benches that no longer exist are ignored.
+``run_bench_target`` runs any bench target of the crate this way and keeps each median's interval too; the
+physical floors (``harness.floors``, target ``floors``) use it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from harness.results import NativeEstimate
 
 NATIVE_DIR = Path(__file__).resolve().parent.parent / "native"
 BENCH_TARGET = "functions"
@@ -43,6 +48,22 @@ def run_criterion(quick: bool, native_dir: Path = NATIVE_DIR) -> dict[str, float
     Raises ``CriterionError`` with the reason (and the tail of cargo's output) when anything fails, so the
     caller can report it and keep the rest of the run.
     """
+    estimates = run_bench_target(BENCH_TARGET, quick, native_dir)
+    return {bench_id: estimate.median_ns for bench_id, estimate in estimates.items()}
+
+
+def run_bench_target(
+    target: str,
+    quick: bool,
+    native_dir: Path = NATIVE_DIR,
+    env: Mapping[str, str] | None = None,
+    criterion_dir: Path | None = None,
+) -> dict[str, NativeEstimate]:
+    """Run ``cargo bench --bench <target>`` and return each bench's per-call median with its interval.
+
+    ``env`` is added to the environment; ``criterion_dir`` is where the target writes its estimates
+    (default: Cargo's ``target/criterion``). Raises ``CriterionError`` as ``run_criterion`` does.
+    """
     cargo = shutil.which("cargo")
     if cargo is None:
         raise CriterionError("cargo is not on PATH: the Rust-only (Criterion) times cannot be measured")
@@ -52,7 +73,7 @@ def run_criterion(quick: bool, native_dir: Path = NATIVE_DIR) -> dict[str, float
         "bench",
         "--no-default-features",
         "--bench",
-        BENCH_TARGET,
+        target,
         "--",
         "--noplot",
         "--warm-up-time",
@@ -66,7 +87,13 @@ def run_criterion(quick: bool, native_dir: Path = NATIVE_DIR) -> dict[str, float
     started_at_s = time.time() - 2.0
     try:
         completed = subprocess.run(
-            command, cwd=native_dir, capture_output=True, text=True, timeout=_CARGO_TIMEOUT_S, check=False
+            command,
+            cwd=native_dir,
+            capture_output=True,
+            text=True,
+            timeout=_CARGO_TIMEOUT_S,
+            check=False,
+            env={**os.environ, **env} if env else None,
         )
     except subprocess.TimeoutExpired as error:
         raise CriterionError(f"cargo bench took over {_CARGO_TIMEOUT_S:.0f} s and was stopped") from error
@@ -75,11 +102,12 @@ def run_criterion(quick: bool, native_dir: Path = NATIVE_DIR) -> dict[str, float
     if completed.returncode != 0:
         tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
         raise CriterionError(f"cargo bench failed (exit {completed.returncode}):\n{tail}")
-    criterion_dir = target_directory(native_dir) / "criterion"
-    medians_ns = read_estimates(criterion_dir, newer_than_unix_s=started_at_s)
-    if not medians_ns:
+    if criterion_dir is None:
+        criterion_dir = target_directory(native_dir) / "criterion"
+    estimates = read_estimate_intervals(criterion_dir, newer_than_unix_s=started_at_s)
+    if not estimates:
         raise CriterionError(f"cargo bench ran but wrote no estimates under {criterion_dir}")
-    return medians_ns
+    return estimates
 
 
 def target_directory(native_dir: Path) -> Path:
@@ -105,25 +133,39 @@ def read_estimates(criterion_dir: Path, newer_than_unix_s: float = 0.0) -> dict[
     Files last written before ``newer_than_unix_s`` are skipped. A malformed file raises ``CriterionError``
     naming it.
     """
-    medians_ns: dict[str, float] = {}
+    estimates = read_estimate_intervals(criterion_dir, newer_than_unix_s)
+    return {bench_id: estimate.median_ns for bench_id, estimate in estimates.items()}
+
+
+def read_estimate_intervals(criterion_dir: Path, newer_than_unix_s: float = 0.0) -> dict[str, NativeEstimate]:
+    """As ``read_estimates``, with the 95% interval Criterion gives each median (per call too)."""
+    estimates_by_id: dict[str, NativeEstimate] = {}
     for estimates_path in sorted(criterion_dir.glob("**/new/estimates.json")):
         if estimates_path.stat().st_mtime < newer_than_unix_s:
             continue
         benchmark_path = estimates_path.with_name("benchmark.json")
         try:
             estimates: dict[str, Any] = json.loads(estimates_path.read_text(encoding="utf-8"))
-            median_ns = float(estimates["median"]["point_estimate"])
+            median = estimates["median"]
+            interval = median.get("confidence_interval") or {}
+            median_ns = float(median["point_estimate"])
             benchmark: dict[str, Any] = (
                 json.loads(benchmark_path.read_text(encoding="utf-8")) if benchmark_path.exists() else {}
             )
             bench_id = str(
                 benchmark.get("full_id") or estimates_path.parent.parent.relative_to(criterion_dir).as_posix()
             )
-            calls_per_iteration = _elements_per_iteration(benchmark.get("throughput"))
-        except (OSError, KeyError, TypeError, ValueError) as error:
+            calls = _elements_per_iteration(benchmark.get("throughput"))
+            # An interval that misses its point estimate (rare, from rounding) is widened to hold it.
+            estimate = NativeEstimate(
+                median_ns=median_ns / calls,
+                ci_low_ns=min(float(interval.get("lower_bound", median_ns)), median_ns) / calls,
+                ci_high_ns=max(float(interval.get("upper_bound", median_ns)), median_ns) / calls,
+            )
+        except (OSError, KeyError, TypeError, ValueError, AttributeError) as error:
             raise CriterionError(f"cannot read Criterion estimate {estimates_path}: {error}") from error
-        medians_ns[bench_id] = median_ns / calls_per_iteration
-    return medians_ns
+        estimates_by_id[bench_id] = estimate
+    return estimates_by_id
 
 
 def _elements_per_iteration(throughput: object) -> int:

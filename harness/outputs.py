@@ -32,7 +32,7 @@ from harness.atomic import (
 from harness.charts import write_charts
 from harness.report import write_report
 from harness.report_html import write_run_html
-from harness.results import Impl, MemorySample, PairResult, RunResult, TimingSample
+from harness.results import Impl, MemorySample, NativeEstimate, PairResult, RunResult, TimingSample
 from harness.stats import rounds_look_bimodal
 from harness.telemetry import TelemetryConfig, emit_run
 from harness.telemetry.publish import save_run
@@ -76,6 +76,13 @@ SPEEDUPS_COLUMNS = (
     "rounds",
     "claimed_speedup",
     "verdict",
+    "floor_ns",
+    "floor_ci_low_ns",
+    "floor_ci_high_ns",
+    "rust_over_floor",
+    "best_possible_speedup",
+    "best_possible_ci_low",
+    "best_possible_ci_high",
 )
 NOT_COMPARABLE_COLUMNS = ("function", "workload", "difference")
 
@@ -115,7 +122,20 @@ def _results_row(pair: PairResult, sample: TimingSample, memory: MemorySample | 
     }
 
 
-def _speedups_row(pair: PairResult) -> dict[str, Any]:
+def _floor_columns(pair: PairResult, floor: NativeEstimate | None) -> dict[str, Any]:
+    best = pair.best_possible_speedup
+    return {
+        "floor_ns": _optional(floor.median_ns if floor else None),
+        "floor_ci_low_ns": _optional(floor.ci_low_ns if floor else None),
+        "floor_ci_high_ns": _optional(floor.ci_high_ns if floor else None),
+        "rust_over_floor": _optional(pair.rust.median_ns / floor.median_ns if floor else None),
+        "best_possible_speedup": _optional(best.value if best else None),
+        "best_possible_ci_low": _optional(best.ci_low if best else None),
+        "best_possible_ci_high": _optional(best.ci_high if best else None),
+    }
+
+
+def _speedups_row(pair: PairResult, floor: NativeEstimate | None = None) -> dict[str, Any]:
     speedup = pair.speedup
     return {
         "function": pair.function,
@@ -134,6 +154,7 @@ def _speedups_row(pair: PairResult) -> dict[str, Any]:
         "rounds": len(pair.rust.values_ns),
         "claimed_speedup": _optional(pair.claimed_speedup),
         "verdict": str(pair.verdict),
+        **_floor_columns(pair, floor),
     }
 
 
@@ -191,7 +212,11 @@ def write_run_files(run: RunResult, run_dir: Path) -> None:
             for sample, memory in ((pair.rust, pair.rust_memory), (pair.python, pair.python_memory))
         ),
     )
-    _write_csv(run_dir / "speedups.csv", SPEEDUPS_COLUMNS, (_speedups_row(pair) for pair in pairs))
+    _write_csv(
+        run_dir / "speedups.csv",
+        SPEEDUPS_COLUMNS,
+        (_speedups_row(pair, run.floors.get(f"{pair.function}/{pair.workload}")) for pair in pairs),
+    )
     _write_csv(
         run_dir / "not_comparable.csv",
         NOT_COMPARABLE_COLUMNS,

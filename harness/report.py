@@ -20,6 +20,7 @@ from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED
 from harness.environment import ENVIRONMENT_KEYS
 from harness.references import BYTES_READ_PER_CALL, COREUTILS_NS, HASHLIB_NS, references_of
 from harness.registry import FUNCTIONS
+from harness.report_floors import floors_section, reachable_claim_row
 from harness.results import PairResult, RunResult, Speedup, Verdict
 from harness.stats import (
     TARGET_RELATIVE_REACH,
@@ -164,6 +165,8 @@ def _global_claims_section(run: RunResult) -> list[str]:
                 str(average.verdict),
             )
         )
+    if (reachable_row := reachable_claim_row(run, format_ratio)) is not None:
+        rows.append(reachable_row)
     reduction = memory_reduction(run.pairs)
     low, high = reduction.claimed_range
     if reduction.median_reduction is None:
@@ -556,6 +559,7 @@ def render_report(run: RunResult) -> str:
         _global_claims_section(run),
         _speedup_section(run),
         _floor_section(run),
+        floors_section(run, format_ns, format_ratio, markdown_table),
         _criterion_section(run),
         _memory_section(run),
         _scaling_section(run),

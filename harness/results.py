@@ -8,7 +8,9 @@ Format history of ``run.json`` (``RESULTS_FORMAT_VERSION``):
   1: first version. ``kind`` ("bench" or "gate") was added later with a default of "bench": files
      without it read as before, and an older harness ignores it.
   2: a gate comparison has ``base_median``, ``candidate_median``, ``detectable_change`` and ``presence``
-     (defaults None, None, None, "both": version-1 files read as before).
+     (defaults None, None, None, "both"); the physical floors: ``floors`` ("function/workload" -> Criterion
+     median and interval of the floor bench, per call) and each pair's ``best_possible_speedup``; the verdict
+     ``impossible``. Version-1 files load as before, with no floors and no best possible speedups.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Verdict(StrEnum):
     CONFIRMED = "confirmed"  # the whole confidence interval is at or above the claim
     REFUTED = "refuted"  # the whole interval is below the claim
     INCONCLUSIVE = "inconclusive"  # the interval straddles the claim
+    # not confirmed, and the claim is above the whole interval of the best possible speedup (Python time /
+    # (floor + call floor)): no port of this function could reach it on this machine
+    IMPOSSIBLE = "impossible"
     NO_CLAIM = "no_claim"  # the report claims nothing for this function
 
 
@@ -154,6 +159,22 @@ class Speedup:
 
 
 @dataclass(frozen=True)
+class NativeEstimate:
+    """A Criterion median per call (of the Rust work, or of a physical floor) with its 95% interval."""
+
+    median_ns: float
+    ci_low_ns: float
+    ci_high_ns: float
+
+    def __post_init__(self) -> None:
+        if not (0 < self.ci_low_ns <= self.median_ns <= self.ci_high_ns):
+            raise ValueError(
+                f"estimate {self.median_ns} ns needs 0 < low <= median <= high, got "
+                f"[{self.ci_low_ns}, {self.ci_high_ns}]"
+            )
+
+
+@dataclass(frozen=True)
 class PairResult:
     """One function on one workload, both sides timed side by side."""
 
@@ -168,6 +189,8 @@ class PairResult:
     verdict: Verdict
     rust_memory: MemorySample | None = None
     python_memory: MemorySample | None = None
+    # Python time / (physical floor + Rust call floor): what the best port could reach (None: no floor).
+    best_possible_speedup: Speedup | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +243,8 @@ class RunResult:
     # Physical references for the scaling charts, keyed "function/workload/what" with the unit in ``what``:
     # "hash_file/sha256-1MiB/hashlib_ns", ".../sha256sum_ns", "read_last_n_lines/<w>/bytes_read_per_call".
     physical_references: Mapping[str, float] = field(default_factory=dict)
+    # "function/workload" -> the physical floor per call (harness.floors): the least work its semantics need.
+    floors: Mapping[str, NativeEstimate] = field(default_factory=dict)
     timer_overhead_ns: float | None = None  # the harness's own cost per timed value (an empty timed loop)
     fallback_calls: Mapping[str, int] = field(default_factory=dict)  # "function/impl" -> calls served
     gate: tuple[GateComparison, ...] = ()
@@ -250,6 +275,7 @@ class RunResult:
             import_time_ns=dict(data.get("import_time_ns", {})),
             rust_native_ns=dict(data.get("rust_native_ns", {})),
             physical_references=dict(data.get("physical_references", {})),
+            floors={key: NativeEstimate(**value) for key, value in data.get("floors", {}).items()},
             timer_overhead_ns=data.get("timer_overhead_ns"),
             fallback_calls=dict(data.get("fallback_calls", {})),
             gate=tuple(_gate_from_dict(g) for g in data.get("gate", ())),
@@ -288,6 +314,7 @@ def _pair_from_dict(data: Mapping[str, Any]) -> PairResult:
         verdict=Verdict(data["verdict"]),
         rust_memory=_memory_from_dict(data.get("rust_memory")),
         python_memory=_memory_from_dict(data.get("python_memory")),
+        best_possible_speedup=Speedup(**best) if (best := data.get("best_possible_speedup")) else None,
     )
 
 

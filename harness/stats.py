@@ -6,19 +6,22 @@ ratio; the median keeps the odd round that one side lost to a burst of load from
 A/A run of this harness, Python against itself on a busy 2-core machine, this gave intervals about half as
 wide as the ratio of the two medians, and point estimates closer to 1.) The 95% interval is a percentile
 bootstrap over rounds. Every bootstrap is seeded, so a run's figures are reproducible from its values.
+
+The best possible speedup of a pair is Python time / (physical floor + Rust call floor), docs/floors.md. A
+claim above all of its interval, on a pair whose speedup does not confirm the claim, is *impossible*.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED_MEMORY_REDUCTION_RANGE
-from harness.results import PairResult, Speedup, Verdict
+from harness.results import NativeEstimate, PairResult, Speedup, Verdict
 
 CONFIDENCE = 0.95
 # The target for every speedup interval in the default mode: both ends within 5% of its value.
@@ -190,6 +193,136 @@ def verdict(speedup: Speedup, claimed: float | None) -> Verdict:
     if speedup.ci_high < claimed:
         return Verdict.REFUTED
     return Verdict.INCONCLUSIVE
+
+
+# A Criterion interval's half-width is 1.96 standard deviations of a normal estimate.
+_NORMAL_95_HALF_WIDTHS = 2 * 1.959963984540054
+
+
+def _floor_draws(floor: NativeEstimate, rng: np.random.Generator, resamples: int) -> FloatArray:
+    """Draws of a floor's median: normal, its spread read off Criterion's 95% interval; kept positive."""
+    spread_ns = (floor.ci_high_ns - floor.ci_low_ns) / _NORMAL_95_HALF_WIDTHS
+    draws: FloatArray = np.maximum(rng.normal(floor.median_ns, spread_ns, resamples), floor.ci_low_ns / 2)
+    return draws
+
+
+def _median_draws(values_ns: Sequence[float], rng: np.random.Generator, resamples: int) -> FloatArray:
+    array = _as_positive_array(values_ns, "values")
+    draws: FloatArray = np.median(array[rng.integers(0, array.size, size=(resamples, array.size))], axis=1)
+    return draws
+
+
+def best_possible_speedup(
+    python_ns: Sequence[float],
+    floor: NativeEstimate,
+    call_floor_ns: Sequence[float],
+    seed: int = 0,
+    resamples: int = DEFAULT_RESAMPLES,
+) -> Speedup:
+    """median(Python) / (floor + median(Rust call floor)), with a 95% percentile-bootstrap interval.
+
+    The three parts vary independently: Python's and the call floor's medians are bootstrapped over their
+    rounds, the floor's median is drawn from a normal with Criterion's interval as its 95% range.
+    """
+    rng = np.random.default_rng(seed)
+    python_draws = _median_draws(python_ns, rng, resamples)
+    call_draws = _median_draws(call_floor_ns, rng, resamples)
+    log_draws: FloatArray = np.log(python_draws) - np.log(_floor_draws(floor, rng, resamples) + call_draws)
+    log_center = math.log(float(np.median(python_ns))) - math.log(
+        floor.median_ns + float(np.median(call_floor_ns))
+    )
+    interval = percentile_interval(log_center, log_draws)
+    return Speedup(
+        value=interval.ratio,
+        ci_low=interval.ci_low,
+        ci_high=interval.ci_high,
+        method="Python median / (floor + call floor), bootstrap over rounds, "
+        "the floor drawn from Criterion's interval",
+    )
+
+
+def verdict_with_floor(speedup: Speedup, claimed: float | None, best_possible: Speedup | None) -> Verdict:
+    """``verdict``, except *impossible* when the claim is above the best possible speedup's whole interval.
+
+    A confirmed claim stays confirmed: a speedup that was measured was possible (a floor above it is wrong).
+    """
+    measured = verdict(speedup, claimed)
+    if claimed is None or best_possible is None or measured is Verdict.CONFIRMED:
+        return measured
+    return Verdict.IMPOSSIBLE if best_possible.ci_high < claimed else measured
+
+
+def apply_floors(
+    pairs: Iterable[PairResult],
+    floors: Mapping[str, NativeEstimate],
+    call_floor: PairResult | None,
+    seed: int = 0,
+) -> tuple[PairResult, ...]:
+    """Each pair with a floor gets its best possible speedup and the verdict that takes it into account."""
+    updated: list[PairResult] = []
+    for pair in pairs:
+        floor = floors.get(f"{pair.function}/{pair.workload}")
+        if floor is None or call_floor is None:
+            updated.append(pair)
+            continue
+        best = best_possible_speedup(pair.python.values_ns, floor, call_floor.rust.values_ns, seed)
+        updated.append(
+            replace(
+                pair,
+                best_possible_speedup=best,
+                verdict=verdict_with_floor(pair.speedup, pair.claimed_speedup, best),
+            )
+        )
+    return tuple(updated)
+
+
+@dataclass(frozen=True)
+class ReachableMean:
+    """The geometric mean over functions of the best possible speedups, against the average claim."""
+
+    speedup: Speedup
+    function_count: int
+    claimed_speedup: float
+
+    @property
+    def reachable_fraction(self) -> float:
+        """How much of the claimed average the best ports could reach (1.0: all of it)."""
+        return min(1.0, self.speedup.value / self.claimed_speedup)
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.speedup.ci_high < self.claimed_speedup:
+            return Verdict.IMPOSSIBLE
+        return Verdict.CONFIRMED if self.speedup.ci_low >= self.claimed_speedup else Verdict.INCONCLUSIVE
+
+
+def reachable_mean_speedup(
+    pairs: Iterable[PairResult], claimed: float = CLAIMED_MEAN_SPEEDUP
+) -> ReachableMean | None:
+    """Geometric mean over functions (each the geometric mean of its workloads) of the best possible speedups.
+
+    Its interval is the same means of the pairs' interval ends: wider than a joint bootstrap, never
+    narrower. None when no pair has a floor.
+    """
+    by_function: dict[str, list[Speedup]] = {}
+    for pair in pairs:
+        if pair.best_possible_speedup is not None:
+            by_function.setdefault(pair.function, []).append(pair.best_possible_speedup)
+
+    def mean_of(part: str) -> float:
+        per_function = [np.mean(np.log([getattr(s, part) for s in best])) for best in by_function.values()]
+        return math.exp(float(np.mean(per_function)))
+
+    if not by_function:
+        return None
+    speedup = Speedup(
+        value=mean_of("value"),
+        ci_low=mean_of("ci_low"),
+        ci_high=mean_of("ci_high"),
+        method=f"geometric mean over {len(by_function)} functions of the pairs' best possible speedups and "
+        "of their interval ends",
+    )
+    return ReachableMean(speedup=speedup, function_count=len(by_function), claimed_speedup=claimed)
 
 
 @dataclass(frozen=True)

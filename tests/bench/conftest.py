@@ -41,6 +41,7 @@ def tiny_options(
         modules={Impl.RUST: rust_module, Impl.PYTHON: "harness.reference"},
         memory=False,
         criterion=False,
+        floors=False,
         import_time_repeats=1,
         progress=False,
     )

@@ -178,7 +178,8 @@ def test_unwritable_out_is_a_tool_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     completed = _skybench(
         "bench", "--quick", "--only", "get_parallel_threads", "--rust-module", "harness.reference",
-        "--no-memory", "--no-criterion", "--no-progress", "--min-rounds", "2", "--max-rounds", "2",
+        "--no-memory", "--no-criterion", "--no-floors", "--no-progress", "--min-rounds", "2",
+        "--max-rounds", "2",
         "--min-time", "0.001", "--out", str(blocker / "reports"), "--scratch", str(tmp_path / "scratch"),
         timeout=120,
     )  # fmt: skip

@@ -47,6 +47,7 @@ BENCH_COMMAND = (
     "--only",
     "base36_encode",
     "--no-criterion",
+    "--no-floors",
 )
 
 
