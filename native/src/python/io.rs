@@ -138,9 +138,11 @@ pub fn hash_file(
     Ok(HashResult { digest })
 }
 
-/// The lower-case names `hash_file` implements, as a frozenset.
+/// The lower-case names `hash_file` implements with this system's OpenSSL, as a frozenset; the fallback
+/// wrapper sends any other name to Python.
 pub fn supported_hash_algorithms(py: Python<'_>) -> PyResult<Bound<'_, PyFrozenSet>> {
-    let names: Vec<&str> = HASH_ALGORITHMS.iter().map(|algorithm| algorithm.name).collect();
+    let available = HASH_ALGORITHMS.iter().filter(|algorithm| algorithm.is_available());
+    let names: Vec<&str> = available.map(|algorithm| algorithm.name).collect();
     PyFrozenSet::new(py, &names)
 }
 
