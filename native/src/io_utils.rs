@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 mod hashing;
 pub use hashing::{
-    hash_file, hash_open_file, open_for_hashing, FileDigest, HashAlgorithm, HASH_ALGORITHMS, READ_BLOCK_BYTES,
+    hash_file, hash_open_file, open_for_hashing, FileDigest, HashAlgorithm, HASH_ALGORITHMS, NAME_TYPE_ERROR,
+    READ_BLOCK_BYTES,
 };
 
 /// `find_free_port` tries ports below this bound (exclusive, as SkyPilot's `range(start, 65535)`).

@@ -19,6 +19,9 @@ use std::sync::OnceLock;
 /// the process already holds rather than from pages mapped afresh (and counted as new RSS) for every call.
 pub const READ_BLOCK_BYTES: usize = 64 * 1024;
 
+/// hashlib's error for a name that is not text it can pass to OpenSSL (not a `str`, a NUL, a lone surrogate).
+pub const NAME_TYPE_ERROR: &str = "name must be a string";
+
 /// Which implementation computes an algorithm.
 #[derive(Debug, Clone, Copy)]
 enum Engine {
@@ -221,6 +224,9 @@ pub fn hash_open_file(mut file: File, algorithm: &HashAlgorithm) -> Result<FileD
 /// missing file wins over a bad name, as in Python.
 pub fn hash_file(path: &Path, hash_alg: &str) -> Result<FileDigest, SkyError> {
     let file = open_for_hashing(path)?;
+    if hash_alg.contains('\0') {
+        return Err(SkyError::Type(NAME_TYPE_ERROR.to_string()));
+    }
     let algorithm = HashAlgorithm::from_hashlib_name(hash_alg).ok_or_else(|| unsupported(hash_alg))?;
     if !algorithm.is_available() {
         return Err(unsupported(hash_alg));
@@ -325,6 +331,8 @@ mod tests {
             hash_file(Path::new("/dev/null"), "md5").map(|d| d.hexdigest()).as_deref(),
             Ok("d41d8cd98f00b204e9800998ecf8427e")
         );
+        let file = file_with(b"abc");
+        assert_eq!(hash_file(file.path(), "md5\0"), Err(SkyError::Type(NAME_TYPE_ERROR.into())));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::arguments::{clamped_i64, is_plain_i64, named_path, not_an_integer, OptionalArg};
 use crate::errors::python::runtime_error_from_os;
 use crate::errors::SkyError;
-use crate::io_utils::{self, DecodeErrors, Encoding, FileDigest, HASH_ALGORITHMS};
+use crate::io_utils::{self, DecodeErrors, Encoding, FileDigest, HASH_ALGORITHMS, NAME_TYPE_ERROR};
 use pyo3::exceptions::{PyAssertionError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFrozenSet, PyInt, PyString};
@@ -119,7 +119,7 @@ impl HashResult {
 }
 
 /// The digest of a file's bytes (spec 2.2); algorithms in `SUPPORTED_HASH_ALGORITHMS`, spelled as hashlib
-/// accepts them.
+/// accepts them. The GIL is released while the file is opened and read.
 #[pyfunction]
 pub fn hash_file(
     py: Python<'_>,
@@ -127,13 +127,13 @@ pub fn hash_file(
     hash_alg: &Bound<'_, PyAny>,
 ) -> PyResult<HashResult> {
     let fs_path = named_path(path)?.path;
-    let Ok(name) = hash_alg.cast::<PyString>() else {
-        // Python opens the file first, so an OSError wins over a bad name.
-        let opened = py.detach(|| std::fs::File::open(&fs_path).map(drop));
-        opened.map_err(|error| SkyError::from_io(&error, Some(fs_path.clone())))?;
-        return Err(PyTypeError::new_err("hash_file() hash_alg must be a str"));
+    // hashlib takes only a str it can encode (no lone surrogates); anything else is its TypeError.
+    let name = hash_alg.cast::<PyString>().ok().and_then(|name| name.to_str().ok()).map(str::to_owned);
+    let Some(name) = name else {
+        // Python opens the file first, so an OSError (a directory's IsADirectoryError too) wins.
+        py.detach(|| io_utils::open_for_hashing(&fs_path).map(drop))?;
+        return Err(PyTypeError::new_err(NAME_TYPE_ERROR));
     };
-    let name = name.to_str()?.to_owned();
     let digest = py.detach(|| io_utils::hash_file(&fs_path, &name))?;
     Ok(HashResult { digest })
 }
