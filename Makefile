@@ -14,7 +14,8 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --- set-up -------------------------------------------------------------------------------------------
-$(VENV)/.deps: pyproject.toml
+# build-deps is order-only: it runs every time (a quick check) but never by itself forces a reinstall.
+$(VENV)/.deps: pyproject.toml | build-deps
 	$(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q 'maturin>=1.9,<2'
@@ -28,6 +29,10 @@ $(VENV)/.ext: $(VENV)/.deps $(RUST_SOURCES)
 
 .PHONY: venv
 venv: $(VENV)/.ext ## Create .venv, install the Python packages and build sky_rs (idempotent)
+
+.PHONY: build-deps
+build-deps: ## Install the Debian packages the Rust build needs (libssl-dev, pkg-config; idempotent)
+	bash scripts/install-build-deps.sh
 
 .PHONY: telemetry-deps
 telemetry-deps: ## Install Prometheus, the Pushgateway and collectd from Debian's packages (idempotent)
