@@ -14,7 +14,8 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --- set-up -------------------------------------------------------------------------------------------
-$(VENV)/.deps: pyproject.toml
+# build-deps is order-only: it runs every time (a quick check) but never by itself forces a reinstall.
+$(VENV)/.deps: pyproject.toml | build-deps
 	$(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q 'maturin>=1.9,<2'
@@ -29,21 +30,21 @@ $(VENV)/.ext: $(VENV)/.deps $(RUST_SOURCES)
 .PHONY: venv
 venv: $(VENV)/.ext ## Create .venv, install the Python packages and build sky_rs (idempotent)
 
-.PHONY: browser-deps
-browser-deps: ## Install headless Chromium from Debian's packages (the report.html test; idempotent)
-	bash scripts/install-browser-deps.sh
+.PHONY: build-deps
+build-deps: ## Install the Debian packages the Rust build needs (libssl-dev, pkg-config; idempotent)
+	bash scripts/install-build-deps.sh
 
 .PHONY: telemetry-deps
 telemetry-deps: ## Install Prometheus, the Pushgateway and collectd from Debian's packages (idempotent)
 	bash scripts/install-telemetry-deps.sh
 
 .PHONY: test-deps
-test-deps: ## Install strace from Debian's packages for the floor system-call test (idempotent)
+test-deps: ## Install strace and headless Chromium from Debian's packages for the tests (idempotent)
 	bash scripts/install-test-deps.sh
 
 # --- checks -------------------------------------------------------------------------------------------
 .PHONY: test
-test: venv telemetry-deps browser-deps test-deps lint rust-test ## Everything CI checks: lint, cargo test, the pytest suites
+test: venv telemetry-deps test-deps lint rust-test ## Everything CI checks: lint, cargo test, the pytest suites
 	$(PY) -m pytest
 
 .PHONY: rust-test

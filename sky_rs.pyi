@@ -45,7 +45,8 @@ made from (native/build.rs; docs/gate.md). The gate never measures a build whose
 
 SUPPORTED_HASH_ALGORITHMS: Final[frozenset[str]]
 """hashlib's canonical (lower-case) names of the algorithms ``hash_file`` computes in Rust: md5, sha1, sha224,
-sha256, sha384, sha512, sha512_224, sha512_256, sha3_224, sha3_256, sha3_384, sha3_512, blake2b, blake2s."""
+sha256, sha384, sha512, sha512_224, sha512_256, sha3_224, sha3_256, sha3_384, sha3_512, blake2b, blake2s, less
+any the system OpenSSL does not provide (MD5 under a FIPS configuration, say)."""
 
 _StrPath = str | PathLike[str]
 
@@ -94,16 +95,19 @@ class HashResult:
         """The digest bytes."""
 
 def hash_file(path: _StrPath, hash_alg: str) -> HashResult:
-    """The digest of a file's bytes, read in 256 KiB blocks (spec 2.2).
+    """The digest of a file's bytes (spec 2.2), read in 64 KiB blocks with the GIL released.
 
-    The file is opened before the algorithm is looked up, so a missing file wins over a bad name. Names
-    are accepted as ``hashlib.new`` accepts them for the algorithms in ``SUPPORTED_HASH_ALGORITHMS`` (the
-    canonical name, or an OpenSSL name in any case: ``'SHA256'``, ``'sha-256'``, ``'SHA3-256'``,
-    ``'BLAKE2B512'``). hashlib-only algorithms (shake_*, sm3, ripemd160, md5-sha1) raise ``ValueError``
-    here: route them to Python.
+    MD5, SHA-1, SHA-2 and SHA-3 are computed by the system OpenSSL, the library ``hashlib`` uses; BLAKE2 by
+    RustCrypto's ``blake2``. The file is opened before the algorithm is looked up, as Python does, so a
+    missing file or a directory wins over a bad name. Names are accepted as ``hashlib.new`` accepts them
+    for the algorithms in ``SUPPORTED_HASH_ALGORITHMS`` (the canonical name, or an OpenSSL name in any
+    case: ``'SHA256'``, ``'sha-256'``, ``'SHA3-256'``, ``'BLAKE2B512'``). hashlib-only algorithms (shake_*,
+    sm3, ripemd160, md5-sha1) raise ``ValueError`` here: route them to Python.
 
     Raises:
         OSError: the subclass ``open()`` raises (``FileNotFoundError``, ``IsADirectoryError``, ...).
+        TypeError: ``name must be a string`` (hashlib's text) for a name that is not a ``str``, or holds a
+            NUL or a lone surrogate.
         ValueError: ``unsupported hash type {hash_alg}``.
     """
 

@@ -64,7 +64,7 @@ _NATIVE_ALLOCATORS = frozenset(
     }
 )
 
-PEAK_RSS_CALLS = 3  # calls of the workload in the fresh process; the peak of the largest one counts
+PEAK_RSS_CALLS = 3  # measured calls of the workload in the fresh process (after one unmeasured)
 _PEAK_RSS_TIMEOUT_S = 900.0
 
 
@@ -249,9 +249,10 @@ def measure_peak_rss(
 ) -> int:
     """Growth of the resident set (bytes) while a fresh ``python`` process runs the workload's call.
 
-    The child builds the call (generating workload data if needed, with the bench's ``seed``), then resets
-    its high-water mark, runs one pass over the workload's batch ``PEAK_RSS_CALLS`` times and reports how far
-    the peak rose above the resident set it had before the first pass. ``cwd`` is the child's working folder
+    The child builds the call (generating workload data if needed, with the bench's ``seed``), runs one
+    pass over the workload's batch unmeasured (``peak_rss_growth``), then resets its high-water mark, runs
+    ``PEAK_RSS_CALLS`` more passes and reports how far the peak rose above the resident set it had before
+    them. ``cwd`` is the child's working folder
     (the tree whose ``harness`` it should import, for the gate); ``module`` overrides the side's module as
     the bench's ``--rust-module`` / ``--python-module`` do.
     """
@@ -341,11 +342,16 @@ def peak_rss_growth(call: Callable[[], object], calls: int = PEAK_RSS_CALLS) -> 
     """How far this process's peak RSS rises above its current RSS while ``call`` runs ``calls`` times, less
     the code pages the calls faulted in (module docstring).
 
-    Where the high-water mark cannot be reset, the growth is measured against the peak reached so far,
-    which can only understate it.
+    ``call`` runs once first, unmeasured, as in ``measure_allocations``: a first call maps the machine code
+    it runs for the first time (with the kernel's fault-around, 64-128 KiB of ``sky_rs``'s text per new
+    page here: all of the Rust side's growth on hash_file 256MiB) and builds one-off lazy state. Memory
+    each call takes anew (a buffer mapped afresh, a copy of the data) is still counted. Where the
+    high-water mark cannot be reset, the growth is measured against the peak reached so far, which can
+    only understate it.
     """
     if calls < 1:
         raise ValueError(f"calls must be >= 1, got {calls}")
+    call()
     code_before_bytes = _code_rss_bytes()
     before_bytes = _status_bytes("VmRSS") if _reset_peak_rss() else None
     if before_bytes is None:

@@ -160,10 +160,9 @@ def _respell(name: str, rng: random.Random) -> str:
 
 @st.composite
 def hash_inputs(draw: st.DrawFn) -> tuple[bytes, str]:
-    # Sizes around the 256 KiB block of SkyPilot's reader, and small random files.
-    size = draw(
-        st.one_of(st.integers(0, 3000), st.sampled_from([2**18 - 1, 2**18, 2**18 + 1, 3 * 2**18 + 7]))
-    )
+    # Sizes around the 256 KiB block of SkyPilot's reader and sky_rs's 64 KiB read, and small random files.
+    blocks = [2**16 - 1, 2**16, 2**16 + 1, 2**18 - 1, 2**18, 2**18 + 1, 3 * 2**18 + 7]
+    size = draw(st.one_of(st.integers(0, 3000), st.sampled_from(blocks)))
     seed = draw(st.binary(min_size=1, max_size=64))
     content = (seed * (size // len(seed) + 1))[:size]
     # A sky_rs without the set fails here, as it should.

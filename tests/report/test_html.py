@@ -40,8 +40,8 @@ class PageVisit:
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
         if os.environ.get("CI") == "true":
-            pytest.fail("chromium is missing: make test installs it (scripts/install-browser-deps.sh)")
-        pytest.skip("chromium not installed (bash scripts/install-browser-deps.sh)")
+            pytest.fail("chromium is missing: make test installs it (scripts/install-test-deps.sh)")
+        pytest.skip("chromium not installed (bash scripts/install-test-deps.sh)")
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     with sync_playwright() as playwright:

@@ -5,7 +5,7 @@ use super::arguments::{
 };
 use crate::errors::python::{runtime_error_from_os, runtime_error_not_seekable};
 use crate::errors::SkyError;
-use crate::io_utils::{self, DecodeErrors, Encoding, FileDigest, HASH_ALGORITHMS};
+use crate::io_utils::{self, DecodeErrors, Encoding, FileDigest, HASH_ALGORITHMS, NAME_TYPE_ERROR};
 use pyo3::exceptions::{PyAssertionError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFrozenSet, PyInt, PyList, PyString};
@@ -140,7 +140,7 @@ impl HashResult {
 }
 
 /// The digest of a file's bytes (spec 2.2); algorithms in `SUPPORTED_HASH_ALGORITHMS`, spelled as hashlib
-/// accepts them.
+/// accepts them. The GIL is released while the file is opened and read.
 #[pyfunction]
 pub fn hash_file(
     py: Python<'_>,
@@ -148,20 +148,22 @@ pub fn hash_file(
     hash_alg: &Bound<'_, PyAny>,
 ) -> PyResult<HashResult> {
     let fs_path = named_path(path)?.path;
-    let Ok(name) = hash_alg.cast::<PyString>() else {
-        // Python opens the file first, so an OSError wins over a bad name.
-        let opened = py.detach(|| std::fs::File::open(&fs_path).map(drop));
-        opened.map_err(|error| SkyError::from_io(&error, Some(fs_path.clone())))?;
-        return Err(PyTypeError::new_err("hash_file() hash_alg must be a str"));
+    // hashlib takes only a str it can encode (no lone surrogates); anything else is its TypeError.
+    let name = hash_alg.cast::<PyString>().ok().and_then(|name| name.to_str().ok()).map(str::to_owned);
+    let Some(name) = name else {
+        // Python opens the file first, so an OSError (a directory's IsADirectoryError too) wins.
+        py.detach(|| io_utils::open_for_hashing(&fs_path).map(drop))?;
+        return Err(PyTypeError::new_err(NAME_TYPE_ERROR));
     };
-    let name = name.to_str()?.to_owned();
     let digest = py.detach(|| io_utils::hash_file(&fs_path, &name))?;
     Ok(HashResult { digest })
 }
 
-/// The lower-case names `hash_file` implements, as a frozenset.
+/// The lower-case names `hash_file` implements with this system's OpenSSL, as a frozenset; the fallback
+/// wrapper sends any other name to Python.
 pub fn supported_hash_algorithms(py: Python<'_>) -> PyResult<Bound<'_, PyFrozenSet>> {
-    let names: Vec<&str> = HASH_ALGORITHMS.iter().map(|algorithm| algorithm.name).collect();
+    let available = HASH_ALGORITHMS.iter().filter(|algorithm| algorithm.is_available());
+    let names: Vec<&str> = available.map(|algorithm| algorithm.name).collect();
     PyFrozenSet::new(py, &names)
 }
 
