@@ -162,7 +162,7 @@ def _comparison(change: Callable[[dict[str, object]], object]) -> Callable[[byte
         ("gate.toml", lambda raw: raw.replace(b"min_effect = 0.05", b"min_effect = nan"), "finite number"),
         (
             "gate.toml",
-            lambda raw: raw.replace(b"hash_file = 0.9", b"hash_flie = 0.9"),
+            lambda raw: raw.replace(b"find_free_port = 0.9", b"find_free_prot = 0.9"),
             "unknown [floors.functions]",
         ),
         ("gate.toml", lambda raw: raw.replace(b"default = 1.0", b"default = -1"), "[floors] default must be"),

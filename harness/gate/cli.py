@@ -166,6 +166,7 @@ def _gate(arguments: argparse.Namespace) -> int:
         gate_dir=arguments.gate_dir,
         rebuild_candidate=not arguments.no_rebuild,
         lock_wait_s=arguments.lock_timeout,
+        profile_dir=arguments.out / "profiles",
     )
     report = run_gate(options, progress=_say)
     print(format_table(report))

@@ -45,10 +45,11 @@ from harness.gate.outcome import (
     GateUsageError,
     cannot_judge_comparison,
 )
+from harness.gate.profile import PROFILED_METRICS, profile_regression
 from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage, unresolved
 from harness.registry import FUNCTIONS, build_registry, validate_functions
-from harness.results import GateComparison, Impl
+from harness.results import GateComparison, GateOutcome, Impl
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
 Progress = Callable[[str], None]
@@ -72,6 +73,7 @@ class GateOptions:
     scratch: Path = DEFAULT_SCRATCH
     gate_dir: Path | None = None  # None: <repo>/.skybench/gate
     instruction_calls: int = 5
+    profile_dir: Path | None = None  # where each flagged regression's differential profile goes; None: none
     rebuild_candidate: bool = True  # False (--no-rebuild): a stale candidate build is exit 2, not rebuilt
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S  # how long to wait for another gate using the same gate dir
 
@@ -174,6 +176,7 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
     used_floors = {
         key: floor for key, floor in floors.items() if key in {_comparison_key(c) for c in comparisons}
     }
+    profiles = _profile_regressions(options, base, candidate, comparisons, progress)
     return GateReport(
         mode="against",
         base=base.commit,
@@ -182,7 +185,28 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
         cannot_judge=unconfirmed_reason(comparisons, policy),
         notes=tuple(notes),
         noise_floors=used_floors,
+        profiles=profiles,
     )
+
+
+def _profile_regressions(
+    options: GateOptions,
+    base: Build,
+    candidate: Build,
+    comparisons: Sequence[GateComparison],
+    progress: Progress,
+) -> dict[str, str]:
+    """comparison key -> its differential profile's path (relative to the output folder): regressions only."""
+    if options.profile_dir is None:
+        return {}
+    profiles: dict[str, str] = {}
+    for comparison in comparisons:
+        if comparison.outcome is not GateOutcome.REGRESSION or comparison.metric not in PROFILED_METRICS:
+            continue
+        progress(f"differential profile of {_comparison_key(comparison)}")
+        path = profile_regression(base, candidate, comparison, options.profile_dir, options.scratch.resolve())
+        profiles[_comparison_key(comparison)] = f"{options.profile_dir.name}/{path.name}"
+    return profiles
 
 
 def unconfirmed_reason(comparisons: Sequence[GateComparison], policy: GatePolicy) -> CannotJudge | None:

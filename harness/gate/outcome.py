@@ -73,6 +73,7 @@ class GateReport:
     duration_seconds: float = 0.0
     environment: Mapping[str, str] = field(default_factory=dict)  # where the head was measured
     base_environment: Mapping[str, str] = field(default_factory=dict)  # where the base was, if known
+    profiles: Mapping[str, str] = field(default_factory=dict)  # comparison key -> differential profile file
 
     @property
     def regressions(self) -> tuple[GateComparison, ...]:
@@ -100,6 +101,7 @@ class GateReport:
         data["noise_floors"] = dict(self.noise_floors)
         data["environment"] = dict(self.environment)
         data["base_environment"] = dict(self.base_environment)
+        data["profiles"] = dict(self.profiles)
         reason = self.why_cannot_judge
         data["cannot_judge"] = None if reason is None else reason.to_json_dict()
         return data

@@ -261,6 +261,9 @@ def render_summary(report: GateReport, *, limit_bytes: int, marker: str = "") ->
     why = report.why_cannot_judge
     if why is not None:
         lines += ["", f"Cannot judge: reason `{why.code}` (side: {why.code.side}): {why.detail}"]
+    if report.profiles:
+        lines += ["", "Differential profiles of the regressions (what grew, base against head):"]
+        lines += [f"- [`{key}`]({path})" for key, path in sorted(report.profiles.items())]
     left_out = _fill(lines, sections(report), limit_bytes - _FOOTER_RESERVE_BYTES)
     footer = [f"- {note}" for note in report.notes] if left_out == 0 else []
     if left_out:
