@@ -29,7 +29,7 @@ from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validat
 from harness.results import Impl, MemorySample, NativeEstimate, NotComparable, PairResult, RunResult
 from harness.stats import apply_floors, verdict
 from harness.timing import PLANS, TimingPlan, measure_import_time_ns, measure_timer_overhead_ns, time_pair
-from harness.worker import WorkerClient, WorkerError
+from harness.worker_client import WorkerClient, WorkerError
 from harness.workloads import (
     DEFAULT_SCRATCH,
     NOOP_FUNCTION,
@@ -236,6 +236,29 @@ def _measure(
     timing_pool = _WorkerPool(options, plan.processes, stack)
     # Allocation tracking (memray) stays out of the timing workers: its hooks must not touch timed calls.
     memory_pool = _WorkerPool(options, 1, stack) if options.memory else None
+    _measure_floor_and_overhead(timing_pool, options, collected, bar)
+    bar.update()
+    for pairs_done, task in enumerate(tasks, start=1):
+        bar.set_description(f"{task.function}[{task.workload.id}]")
+        collected.in_progress = (task.function, task.workload.id)
+        outcome = _measure_task(task, options, timing_pool, memory_pool, bar.write)
+        with interrupts.deferred():  # stored and no longer in progress: never one without the other
+            if isinstance(outcome, PairResult):
+                collected.pairs.append(outcome)
+            else:
+                collected.not_comparable.append(outcome)
+            collected.in_progress = None
+        bar.update()
+        if on_pair_done is not None:
+            on_pair_done(pairs_done, len(tasks))
+    _measure_after_pairs(tasks, options, collected, bar)
+
+
+def _measure_floor_and_overhead(
+    timing_pool: _WorkerPool, options: BenchOptions, collected: _Collected, bar: tqdm[None]
+) -> None:
+    """The call floor (no-op functions, timed as a pair is) and the timing loop's own cost."""
+    plan = options.timing_plan
     bar.set_description("call floor")
     collected.in_progress = (NOOP_FUNCTION, NOOP_WORKLOAD.id)
     try:
@@ -252,20 +275,12 @@ def _measure(
     except WorkerError as error:
         bar.write(f"timer overhead not measured: {error}")
         timing_pool.replace_dead()
-    bar.update()
-    for pairs_done, task in enumerate(tasks, start=1):
-        bar.set_description(f"{task.function}[{task.workload.id}]")
-        collected.in_progress = (task.function, task.workload.id)
-        outcome = _measure_task(task, options, timing_pool, memory_pool, bar.write)
-        with interrupts.deferred():  # stored and no longer in progress: never one without the other
-            if isinstance(outcome, PairResult):
-                collected.pairs.append(outcome)
-            else:
-                collected.not_comparable.append(outcome)
-            collected.in_progress = None
-        bar.update()
-        if on_pair_done is not None:
-            on_pair_done(pairs_done, len(tasks))
+
+
+def _measure_after_pairs(
+    tasks: Sequence[_Task], options: BenchOptions, collected: _Collected, bar: tqdm[None]
+) -> None:
+    """What is measured once the pairs are: references, fallback dispatch, Criterion, physical floors."""
     if options.references:
         bar.set_description("physical references (hashlib, coreutils, bytes read)")
         _measure_references(tasks, options, collected, bar.write)

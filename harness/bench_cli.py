@@ -18,7 +18,7 @@ from harness.results import Impl, RunResult
 from harness.telemetry import TelemetryConfig, TelemetryConfigError, progress_callback
 from harness.telemetry.cli import add_telemetry_arguments, config_from_args
 from harness.timing import PLANS
-from harness.worker import WorkerError
+from harness.worker_client import WorkerError
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
 EXIT_INTERRUPTED = 130

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from harness.results import Impl, Speedup, TimingSample
 from harness.stats import TARGET_RELATIVE_REACH, paired_speedup
-from harness.worker import WorkerClient
+from harness.worker_client import WorkerClient
 from harness.workloads import Mode
 
 

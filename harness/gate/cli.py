@@ -33,7 +33,7 @@ from harness.gate.telemetry import gate_run, send_gate_run
 from harness.registry import UnknownNameError
 from harness.telemetry.cli import add_telemetry_arguments, config_from_args
 from harness.telemetry.delivery import TEXTFILE
-from harness.worker import WorkerError
+from harness.worker_client import WorkerError
 
 DEFAULT_OUT = Path("reports/gate")
 _MESSAGE_LIMIT = 600  # characters of an error message shown on its one line

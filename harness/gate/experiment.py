@@ -58,7 +58,7 @@ from harness.gate.outcome import ExitCode, GateToolError
 from harness.gate.two_stage import unresolved
 from harness.registry import FUNCTIONS, UnknownNameError, find_workload
 from harness.results import GateComparison, GateOutcome, Impl
-from harness.worker import WorkerClient, WorkerError
+from harness.worker_client import WorkerClient, WorkerError
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
 EXPERIMENTS_DIR = Path("reports/experiments")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from harness.gate.build import Build
 from harness.results import Impl
-from harness.worker import WorkerClient, WorkerError
+from harness.worker_client import WorkerClient, WorkerError
 
 TargetKey = tuple[str, Impl, str]  # (function, impl, workload)
 

@@ -15,7 +15,8 @@ import psutil
 import pytest
 
 from harness.results import Impl
-from harness.worker import PROTOCOL_VERSION, WorkerClient, WorkerError
+from harness.worker import PROTOCOL_VERSION
+from harness.worker_client import WorkerClient, WorkerError
 
 from .conftest import REPO_ROOT
 

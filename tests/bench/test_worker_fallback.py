@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.worker import FALLBACK_SIDE, WorkerClient, WorkerError
+from harness.worker import FALLBACK_SIDE
+from harness.worker_client import WorkerClient, WorkerError
 
 from .conftest import REPO_ROOT
 

@@ -15,7 +15,7 @@ from harness.report import render_report
 from harness.results import Impl, Speedup
 from harness.stats import TARGET_RELATIVE_REACH, round_shape
 from harness.timing import TimingPlan, time_pair
-from harness.worker import TimeResponse
+from harness.worker_client import TimeResponse
 
 from .synthetic import synthetic_run
 
