@@ -135,3 +135,22 @@ def test_the_page_of_a_real_quick_bench(browser: Any, tmp_path: Path) -> None:
     seen = visit(browser, run_dir / HTML_FILENAME, screenshot)
     _assert_clean(seen, screenshot)
     _assert_has_the_csv_figures(seen, run_dir)
+
+
+def test_a_gate_folder_page_loads_whole_with_its_summary(browser: Any, tmp_path: Path) -> None:
+    from harness.gate.outcome import GateReport  # noqa: PLC0415
+    from harness.gate.outputs import write_outputs  # noqa: PLC0415
+    from harness.results import GateComparison, GateOutcome, Impl  # noqa: PLC0415
+
+    regression = GateComparison(
+        function="format_float", impl=Impl.PYTHON, workload="mixed-p0", metric="time", change_ratio=1.112,
+        ci_low=1.088, ci_high=1.136, p_value_adjusted=0.0007, outcome=GateOutcome.REGRESSION,
+        base_median=900.0, candidate_median=1001.0, detectable_change=0.061,
+    )  # fmt: skip
+    report = GateReport(mode="against", base="abc", candidate="def", comparisons=(regression,))
+    paths = {path.name: path for path in write_outputs(report, tmp_path / "gate")}
+    screenshot = tmp_path / "gate.png"
+    seen = visit(browser, paths[HTML_FILENAME], screenshot)
+    assert seen.console_errors == [] and seen.outside_requests == []
+    assert "1 regression: format_float (Python) mixed-p0 +11.2% [+8.8%, +13.6%]" in seen.text
+    assert screenshot.stat().st_size > 5_000
