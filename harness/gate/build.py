@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from harness.gate.outcome import CannotJudgeCode, GateToolError
 from harness.gate.source_digest import source_digest_of_tree
+from harness.processes import run_bounded
 from harness.telemetry.delivery import write_atomically
 
 GATE_DIR = Path(".skybench/gate")
@@ -60,37 +60,6 @@ class Build:
     commit: str  # full sha, or "working tree"
     tree: Path
     python: Path
-
-
-def run_bounded(
-    command: list[str],
-    *,
-    timeout_s: float,
-    cwd: Path | None = None,
-    environment: Mapping[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Runs ``command`` in its own process group and kills the whole group on timeout, so a child that
-    keeps the output pipes open (a hook, a credential helper) cannot make the wait hang.
-
-    Raises ``subprocess.TimeoutExpired`` or ``OSError``; callers turn them into a GateToolError or BuildError.
-    """
-    with subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=dict(environment) if environment is not None else None,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    ) as process:
-        try:
-            stdout, stderr = process.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.gate.compare import judge_deterministic
-from harness.results import GateComparison, GateOutcome, Impl
+from harness.gate.outcome import cannot_judge_comparison
+from harness.results import GateComparison, Impl
 
 DEFAULT_CALLS = 5  # passes over the workload's batch; the counts are deterministic, so few suffice
 REGISTRY_FACTORY = ""  # the driver's own: the registry's workload, as the timing worker calls it
@@ -231,18 +232,7 @@ def judge_instructions(
                 else (base_count.error or count.error or "a side failed")
             )
             verdicts.append(
-                GateComparison(
-                    function=job.function,
-                    impl=job.impl,
-                    workload=job.workload,
-                    metric="instructions",
-                    change_ratio=1.0,
-                    ci_low=1.0,
-                    ci_high=1.0,
-                    p_value_adjusted=None,
-                    outcome=GateOutcome.CANNOT_JUDGE,
-                    detail=reason,
-                )
+                cannot_judge_comparison(job.function, job.impl, job.workload, "instructions", reason)
             )
             continue
         verdicts.append(

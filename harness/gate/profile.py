@@ -29,6 +29,7 @@ from pathlib import Path
 
 from harness.atomic import write_text_atomic
 from harness.gate.build import Build
+from harness.processes import run_bounded
 from harness.results import GateComparison
 
 PROFILED_METRICS = frozenset({"time", "alloc_bytes"})
@@ -106,15 +107,8 @@ def _run_driver(build: Build, comparison: GateComparison, scratch: Path, mode: s
             f"--callgrind-out-file={out}", *command,
         ]  # fmt: skip
     try:
-        completed = subprocess.run(
-            command,
-            cwd=build.tree,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-            capture_output=True,
-            text=True,
-            timeout=_TIMEOUT_S,
-            check=False,
-        )
+        environment = {**os.environ, "PYTHONHASHSEED": "0"}
+        completed = run_bounded(command, cwd=build.tree, environment=environment, timeout_s=_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ProfileError(f"{mode} on the {build.label} build: {error}") from error
     if completed.returncode != 0:
@@ -129,7 +123,7 @@ def read_callgrind(path: Path, *, inclusive: bool) -> dict[str, float]:
         raise ProfileError("callgrind_annotate is not installed")
     command = [annotate, f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=100", str(path)]
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False)
+        completed = run_bounded(command, timeout_s=_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ProfileError(f"callgrind_annotate: {error}") from error
     counts: dict[str, float] = {}
@@ -178,32 +172,49 @@ def _table(title: str, growers: Sequence[Grower], unit: str, scale: float) -> li
     return [*lines, ""]
 
 
-def _callgrind_section(
-    base: Build, head: Build, comparison: GateComparison, folder: Path, scratch: Path
-) -> list[str]:
-    stem = profile_name(comparison).removesuffix(".md")
-    outs = {b.label: folder / f"{stem}.{b.label}.callgrind" for b in (base, head)}
-    calls = {b.label: _run_driver(b, comparison, scratch, "callgrind", outs[b.label]) for b in (base, head)}
-    per_call = (calls[base.label], calls[head.label])
-    sections = ["## Instructions (callgrind)", ""]
-    for inclusive, title in ((True, "Inclusive: the function and what it calls"), (False, "Self")):
-        counts = [read_callgrind(outs[b.label], inclusive=inclusive) for b in (base, head)]
-        sections += _table(title, top_growers(counts[0], counts[1], per_call), "instructions", 1.0)
-    return sections
+@dataclass(frozen=True)
+class _Profiler:
+    """One profiler's part of the file: how to run it, and its two views of what grew."""
+
+    mode: str  # the driver's mode: "callgrind" or "cprofile"
+    suffix: str  # of the raw file kept beside the profile
+    heading: str
+    unit: str
+    scale: float  # per-call figures times this, in ``unit``
+    views: tuple[tuple[str, bool], ...]  # (title, the reader's flag: inclusive / cumulative)
+
+    def read(self, path: Path, build: Build, whole: bool) -> dict[str, float]:
+        if self.mode == "callgrind":
+            return read_callgrind(path, inclusive=whole)
+        return read_cprofile(path, build.tree, cumulative=whole)
 
 
-def _cprofile_section(
-    base: Build, head: Build, comparison: GateComparison, folder: Path, scratch: Path
+PROFILERS = (
+    _Profiler(
+        "callgrind", "callgrind", "Instructions (callgrind)", "instructions", 1.0,
+        (("Inclusive: the function and what it calls", True), ("Self", False)),
+    ),
+    _Profiler(
+        "cprofile", "pstats", "Python functions (cProfile, time)", "ns", 1e9,
+        (("Own time", False), ("Cumulative time", True)),
+    ),
+)  # fmt: skip
+
+
+def _section(
+    profiler: _Profiler, builds: tuple[Build, Build], comparison: GateComparison, folder: Path, scratch: Path
 ) -> list[str]:
     stem = profile_name(comparison).removesuffix(".md")
-    outs = {b.label: folder / f"{stem}.{b.label}.pstats" for b in (base, head)}
-    calls = {b.label: _run_driver(b, comparison, scratch, "cprofile", outs[b.label]) for b in (base, head)}
-    per_call = (calls[base.label], calls[head.label])
-    sections = ["## Python functions (cProfile, time)", ""]
-    for cumulative, title in ((False, "Own time"), (True, "Cumulative time")):
-        times = [read_cprofile(outs[b.label], b.tree, cumulative=cumulative) for b in (base, head)]
-        sections += _table(title, top_growers(times[0], times[1], per_call), "ns", 1e9)
-    return sections
+    outs = [folder / f"{stem}.{build.label}.{profiler.suffix}" for build in builds]
+    per_call = (
+        _run_driver(builds[0], comparison, scratch, profiler.mode, outs[0]),
+        _run_driver(builds[1], comparison, scratch, profiler.mode, outs[1]),
+    )
+    lines = [f"## {profiler.heading}", ""]
+    for title, whole in profiler.views:
+        base, head = (profiler.read(out, build, whole) for out, build in zip(outs, builds, strict=True))
+        lines += _table(title, top_growers(base, head, per_call), profiler.unit, profiler.scale)
+    return lines
 
 
 def profile_regression(
@@ -220,9 +231,9 @@ def profile_regression(
         "Growth = head - base; the largest growers first.",
         "",
     ]
-    for section in (_callgrind_section, _cprofile_section):
+    for profiler in PROFILERS:
         try:
-            lines += section(base, head, comparison, folder, scratch)
+            lines += _section(profiler, (base, head), comparison, folder, scratch)
         except ProfileError as error:
             lines += [f"Not profiled: {error}", ""]
     path = folder / profile_name(comparison)

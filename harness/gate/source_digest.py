@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.gate.outcome import GateToolError
+from harness.processes import run_bounded
 
 _PROBE = "import sky_rs; print(getattr(sky_rs, '__source_digest__', ''))"
 _PROBE_TIMEOUT_S = 120.0
@@ -87,14 +88,7 @@ def reported_digest(python: Path, cwd: Path) -> str:
     """``sky_rs.__source_digest__`` as ``python`` imports it from ``cwd``; "" when it cannot import sky_rs
     or the build predates the attribute (both mean: not a build of these sources)."""
     try:
-        completed = subprocess.run(
-            [str(python), "-c", _PROBE],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=_PROBE_TIMEOUT_S,
-            check=False,
-        )
+        completed = run_bounded([str(python), "-c", _PROBE], cwd=cwd, timeout_s=_PROBE_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise GateToolError(f"cannot run {python}: {error}") from error
     lines = completed.stdout.strip().splitlines()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.processes import run_bounded
 from harness.results import RunKind, RunResult
 
 GIT_TIMEOUT_S = 30.0
@@ -110,13 +111,7 @@ def from_run_folders(runs_dir: Path, load_run: Any) -> list[Series]:
 
 def _git(repo: Path, *args: str) -> str:
     try:
-        completed = subprocess.run(
-            ["git", "-C", str(repo), *args],
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_S,
-            check=False,
-        )
+        completed = run_bounded(["git", "-C", str(repo), *args], timeout_s=GIT_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise HistoryInputError(f"git {' '.join(args)}: {error}") from error
     if completed.returncode != 0:
