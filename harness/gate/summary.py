@@ -249,9 +249,7 @@ def render_summary(report: GateReport, *, limit_bytes: int, marker: str = "") ->
     verdict = "fails" if exit_code in {ExitCode.REGRESSION, ExitCode.USAGE_OR_TOOL_ERROR} else "passes"
     lines = [marker] if marker else []
     lines += [
-        "# Regression gate",
-        "",
-        f"**{headline(report)}**",
+        f"## Regression gate: {headline(report)}",  # the first line a reviewer sees says it all
         "",
         f"{count(report.comparisons).line()}. Exit {int(exit_code)} ({verdict} CI). Base `{report.base}`, "
         f"head `{report.candidate}`, {report.mode} mode, {report.duration_seconds:.0f} s.",

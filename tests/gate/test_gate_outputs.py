@@ -79,8 +79,9 @@ def test_exit_codes() -> None:
 def test_markdown_and_table_lead_with_the_conclusion_and_list_regressions() -> None:
     summary = render_summary(REPORT, limit_bytes=JOB_SUMMARY_LIMIT_BYTES)
     assert "Exit 1 (fails CI)" in summary
-    headline = summary.splitlines()[2]
-    assert headline.startswith("**2 regressions: c (Python) w +30.0%") and "b (Python) w +20.0%" in headline
+    headline = summary.splitlines()[0]
+    assert headline.startswith("## Regression gate: 2 regressions: c (Python) w +30.0%")
+    assert "b (Python) w +20.0%" in headline
     table = format_table(REPORT).splitlines()
     assert table[2].startswith("b ") and table[3].startswith("c ")  # regressions first
     assert table[-1].startswith("gate: regression found (exit 1)")

@@ -134,5 +134,5 @@ def test_even_regressions_alone_beyond_the_limit_are_cut_last_and_said_to_be() -
     many = report(*(comparison(f"r{i}", GateOutcome.REGRESSION, 1.2, workload="z" * 200) for i in range(600)))
     text = render_summary(many, limit_bytes=COMMENT_LIMIT_BYTES)
     assert len(text.encode()) <= COMMENT_LIMIT_BYTES
-    assert text.splitlines()[2].startswith("**600 regressions:")
+    assert text.splitlines()[0].startswith("## Regression gate: 600 regressions:")
     assert "more rows are not shown here" in text
