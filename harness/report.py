@@ -220,7 +220,7 @@ def format_reach(speedup: Speedup) -> str:
     return f"-{speedup.relative_reach_below * 100:.1f}% / +{speedup.relative_reach_above * 100:.1f}%"
 
 
-def _speedup_row(pair: PairResult) -> tuple[str, ...]:
+def _speedup_row(pair: PairResult, bimodal: bool) -> tuple[str, ...]:
     speedup = pair.speedup
     wide = speedup.relative_reach > TARGET_RELATIVE_REACH
     return (
@@ -231,16 +231,17 @@ def _speedup_row(pair: PairResult) -> tuple[str, ...]:
         format_ratio(speedup.value),
         f"[{speedup.ci_low:.3g}, {speedup.ci_high:.3g}]",
         format_reach(speedup) + (" (wide)" if wide else ""),
-        "bimodal" if rounds_look_bimodal(pair) else "",
+        "bimodal" if bimodal else "",
         format_ratio(pair.claimed_speedup),
         f"**{pair.verdict}**" if pair.verdict is Verdict.REFUTED else str(pair.verdict),
     )
 
 
 def _speedup_section(run: RunResult) -> list[str]:
-    rows = [_speedup_row(pair) for pair in run.pairs]
+    looks_bimodal = [rounds_look_bimodal(pair) for pair in run.pairs]  # two tests per pair: once each
+    rows = [_speedup_row(pair, flag) for pair, flag in zip(run.pairs, looks_bimodal, strict=True)]
     too_wide = sum(pair.speedup.relative_reach > TARGET_RELATIVE_REACH for pair in run.pairs)
-    bimodal = sum(rounds_look_bimodal(pair) for pair in run.pairs)
+    bimodal = sum(looks_bimodal)
     header = (
         "function",
         "workload",

@@ -16,7 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from harness.atomic import write_text_atomic
-from harness.report import format_bytes, format_ns, format_ratio, markdown_table, render_report
+from harness.report import (
+    REPORT_FILENAME,
+    format_bytes,
+    format_ns,
+    format_ratio,
+    markdown_table,
+    render_report,
+)
 from harness.results import PairResult, RunResult, Verdict
 from harness.stats import geometric_mean_speedup
 
@@ -121,8 +128,11 @@ def _function_section(function: str, pairs: Iterable[PairResult], run_dir: Path)
     ]
 
 
-def render_run_html(run: RunResult, run_dir: Path) -> str:
-    """The run's page; the charts are read from ``run_dir`` (written there by ``harness.charts``)."""
+def render_run_html(run: RunResult, run_dir: Path, report_text: str | None = None) -> str:
+    """The run's page; the charts are read from ``run_dir`` (written there by ``harness.charts``).
+
+    ``report_text`` is report.md's text when it is already rendered (the run folder has it): no second pass
+    of its statistics."""
     by_function: dict[str, list[PairResult]] = {}
     for pair in run.pairs:
         by_function.setdefault(pair.function, []).append(pair)
@@ -144,14 +154,17 @@ def render_run_html(run: RunResult, run_dir: Path) -> str:
     memory_caption = "Bytes allocated per call (log axis): where the Rust bar is shorter, Rust allocates less"
     lines += embedded_image(run_dir / "memory.png", memory_caption)
     # report.md's own title goes; its "## " sections sit one level down, under this page's heading.
-    report_body = render_report(run).split("\n", 1)[-1]
+    report_body = (report_text or render_report(run)).split("\n", 1)[-1]
     lines += ["## The full report (report.md)", "", re.sub(r"^## ", "### ", report_body, flags=re.MULTILINE)]
     return page(f"skybench {run.run_id}", "\n".join(lines))
 
 
 def write_run_html(run: RunResult, run_dir: Path) -> Path:
+    """``report.html`` in the run folder, with the report.md written there before it (``write_report``)."""
+    report_md = run_dir / REPORT_FILENAME
+    report_text = report_md.read_text(encoding="utf-8") if report_md.is_file() else None
     path = run_dir / HTML_FILENAME
-    write_text_atomic(path, render_run_html(run, run_dir))
+    write_text_atomic(path, render_run_html(run, run_dir, report_text))
     return path
 
 

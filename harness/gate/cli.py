@@ -11,7 +11,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from harness.environment import collect_environment
 from harness.gate.build import BuildError, RefError, candidate_build, repo_root
 from harness.gate.calibrate import (
     calibration_path,
@@ -175,7 +174,7 @@ def _gate(arguments: argparse.Namespace) -> int:
     run = gate_run(
         report,
         suite=str(options.mode),
-        environment=collect_environment(repo_root(options.repo)),
+        environment=report.environment,  # collected once, by run_gate
         started_at_unix_s=started_at_unix_s,
     )
     delivery = send_gate_run(run, arguments.out, telemetry)  # a server that is down is reported, never raised

@@ -104,7 +104,8 @@ def run_gate(options: GateOptions, progress: Progress = lambda message: None) ->
     else:
         commit = _base_commit(repo, options)  # an unknown REF is a usage error before any waiting
         if isinstance(commit, GateReport):
-            return replace(commit, duration_seconds=time.monotonic() - started)
+            elapsed_s = time.monotonic() - started
+            return replace(commit, duration_seconds=elapsed_s, environment=collect_environment(repo))
         gate_dir = (options.gate_dir or repo / GATE_DIR).resolve()
         with gate_dir_lock(gate_dir, wait_s=options.lock_wait_s, progress=progress):
             ensure_fresh_candidate(repo, rebuild=options.rebuild_candidate, progress=progress)
