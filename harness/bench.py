@@ -23,14 +23,7 @@ from harness import fallback, interrupts
 from harness.criterion import CriterionError, run_criterion
 from harness.environment import collect_environment
 from harness.floors import run_floors
-from harness.parity import capture
-from harness.references import REFERENCE_VALUES, measure_references
-from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
-from harness.results import Impl, MemorySample, NativeEstimate, NotComparable, PairResult, RunResult
-from harness.stats import apply_floors, verdict
-from harness.timing import PLANS, TimingPlan, measure_import_time_ns, measure_timer_overhead_ns, time_pair
-from harness.worker_client import WorkerClient, WorkerError
-from harness.workloads import (
+from harness.pairs.workload_types import (
     DEFAULT_SCRATCH,
     NOOP_FUNCTION,
     NOOP_WORKLOAD,
@@ -39,6 +32,13 @@ from harness.workloads import (
     ensure_data,
     prepare,
 )
+from harness.parity import capture
+from harness.references import REFERENCE_VALUES, measure_references
+from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
+from harness.results import Impl, MemorySample, NativeEstimate, NotComparable, PairResult, RunResult
+from harness.stats import apply_floors, verdict
+from harness.timing import PLANS, TimingPlan, measure_import_time_ns, measure_timer_overhead_ns, time_pair
+from harness.worker_client import WorkerClient, WorkerError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # not_comparable's reason for the pair Ctrl-C stopped in its middle.
