@@ -392,8 +392,8 @@ def _fallback_calls(
     timed = {(pair.function, pair.workload) for pair in pairs}
     fallback.reset_served_counts()
     for task in tasks:
-        if (task.function, task.workload.id) not in timed:
-            continue
+        if (task.function, task.workload.id) not in timed or task.function not in fallback.FUNCTIONS:
+            continue  # the fallback routes the built-in pairs only, not a pair registered with --pairs
         prepared = prepare(task.workload, options.scratch, options.seed)
         try:
             dispatch = getattr(fallback, task.function)

@@ -84,7 +84,9 @@ def _declarations_of(module_name: str) -> tuple[PairDeclaration, ...]:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
-        raise PairsError(f"no pair module {module_name!r} ({error})") from error
+        if error.name == module_name:
+            raise PairsError(f"no pair module {module_name!r} on the import path") from error
+        raise PairsError(f"pair module {module_name}: {error}") from error
     except Exception as error:  # a declaration that fails its own checks raises while the module runs
         raise PairsError(f"pair module {module_name}: {type(error).__name__}: {error}") from error
     declared = getattr(module, "PAIRS", None)
@@ -101,10 +103,15 @@ def _declarations_of(module_name: str) -> tuple[PairDeclaration, ...]:
     return tuple(declared)
 
 
-def _loaded() -> _Declarations:
+def _builtins_loaded() -> _Declarations:
     if not _registered.modules:
         for module_name in BUILTIN_PAIR_MODULES:
             _registered.add_module(module_name)
+    return _registered
+
+
+def _loaded() -> _Declarations:
+    _builtins_loaded()
     if not _registered.configured:
         _registered.configured = True
         try:
@@ -176,6 +183,13 @@ def declared_pairs() -> Mapping[str, PairDeclaration]:
 
 def function_names() -> tuple[str, ...]:
     return tuple(_loaded().pairs)
+
+
+def builtin_function_names() -> tuple[str, ...]:
+    """The 12 pairs of ``BUILTIN_PAIR_MODULES`` (``harness.fallback`` routes these), without reading any
+    configuration: importing the fallback never fails on a user's pyproject.toml."""
+    pairs = _builtins_loaded().pairs
+    return tuple(name for name, (module, _) in pairs.items() if module in BUILTIN_PAIR_MODULES)
 
 
 class _RegisteredNames(Sequence[str]):
