@@ -64,7 +64,7 @@ EXIT_INTERRUPTED = 130
 def add_mode_arguments(
     parser: argparse.ArgumentParser, *, quick_help: str, full_help: str, only_help: str
 ) -> None:
-    """``--quick`` / ``--full`` (exclusive), ``--only FUNCTION`` and ``--pairs MODULE``: every measuring command."""
+    """``--quick`` / ``--full`` (exclusive), ``--only FUNCTION``, ``--pairs MODULE``: measuring commands."""
     from harness.pairs.arguments import add_pairs_argument  # noqa: PLC0415  (as FUNCTIONS below)
     from harness.registry import FUNCTIONS  # noqa: PLC0415  (kept out of `--help` of other commands)
 

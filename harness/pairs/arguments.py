@@ -32,7 +32,7 @@ def _pairs_named_in(arguments: Sequence[str]) -> list[str]:
 
 
 def register_named_pairs(modules: Sequence[str]) -> None:
-    """Registers the configured modules (SKYBENCH_PAIRS, pyproject.toml), then ``modules``. Raises PairsError."""
+    """Registers the configured modules (SKYBENCH_PAIRS, pyproject.toml), then ``modules``; or PairsError."""
     declared_pairs()  # loads the configured ones
     for module_name in modules:
         register_pairs(module_name)

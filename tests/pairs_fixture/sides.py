@@ -1,4 +1,4 @@
-"""Both sides of the stand-in pair, in pure Python: a loop (the "Python" side) and str.count per vowel (the port).
+"""Both sides of the stand-in pair, in pure Python: a loop (the "Python" side) and str.count (the port).
 
 ``count_vowels_off_by_one`` is a port that is wrong on any text with a vowel: parity must refuse it.
 """
