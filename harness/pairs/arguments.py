@@ -53,7 +53,7 @@ def add_pairs_argument(parser: argparse.ArgumentParser) -> None:
             parser.error(str(error))
         return parse_known_args(args, namespace)
 
-    parser.parse_known_args = registering_first  # type: ignore[method-assign]
+    parser.parse_known_args = registering_first  # type: ignore[method-assign,assignment]
 
 
 __all__ = ["PAIRS_HELP", "add_pairs_argument", "register_named_pairs"]
