@@ -7,10 +7,13 @@ import re
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from harness.gate.config import ConfigError, parse_config
 from harness.pairs.arguments import add_pairs_argument
 from harness.registry import (
     FUNCTIONS,
@@ -162,3 +165,16 @@ def test_every_measuring_command_refuses_a_bad_module_with_one_line(
     assert completed.returncode == 2, completed.stderr
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], completed.stderr
+
+
+def test_the_gate_config_takes_a_floor_for_a_registered_pair_only() -> None:
+    data: dict[str, Any] = {
+        "policy": tomllib.loads((REPO / "harness" / "gate" / "gate.toml").read_text(encoding="utf-8"))[
+            "policy"
+        ],
+        "floors": {"default": 1.0, "functions": {"count_vowels": 1.2}},
+    }
+    with pytest.raises(ConfigError, match=re.escape("unknown [floors.functions] keys ['count_vowels']")):
+        parse_config(data)
+    register_pairs(FIXTURE)
+    assert parse_config(data).function_floors == {"count_vowels": 1.2}
