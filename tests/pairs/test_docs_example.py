@@ -48,6 +48,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.timeout(600)
 def test_the_documented_example_passes_parity_and_is_timed_through_pairs(project: Path) -> None:
     run = _bench(project, ["--pairs", "example_pairs"])
     assert _rows(run / "not_comparable.csv") == []
@@ -58,6 +59,7 @@ def test_the_documented_example_passes_parity_and_is_timed_through_pairs(project
     assert "| mean_word_length | short-100 |" in report and "3x" in report
 
 
+@pytest.mark.timeout(600)
 def test_the_documented_pyproject_entry_loads_the_example(project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.skybench]\npairs = ["example_pairs"]\n', encoding="utf-8")
     run = _bench(project, [])

@@ -160,7 +160,7 @@ def test_every_measuring_command_refuses_a_bad_module_with_one_line(
 ) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "harness", command, "--quick", *argv],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert completed.returncode == 2, completed.stderr
     lines = completed.stderr.strip().splitlines()

@@ -30,6 +30,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.timeout(600)
 def test_a_quick_bench_times_the_stand_in_pair_and_every_sink_names_it(tmp_path: Path) -> None:
     completed = _skybench(["bench", *_QUICK_BENCH, "--only", "count_vowels", "--pairs", FIXTURE,
                            "--out", str(tmp_path)], timeout_s=300)  # fmt: skip
@@ -43,6 +44,7 @@ def test_a_quick_bench_times_the_stand_in_pair_and_every_sink_names_it(tmp_path:
     assert 'function="count_vowels"' in (run / "metrics.prom").read_text(encoding="utf-8")
 
 
+@pytest.mark.timeout(600)
 def test_a_pair_whose_outputs_differ_is_refused_before_timing(tmp_path: Path) -> None:
     pairs = ["--only", "count_vowels_wrong", "--pairs", "tests.pairs_fixture.mismatch"]
     completed = _skybench(["bench", *_QUICK_BENCH, *pairs, "--out", str(tmp_path)], timeout_s=300)
@@ -55,6 +57,7 @@ def test_a_pair_whose_outputs_differ_is_refused_before_timing(tmp_path: Path) ->
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the first run builds the base commit's sky_rs (release, fat LTO)
 def test_a_quick_gate_judges_the_stand_in_pair_on_both_builds(tmp_path: Path) -> None:
     pairs = ["--only", "count_vowels", "--pairs", FIXTURE]
     places = ["--gate-dir", str(TEST_GATE_DIR), "--out", str(tmp_path)]
