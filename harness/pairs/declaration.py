@@ -8,6 +8,7 @@ calls them (the bench, a timing worker under another build's Python) imports the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -99,3 +100,23 @@ class PairDeclaration:
         """(module, attribute) of one side, ``side`` being "rust" or "python"."""
         module, _, attribute = (self.rust if side == "rust" else self.python).partition(":")
         return module, attribute or self.name
+
+
+def builtin_pair(
+    name: str,
+    workloads: Sequence[Workload],
+    *,
+    owned_messages: tuple[str, ...] = (),
+    examples: tuple[Args, ...] = (),
+) -> PairDeclaration:
+    """One of the 12: ``harness.reference`` against ``sky_rs``, the claim from claims.csv, and exceptions of
+    the same type whose SkyPilot wording (``owned_messages``) matches; OS and codec text may differ."""
+    return PairDeclaration(
+        name=name,
+        python=f"harness.reference:{name}",
+        rust=f"sky_rs:{name}",
+        workloads=tuple(workloads),
+        claim=FROM_CLAIMS_CSV,
+        parity=ParityRules(errors=ErrorMatch.OWNED_MESSAGE, owned_messages=owned_messages),
+        examples=examples,
+    )

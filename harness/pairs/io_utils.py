@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from harness.pairs.declaration import FROM_CLAIMS_CSV, ErrorMatch, PairDeclaration, ParityRules
+from harness.pairs.declaration import PairDeclaration, builtin_pair
 from harness.pairs.workload_types import (
     ALL_MODES,
     DEFAULT_AND_FULL,
@@ -331,29 +331,28 @@ def _find_free_port_workloads() -> list[Workload]:
     ]
 
 
-def _builtin(name: str, workloads: list[Workload], owned_messages: tuple[str, ...] = ()) -> PairDeclaration:
-    return PairDeclaration(
-        name=name,
-        python=f"harness.reference:{name}",
-        rust=f"sky_rs:{name}",
-        workloads=tuple(workloads),
-        claim=FROM_CLAIMS_CSV,
-        # The function's own error text must match; OS and codec text (after the errno) may differ.
-        parity=ParityRules(errors=ErrorMatch.OWNED_MESSAGE, owned_messages=owned_messages),
-    )
-
+_MISSING_PATH = "/nonexistent/skybench-example"
 
 PAIRS: tuple[PairDeclaration, ...] = (
-    _builtin(
+    builtin_pair(
         "read_last_n_lines",
         _read_last_n_lines_workloads(),
-        (
+        owned_messages=(
             r"n must be non-negative\. Got .*",
             r"chunk_size must be positive\. Got .*",
             r"File not found: .*",
             r"Failed to read last .* lines from .*: \[Errno \d+\]",
         ),
+        # Calls that need no file; the parity suite's rows cover the files (tests/parity).
+        examples=((_MISSING_PATH, 10), (_MISSING_PATH, -1), ("/", 1)),
     ),
-    _builtin("hash_file", _hash_file_workloads(), (r"unsupported hash type .*",)),
-    _builtin("find_free_port", _find_free_port_workloads(), (r"No free ports available\.",)),
+    builtin_pair(
+        "hash_file",
+        _hash_file_workloads(),
+        owned_messages=(r"unsupported hash type .*",),
+        examples=((_MISSING_PATH, "md5"), ("/", "sha256")),
+    ),
+    builtin_pair(
+        "find_free_port", _find_free_port_workloads(), owned_messages=(r"No free ports available\.",)
+    ),
 )

@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 
-from harness.pairs.declaration import FROM_CLAIMS_CSV, ErrorMatch, PairDeclaration, ParityRules
+from harness.pairs.declaration import PairDeclaration, builtin_pair
 from harness.pairs.workload_types import (
     ALL_MODES,
     DEFAULT_AND_FULL,
-    Args,
     DataItem,
     PreparedWorkload,
     Workload,
@@ -90,20 +89,8 @@ def _directory_workloads(function: str) -> list[Workload]:
     return workloads
 
 
-def _builtin(name: str, workloads: list[Workload], examples: tuple[Args, ...] = ()) -> PairDeclaration:
-    return PairDeclaration(
-        name=name,
-        python=f"harness.reference:{name}",
-        rust=f"sky_rs:{name}",
-        workloads=tuple(workloads),
-        claim=FROM_CLAIMS_CSV,
-        parity=ParityRules(errors=ErrorMatch.OWNED_MESSAGE),
-        examples=examples,
-    )
-
-
 PAIRS: tuple[PairDeclaration, ...] = (
-    _builtin(
+    builtin_pair(
         "get_parallel_threads",
         [
             single_call("get_parallel_threads", "default", "get_parallel_threads(None)", lambda: (None,)),
@@ -114,9 +101,9 @@ PAIRS: tuple[PairDeclaration, ...] = (
                 lambda: ("kubernetes",),
             ),
         ],
-        ((None,), ("kubernetes",), ("aws",), ("",)),
+        examples=((None,), ("kubernetes",), ("aws",), ("",)),
     ),
-    _builtin(
+    builtin_pair(
         "is_process_alive",
         [
             single_call("is_process_alive", "own-pid", "the worker's own pid", lambda: (os.getpid(),)),
@@ -128,8 +115,16 @@ PAIRS: tuple[PairDeclaration, ...] = (
             ),
             single_call("is_process_alive", "pid-1", "pid 1 (init)", lambda: (1,)),
         ],
-        ((0,), (-1,), (1,), (2**31,)),
+        examples=((0,), (-1,), (1,), (2**31,)),
     ),
-    _builtin("get_max_workers_for_file_mounts", _directory_workloads("get_max_workers_for_file_mounts")),
-    _builtin("estimate_fd_for_directory", _directory_workloads("estimate_fd_for_directory")),
+    builtin_pair(
+        "get_max_workers_for_file_mounts",
+        _directory_workloads("get_max_workers_for_file_mounts"),
+        examples=(({},), ({"/dst": "s3://bucket/data"}, "kubernetes"), ({"/dst": "/nonexistent"}, None)),
+    ),
+    builtin_pair(
+        "estimate_fd_for_directory",
+        _directory_workloads("estimate_fd_for_directory"),
+        examples=(("",), ("/nonexistent/skybench-example",), ("s3://bucket/x",)),
+    ),
 )

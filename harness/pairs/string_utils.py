@@ -11,7 +11,7 @@ import hashlib
 import random
 from collections.abc import Callable, Sequence
 
-from harness.pairs.declaration import FROM_CLAIMS_CSV, ErrorMatch, PairDeclaration, ParityRules
+from harness.pairs.declaration import PairDeclaration, builtin_pair
 from harness.pairs.workload_types import STRING_BATCH_LENGTH, Args, Workload, batch_rng, batch_workload
 
 
@@ -114,28 +114,16 @@ def _truncate(kind: str) -> Callable[[int], tuple[Args, ...]]:
     return lambda seed: _truncate_batch(seed, kind)
 
 
-def _builtin(name: str, workloads: tuple[Workload, ...], examples: tuple[Args, ...]) -> PairDeclaration:
-    return PairDeclaration(
-        name=name,
-        python=f"harness.reference:{name}",
-        rust=f"sky_rs:{name}",
-        workloads=workloads,
-        claim=FROM_CLAIMS_CSV,
-        parity=ParityRules(errors=ErrorMatch.OWNED_MESSAGE),
-        examples=examples,
-    )
-
-
 PAIRS: tuple[PairDeclaration, ...] = (
-    _builtin(
+    builtin_pair(
         "base36_encode",
         (
             _batch("base36_encode", "md5-hex", "md5 hexdigests (32 hex digits)", _md5_hex_batch),
             _batch("base36_encode", "uuid-hex", "uuid4().hex strings (32 hex digits)", _uuid_hex_batch),
         ),
-        (("0",), ("ff",), ("FF",), ("0x1f",), ("5d41402abc4b2a76b9719d911017c592",), ("",), ("-1",)),
+        examples=(("0",), ("ff",), ("FF",), ("0x1f",), ("5d41402abc4b2a76b9719d911017c592",), ("",), ("-1",)),
     ),
-    _builtin(
+    builtin_pair(
         "format_float",
         (
             _batch(
@@ -151,9 +139,9 @@ PAIRS: tuple[PairDeclaration, ...] = (
                 _format_float_batch(0),
             ),
         ),
-        ((0.5, 1), (2.0, 1), (1234567.0, 1), (1.25, 0), (16, 1), (0.125, 2)),
+        examples=((0.5, 1), (2.0, 1), (1234567.0, 1), (1.25, 0), (16, 1), (0.125, 2)),
     ),
-    _builtin(
+    builtin_pair(
         "truncate_long_string",
         (
             _batch(
@@ -175,7 +163,7 @@ PAIRS: tuple[PairDeclaration, ...] = (
                 _truncate("regions"),
             ),
         ),
-        (
+        examples=(
             ("short", 35),
             ("a fairly long command line that goes on", 10),
             ("us-east-1a,us-east-1b,us-east-1c", 12, True),

@@ -5,29 +5,26 @@ Each has one workload, the host itself (cgroup files, sysfs, /proc), as SkyPilot
 
 from __future__ import annotations
 
-from harness.pairs.declaration import FROM_CLAIMS_CSV, ErrorMatch, PairDeclaration, ParityRules
+from harness.pairs.declaration import PairDeclaration, builtin_pair
 from harness.pairs.workload_types import single_call
 
 
-def _builtin(name: str, description: str, owned_message: str) -> PairDeclaration:
-    return PairDeclaration(
-        name=name,
-        python=f"harness.reference:{name}",
-        rust=f"sky_rs:{name}",
-        workloads=(single_call(name, "host", description, tuple),),
-        claim=FROM_CLAIMS_CSV,
-        parity=ParityRules(errors=ErrorMatch.OWNED_MESSAGE, owned_messages=(owned_message,)),
+def _host_pair(name: str, description: str, owned_message: str) -> PairDeclaration:
+    return builtin_pair(
+        name,
+        (single_call(name, "host", description, tuple),),
+        owned_messages=(owned_message,),
         examples=((),),
     )
 
 
 PAIRS: tuple[PairDeclaration, ...] = (
-    _builtin(
+    _host_pair(
         "get_cpu_count",
         "the CPU count of this host (cgroup files, sysfs)",
         r"Failed to parse the number of CPUs from .*",
     ),
-    _builtin(
+    _host_pair(
         "get_mem_size_gb",
         "the memory size of this host (cgroup files, /proc)",
         r"Failed to parse the memory size from .*",
