@@ -23,14 +23,7 @@ from harness import fallback, interrupts
 from harness.criterion import CriterionError, run_criterion
 from harness.environment import collect_environment
 from harness.floors import run_floors
-from harness.parity import capture
-from harness.references import REFERENCE_VALUES, measure_references
-from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
-from harness.results import Impl, MemorySample, NativeEstimate, NotComparable, PairResult, RunResult
-from harness.stats import apply_floors, verdict
-from harness.timing import PLANS, TimingPlan, measure_import_time_ns, measure_timer_overhead_ns, time_pair
-from harness.worker_client import WorkerClient, WorkerError
-from harness.workloads import (
+from harness.pairs.workload_types import (
     DEFAULT_SCRATCH,
     NOOP_FUNCTION,
     NOOP_WORKLOAD,
@@ -39,6 +32,13 @@ from harness.workloads import (
     ensure_data,
     prepare,
 )
+from harness.parity import capture
+from harness.references import REFERENCE_VALUES, measure_references
+from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
+from harness.results import Impl, MemorySample, NativeEstimate, NotComparable, PairResult, RunResult
+from harness.stats import apply_floors, verdict
+from harness.timing import PLANS, TimingPlan, measure_import_time_ns, measure_timer_overhead_ns, time_pair
+from harness.worker_client import WorkerClient, WorkerError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # not_comparable's reason for the pair Ctrl-C stopped in its middle.
@@ -392,8 +392,8 @@ def _fallback_calls(
     timed = {(pair.function, pair.workload) for pair in pairs}
     fallback.reset_served_counts()
     for task in tasks:
-        if (task.function, task.workload.id) not in timed:
-            continue
+        if (task.function, task.workload.id) not in timed or task.function not in fallback.FUNCTIONS:
+            continue  # the fallback routes the built-in pairs only, not a pair registered with --pairs
         prepared = prepare(task.workload, options.scratch, options.seed)
         try:
             dispatch = getattr(fallback, task.function)

@@ -13,13 +13,13 @@ from harness import interrupts
 from harness.bench import DROPPED_AT_CTRL_C, BenchOptions, run_bench
 from harness.cli import UsageError, add_mode_arguments
 from harness.outputs import DEFAULT_OUT, publish_run
+from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode
 from harness.registry import DEFAULT_MODULES
 from harness.results import Impl, RunResult
 from harness.telemetry import TelemetryConfig, TelemetryConfigError, progress_callback
 from harness.telemetry.cli import add_telemetry_arguments, config_from_args
 from harness.timing import PLANS
 from harness.worker_client import WorkerError
-from harness.workloads import DEFAULT_SCRATCH, Mode
 
 EXIT_INTERRUPTED = 130
 EXIT_TOOL_ERROR = 2

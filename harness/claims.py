@@ -32,14 +32,18 @@ _EXPECTED_COLUMNS = (
 
 @dataclass(frozen=True)
 class Claim:
-    """What the report claims for one function."""
+    """What the report claims for one function (a pair declared elsewhere may name only the speedup)."""
 
     function: str
-    module: str
     claimed_speedup: float
-    claimed_rust_ns: float | None
-    claimed_python_ns: float | None
-    source: str
+    module: str = ""
+    claimed_rust_ns: float | None = None
+    claimed_python_ns: float | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.claimed_speedup > 0:
+            raise ValueError(f"claimed_speedup of {self.function} must be > 0, got {self.claimed_speedup}")
 
 
 def _optional_float(text: str) -> float | None:

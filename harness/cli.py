@@ -64,7 +64,8 @@ EXIT_INTERRUPTED = 130
 def add_mode_arguments(
     parser: argparse.ArgumentParser, *, quick_help: str, full_help: str, only_help: str
 ) -> None:
-    """``--quick`` / ``--full`` (exclusive) and ``--only FUNCTION``: shared by every measuring command."""
+    """``--quick`` / ``--full`` (exclusive), ``--only FUNCTION``, ``--pairs MODULE``: measuring commands."""
+    from harness.pairs.arguments import add_pairs_argument  # noqa: PLC0415  (as FUNCTIONS below)
     from harness.registry import FUNCTIONS  # noqa: PLC0415  (kept out of `--help` of other commands)
 
     size = parser.add_mutually_exclusive_group()
@@ -75,8 +76,9 @@ def add_mode_arguments(
         action="append",
         choices=FUNCTIONS,
         metavar="FUNCTION",
-        help=only_help + ", ".join(FUNCTIONS),
+        help=only_help + "%(choices)s",  # the registry's names when help is shown (--pairs ones included)
     )
+    add_pairs_argument(parser)
 
 
 class UsageError(ValueError):

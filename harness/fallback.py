@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
 from harness import reference
+from harness.registry import builtin_function_names
 from harness.results import Impl
 
 try:
@@ -136,7 +137,8 @@ def _dispatch_of(name: str) -> _Dispatch:
     return dispatch
 
 
-_DISPATCH: dict[str, _Dispatch] = {name: _dispatch_of(name) for name in reference.FUNCTION_NAMES}
+# The routing table: the registry's built-in pairs (each needs its routing function below).
+_DISPATCH: dict[str, _Dispatch] = {name: _dispatch_of(name) for name in builtin_function_names()}
 _python_forced = os.environ.get(FORCE_PYTHON_ENV) == "1"
 
 # Each function's two sides as module globals, the cheapest names to load on every call. The Rust branch
@@ -409,7 +411,7 @@ def estimate_fd_for_directory(path: str) -> int:
     return _python_estimate_fd_for_directory(path)
 
 
-FUNCTIONS: Mapping[str, Callable[..., object]] = {name: globals()[name] for name in reference.FUNCTION_NAMES}
+FUNCTIONS: Mapping[str, Callable[..., object]] = {name: globals()[name] for name in _DISPATCH}
 
 __all__ = [
     "FORCE_PYTHON_ENV",

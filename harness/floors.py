@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.criterion import NATIVE_DIR, CriterionError, run_bench_target, target_directory
+from harness.pairs.workload_types import PreparedWorkload, Workload, prepare
 from harness.results import NativeEstimate
-from harness.workloads import PreparedWorkload, Workload, prepare
 
 FLOOR_TARGET = "floors"
 INPUTS_DIRNAME = "floor-inputs"

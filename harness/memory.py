@@ -36,9 +36,9 @@ from typing import cast
 
 import memray
 
+from harness.pairs.workload_types import prepare
 from harness.registry import DEFAULT_MODULES, find_workload, resolve_callable
 from harness.results import Impl
-from harness.workloads import prepare
 
 # Allocations made through Python's object/mem allocators (pymalloc, and its fallback for large blocks).
 _PYTHON_ALLOCATORS = frozenset(

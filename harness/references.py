@@ -27,8 +27,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from harness import reference
+from harness.pairs.workload_types import Workload, prepare
 from harness.worker import calibrate_loops, time_batch_ns
-from harness.workloads import Workload, prepare
 
 # hashlib values and coreutils runs per file: a few, as a reference needs no interval and the largest files
 # take long per run.

@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.pairs.workload_types import Mode
 from harness.results import Impl, Speedup, TimingSample
 from harness.stats import TARGET_RELATIVE_REACH, paired_speedup
 from harness.worker_client import WorkerClient
-from harness.workloads import Mode
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from harness.pairs.workload_types import (
+    DEFAULT_SCRATCH,
+    NOOP_FUNCTION,
+    NOOP_WORKLOAD,
+    PreparedWorkload,
+    prepare,
+)
 from harness.parity import check_batch
-from harness.registry import DEFAULT_MODULES, find_workload, resolve_callable
+from harness.registry import DEFAULT_MODULES, find_workload, parity_rules, resolve_callable
 from harness.results import Impl
-from harness.workloads import DEFAULT_SCRATCH, NOOP_FUNCTION, NOOP_WORKLOAD, PreparedWorkload, prepare
 
 PROTOCOL_VERSION = 1
 # The third ``impl`` a request may name: the dispatching wrapper callers use (not an ``Impl``, which the
@@ -214,6 +220,7 @@ class Worker:
             resolve_callable(function, Impl.RUST, self._modules),
             resolve_callable(function, Impl.PYTHON, self._modules),
             prepared.batch,
+            parity_rules(function),
         )
         return {"ok": True, "equal": difference is None, "difference": difference}
 

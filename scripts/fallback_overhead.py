@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode, Workload
 from harness.registry import build_registry
 from harness.worker import FALLBACK_SIDE, WorkerClient, WorkerError
-from harness.workloads import DEFAULT_SCRATCH, Mode, Workload
 
 SIDES = ("rust", "python", FALLBACK_SIDE)
 

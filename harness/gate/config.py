@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 
 from harness.gate.compare import GatePolicy
 from harness.inputs import InputFileError, one_line, parse_json, read_text, require_finite
-from harness.reference import FUNCTION_NAMES
+from harness.registry import FUNCTIONS
 
 DEFAULT_CONFIG = Path(__file__).with_name("gate.toml")
 _POLICY_KEYS = frozenset(
@@ -113,7 +113,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "gate.toml") -> GateC
     policy_table = _table(data, "policy", source, _POLICY_KEYS)
     policy = _policy(policy_table, source)
     floors = _table(data, "floors", source, _FLOOR_KEYS)
-    functions = _table(floors, "functions", source, frozenset(FUNCTION_NAMES), "floors.functions")
+    functions = _table(floors, "functions", source, frozenset(FUNCTIONS), "floors.functions")
     function_floors = {
         name: _floor(value, f"[floors.functions] {name}", source) for name, value in functions.items()
     }

@@ -56,10 +56,10 @@ from harness.gate.measure import DEFAULT_PLAN, Measurements, MeasurePlan, Target
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
 from harness.gate.outcome import ExitCode, GateToolError
 from harness.gate.two_stage import unresolved
+from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode
 from harness.registry import FUNCTIONS, UnknownNameError, find_workload
 from harness.results import GateComparison, GateOutcome, Impl
 from harness.worker_client import WorkerClient, WorkerError
-from harness.workloads import DEFAULT_SCRATCH, Mode
 
 EXPERIMENTS_DIR = Path("reports/experiments")
 REFERENCE_PACKAGE = Path("harness/reference")

@@ -48,9 +48,9 @@ from harness.gate.outcome import (
 from harness.gate.profile import PROFILED_METRICS, profile_regression
 from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage, unresolved
+from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode
 from harness.registry import FUNCTIONS, build_registry, validate_functions
 from harness.results import GateComparison, GateOutcome, Impl
-from harness.workloads import DEFAULT_SCRATCH, Mode
 
 Progress = Callable[[str], None]
 

@@ -50,7 +50,7 @@ from harness.results import Impl
 def registry_factory(function, impl, workload, scratch):
     # The timing worker's call, rebuilt from the registry of the build being measured.
     from harness.registry import find_workload, resolve_callable
-    from harness.workloads import prepare
+    from harness.pairs.workload_types import prepare
     prepared = prepare(find_workload(function, workload), scratch, 0)
     target = resolve_callable(function, impl)
     function_to_call = prepared.adapter(target) if prepared.adapter else target

@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.cli import add_mode_arguments
 from harness.gate.config import DEFAULT_CONFIG
 from harness.gate.measure import DEFAULT_PLAN, FULL_PLAN, QUICK_PLAN, MeasurePlan
-from harness.workloads import DEFAULT_SCRATCH, Mode
+from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode
 
 _PLANS = {Mode.QUICK: QUICK_PLAN, Mode.DEFAULT: DEFAULT_PLAN, Mode.FULL: FULL_PLAN}
 

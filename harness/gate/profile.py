@@ -50,7 +50,7 @@ from pathlib import Path
 function, impl, workload, scratch, calls, mode, out = sys.argv[1:8]
 from harness.registry import find_workload, resolve_callable
 from harness.results import Impl
-from harness.workloads import prepare
+from harness.pairs.workload_types import prepare
 prepared = prepare(find_workload(function, workload), Path(scratch), 0)
 target = resolve_callable(function, Impl(impl))
 call_one = prepared.adapter(target) if prepared.adapter else target

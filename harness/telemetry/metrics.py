@@ -1,11 +1,12 @@
 """The Prometheus metrics of one run, built from its ``RunResult`` and nothing else.
 
 Naming follows Prometheus's rules: a ``skybench_`` prefix, base units (seconds, bytes, ratios) at the end of
-the name, ``_total`` only on counters. Labels are bounded: ``function`` (12 + the call floor), ``impl`` (2),
-``workload`` (a fixed registry), ``metric``/``outcome``/``verdict`` (enums). The run's identity (run_id, git
-commit) is on the single ``skybench_run_info`` series only: a run id on every series would create a new series
-per run and grow Prometheus's index without bound, while the Pushgateway's grouping key (job, suite, machine)
-already separates machines and suites, and each push replaces that group's previous run.
+the name, ``_total`` only on counters. Labels are bounded: ``function`` (the registry's pairs + the call
+floor), ``impl`` (2), ``workload`` (the pairs' declared ids), ``metric``/``outcome``/``verdict`` (enums). The
+run's identity (run_id, git commit) is on the single ``skybench_run_info`` series only: a run id on every
+series would create a new series per run and grow Prometheus's index without bound, while the Pushgateway's
+grouping key (job, suite, machine) already separates machines and suites, and each push replaces that group's
+previous run.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.bench import BenchOptions
+from harness.pairs.workload_types import Mode
 from harness.results import Impl
 from harness.timing import TimingPlan
-from harness.workloads import Mode
 
 STAND_INS = Path(__file__).parent / "stand_ins"
 REPO_ROOT = Path(__file__).resolve().parents[2]

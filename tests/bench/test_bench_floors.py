@@ -11,8 +11,8 @@ import pytest
 import harness.bench
 from harness.bench import run_bench
 from harness.criterion import CriterionError
+from harness.pairs.workload_types import Workload
 from harness.results import NativeEstimate, Verdict
-from harness.workloads import Workload
 
 from .conftest import tiny_options
 

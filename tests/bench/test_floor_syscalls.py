@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from harness.floors import INPUTS_ENV, ONCE_ENV, FloorError, build_floor_binary, prepared_inputs
-from harness.workloads import Workload, all_workloads
+from harness.pairs.workload_types import Workload
+from harness.registry import all_workloads
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +56,8 @@ _RUST_SIDE = """
 import os, sys
 from pathlib import Path
 import sky_rs
-from harness.workloads import all_workloads, prepare
+from harness.pairs.workload_types import prepare
+from harness.registry import all_workloads
 function, workload_id, scratch = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 workload = next(w for w in all_workloads() if (w.function, w.id) == (function, workload_id))
 prepared = prepare(workload, scratch, 0)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness import reference
+from harness.pairs.workload_types import PreparedWorkload, Workload
 from harness.references import (
     BYTES_READ_PER_CALL,
     COREUTILS_NS,
@@ -19,7 +20,6 @@ from harness.references import (
     references_of,
 )
 from harness.registry import find_workload
-from harness.workloads import PreparedWorkload, Workload
 
 
 def _file(tmp_path: Path, content: bytes, name: str = "log") -> str:

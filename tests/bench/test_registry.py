@@ -1,4 +1,4 @@
-"""harness.registry and harness.workloads: coverage of every mode, stable ids, deterministic data."""
+"""harness.registry and the pairs' workloads: coverage of every mode, stable ids, deterministic data."""
 
 from __future__ import annotations
 
@@ -7,25 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from harness.pairs.io_utils import occupy_ports_ahead
+from harness.pairs.workload_types import GENERATOR_VERSION, NOOP_FUNCTION, DataItem, Mode, ensure_data
 from harness.reference import find_free_port
 from harness.registry import (
     FUNCTIONS,
     UnknownNameError,
+    all_workloads,
     build_registry,
     find_workload,
     resolve_callable,
     validate_functions,
 )
 from harness.results import Impl
-from harness.workloads import (
-    GENERATOR_VERSION,
-    NOOP_FUNCTION,
-    DataItem,
-    Mode,
-    all_workloads,
-    ensure_data,
-    occupy_ports_ahead,
-)
 
 
 @pytest.mark.parametrize("mode", list(Mode))

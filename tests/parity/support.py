@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, reject, settings
 
 import harness.reference
+from harness.registry import builtin_function_names, declared_pairs
 
 # Examples per property test. Override with SKYBENCH_PARITY_EXAMPLES for a quick local run; CI keeps the
 # default. derandomize makes a failure reproducible from the test name alone.
@@ -36,18 +37,13 @@ settings.register_profile(
 )
 PARITY_SETTINGS = settings.get_profile("parity")
 
-# The parts of exception messages that are SkyPilot's own text (or the spec's), which must match exactly.
-# Anything else (OS, codec and interpreter messages) is compared by exception type only.
-_OWNED_MESSAGE_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"n must be non-negative\. Got .*", re.DOTALL),
-    re.compile(r"chunk_size must be positive\. Got .*", re.DOTALL),
-    re.compile(r"File not found: .*", re.DOTALL),
-    # The OS part after the errno is the platform's text: compare up to the errno.
-    re.compile(r"Failed to read last .* lines from .*: \[Errno \d+\]", re.DOTALL),
-    re.compile(r"No free ports available\."),
-    re.compile(r"unsupported hash type .*", re.DOTALL),
-    re.compile(r"Failed to parse the number of CPUs from .*", re.DOTALL),
-    re.compile(r"Failed to parse the memory size from .*", re.DOTALL),
+# The parts of exception messages that are SkyPilot's own text (or the spec's), which must match exactly: the
+# built-in pairs' parity rules (harness/pairs/). Anything else (OS, codec and interpreter messages) is
+# compared by exception type only.
+_OWNED_MESSAGE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern, re.DOTALL)
+    for name in builtin_function_names()
+    for pattern in declared_pairs()[name].parity.owned_messages
 )
 
 

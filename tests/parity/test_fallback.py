@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from harness import fallback, reference
+from harness.registry import builtin_function_names
 from harness.results import Impl
 
 from .support import comparable_value, rust_module
@@ -65,13 +66,13 @@ def _call(name: str, args: tuple[Any, ...]) -> object:
 
 
 def test_every_function_is_wrapped(sample_calls: dict[str, tuple[Any, ...]]) -> None:
-    assert set(sample_calls) == set(reference.FUNCTION_NAMES) == set(fallback.FUNCTIONS)
+    assert set(sample_calls) == set(builtin_function_names()) == set(fallback.FUNCTIONS)
     assert all(fallback.FUNCTIONS[name] is getattr(fallback, name) for name in sample_calls)
 
 
 def test_nothing_served_before_a_call() -> None:
     assert fallback.served_counts() == {}
-    assert all(fallback.last_served(name) is None for name in reference.FUNCTION_NAMES)
+    assert all(fallback.last_served(name) is None for name in builtin_function_names())
     assert fallback.last_served("no_such_function") is None
 
 

@@ -26,8 +26,8 @@ from harness.baseline import (
 from harness.bench import BenchOptions
 from harness.gate import cli as gate_cli
 from harness.gate.outcome import ExitCode
+from harness.pairs.workload_types import Mode
 from harness.results import Impl, RunResult
-from harness.workloads import Mode
 
 from .synthetic import ENVIRONMENT, synthetic_run, timing
 

@@ -13,10 +13,11 @@ import pytest
 from harness.criterion import CriterionError, read_estimate_intervals
 from harness.floors import write_inputs
 from harness.outputs import write_run_folder
+from harness.pairs.workload_types import PreparedWorkload, Workload
+from harness.registry import all_workloads
 from harness.report import render_report
 from harness.results import NativeEstimate, RunResult, Speedup, Verdict
 from harness.stats import apply_floors
-from harness.workloads import PreparedWorkload, Workload, all_workloads
 
 from .synthetic import synthetic_run
 

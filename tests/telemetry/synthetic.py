@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from harness.gate.outcome import GateReport
 from harness.registry import FUNCTIONS as REGISTRY_FUNCTIONS
@@ -51,7 +52,7 @@ def _pair(index: int, function: str) -> PairResult:
     )
 
 
-def synthetic_gate(functions: tuple[str, ...] = FUNCTIONS) -> tuple[GateComparison, ...]:
+def synthetic_gate(functions: Sequence[str] = FUNCTIONS) -> tuple[GateComparison, ...]:
     """One Rust timing comparison per function; ``functions[1]`` regressed (+20%), the rest passed."""
     return tuple(
         GateComparison(
