@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.gate.outcome import ExitCode, GateReport
-from harness.report import format_bytes, format_ns
+from harness.report_format import format_bytes, format_ns
 from harness.results import GateComparison, GateOutcome
 
 COMMENT_LIMIT_BYTES = 64 * 1024
