@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 from scipy import stats
 
+from harness.gate.outcome import cannot_judge_comparison
 from harness.results import GateComparison, GateOutcome, Impl
 from harness.stats import (
     RatioInterval,
@@ -111,6 +112,24 @@ class PairedRounds:
     @property
     def label(self) -> str:
         return f"{self.function}/{self.impl}/{self.workload}/{self.metric}"
+
+
+def too_few_rounds(rounds: int) -> str:
+    """Why a comparison of ``rounds`` rounds cannot be judged, when they are fewer than ``MIN_ROUNDS``."""
+    return f"only {rounds} rounds; at least {MIN_ROUNDS} are needed"
+
+
+def too_few_rounds_comparison(comparison: PairedRounds) -> GateComparison:
+    """The cannot-judge verdict of a comparison with fewer than ``MIN_ROUNDS`` rounds, with its medians."""
+    rounds = len(comparison.base_values)
+    reason = too_few_rounds(rounds)
+    return replace(
+        cannot_judge_comparison(
+            comparison.function, comparison.impl, comparison.workload, comparison.metric, reason
+        ),
+        base_median=float(np.median(comparison.base_values)) if rounds else None,
+        candidate_median=float(np.median(comparison.candidate_values)) if rounds else None,
+    )
 
 
 def policy_interval(logs: np.ndarray, policy: GatePolicy, seed_offset: int = 0) -> RatioInterval:
@@ -237,12 +256,9 @@ def judge_speedup_floor(
     if len(rust_values_ns) != len(python_values_ns):
         raise ValueError(f"{function}/{workload}: Rust and Python rounds are not paired")
     if len(rust_values_ns) < MIN_ROUNDS:
-        return GateComparison(
-            function=function, impl=Impl.RUST, workload=workload, metric="rust_vs_python",
-            change_ratio=1.0, ci_low=1.0, ci_high=1.0, p_value_adjusted=None,
-            outcome=GateOutcome.CANNOT_JUDGE,
-            detail=f"only {len(rust_values_ns)} rounds; at least {MIN_ROUNDS} are needed",
-        )  # fmt: skip
+        return cannot_judge_comparison(
+            function, Impl.RUST, workload, "rust_vs_python", too_few_rounds(len(rust_values_ns))
+        )
     estimate = policy_interval(log_ratios(python_values_ns, rust_values_ns), policy)
     below = estimate.ci_high < floor
     return GateComparison(

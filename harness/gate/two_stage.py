@@ -34,6 +34,7 @@ from harness.gate.compare import (
     detectable_slowdown,
     effect_threshold,
     policy_interval,
+    too_few_rounds_comparison,
 )
 from harness.results import GateComparison, GateOutcome
 from harness.stats import RatioInterval, log_ratios, median_rank_interval
@@ -264,16 +265,7 @@ def judge_two_stage(
             )
             continue
         if index not in screen_adjusted:
-            verdicts.append(
-                _verdict(
-                    comparison,
-                    RatioInterval(1.0, 1.0, 1.0),
-                    None,
-                    GateOutcome.CANNOT_JUDGE,
-                    f"only {rounds} rounds; at least {MIN_ROUNDS} are needed",
-                    policy=policy,
-                )
-            )
+            verdicts.append(too_few_rounds_comparison(comparison))
             continue
         verdicts.append(
             _screen_verdict(
