@@ -32,8 +32,10 @@ from harness.stats import (
     RatioInterval,
     bootstrap_log_medians,
     log_ratios,
+    median_detectable_log,
     median_ratio_interval,
     percentile_interval,
+    signed_rank_detectable_log,
 )
 
 Correction = Literal["holm", "bh", "none"]
@@ -167,10 +169,6 @@ def effect_threshold(policy: GatePolicy, noise_floor: float | None) -> float:
 
 
 DETECTION_POWER = 0.95
-# Asymptotic relative efficiency of the Wilcoxon signed-rank test to the t-test for normal data (3/pi), and
-# the standard error of a median in units of sigma / sqrt(n) (sqrt(pi/2)).
-_SIGNED_RANK_EFFICIENCY = 3 / math.pi
-_MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)
 
 
 def detectable_slowdown(logs: np.ndarray, *, threshold: float, alpha: float, rounds: int) -> float:
@@ -188,9 +186,23 @@ def detectable_slowdown(logs: np.ndarray, *, threshold: float, alpha: float, rou
     sigma = 1.4826 * float(np.median(np.abs(logs - np.median(logs))))
     z_alpha = float(stats.norm.ppf(1 - alpha / 2))
     z_power = float(stats.norm.ppf(DETECTION_POWER))
-    test_log = (z_alpha + z_power) * sigma / math.sqrt(rounds * _SIGNED_RANK_EFFICIENCY)
-    median_log = math.log1p(threshold) + z_power * _MEDIAN_SE_FACTOR * sigma / math.sqrt(rounds)
+    test_log = signed_rank_detectable_log(sigma, rounds, z_alpha=z_alpha, z_power=z_power)
+    median_log = median_detectable_log(sigma, rounds, threshold=threshold, z_power=z_power)
     return math.expm1(max(test_log, median_log))
+
+
+def detectable_change(comparison: PairedRounds, policy: GatePolicy, *, deciding_rounds: int) -> float | None:
+    """The comparison's minimum detectable effect at 95% power: :func:`detectable_slowdown` of its own
+    rounds' noise and its own threshold, for the ``deciding_rounds`` that decide its verdict. The one figure
+    the table, ``gate-comparisons.json`` and the summary show; None under ``MIN_ROUNDS`` rounds."""
+    if len(comparison.base_values) < MIN_ROUNDS:
+        return None
+    return detectable_slowdown(
+        log_ratios(comparison.candidate_values, comparison.base_values),
+        threshold=effect_threshold(policy, comparison.noise_floor),
+        alpha=policy.alpha,
+        rounds=deciding_rounds,
+    )
 
 
 def judge_deterministic(
@@ -222,6 +234,8 @@ def judge_deterministic(
     else:
         outcome = GateOutcome.PASS
     shown_ratio = ratio if math.isfinite(ratio) else float(np.finfo(float).max)
+    # A count has no noise to see through: the smallest growth that fails is caught every time.
+    detectable = max(relative_threshold, absolute_floor / base_value) if base_value > 0 else None
     return GateComparison(
         function=function,
         impl=impl,
@@ -236,6 +250,7 @@ def judge_deterministic(
             f"{base_value:.6g} -> {candidate_value:.6g}{unit} per call; fails above "
             f"+{relative_threshold:.1%} and +{absolute_floor:.6g}{unit}"
         ),
+        detectable_change=detectable,
     )
 
 

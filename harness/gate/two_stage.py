@@ -31,7 +31,7 @@ from harness.gate.compare import (
     PairedRounds,
     adjust_p_values,
     decide,
-    detectable_slowdown,
+    detectable_change,
     effect_threshold,
     policy_interval,
     too_few_rounds_comparison,
@@ -328,14 +328,7 @@ def _verdict(
     and the slowdown the deciding stage could have caught: a screened pass would have gone to stage 2's
     ``confirm_rounds`` fresh rounds, so that is the count its detectable change is computed for."""
     rounds = len(comparison.base_values)
-    detectable = None
-    if rounds >= MIN_ROUNDS:
-        detectable = detectable_slowdown(
-            log_ratios(comparison.candidate_values, comparison.base_values),
-            threshold=effect_threshold(policy, comparison.noise_floor),
-            alpha=policy.alpha,
-            rounds=rounds if stage_two else confirm_rounds(policy, rounds),
-        )
+    deciding_rounds = rounds if stage_two else confirm_rounds(policy, rounds)
     return GateComparison(
         function=comparison.function,
         impl=comparison.impl,
@@ -349,5 +342,5 @@ def _verdict(
         detail=detail,
         base_median=float(np.median(comparison.base_values)) if rounds else None,
         candidate_median=float(np.median(comparison.candidate_values)) if rounds else None,
-        detectable_change=detectable,
+        detectable_change=detectable_change(comparison, policy, deciding_rounds=deciding_rounds),
     )
