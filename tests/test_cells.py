@@ -21,8 +21,7 @@ def test_a_blank_cell_is_none_and_any_other_is_converted() -> None:
 def test_claims_read_blank_times_as_unknown(tmp_path: Path) -> None:
     path = tmp_path / "claims.csv"
     path.write_text(
-        "function,module,claimed_speedup,claimed_rust_ns,claimed_python_ns,source\n"
-        "f,m,2.5, ,1200,report\n",
+        "function,module,claimed_speedup,claimed_rust_ns,claimed_python_ns,source\nf,m,2.5, ,1200,report\n",
         encoding="utf-8",
     )
     [claim] = load_claims(path).values()
