@@ -121,10 +121,10 @@ def too_few_rounds(rounds: int) -> str:
     return f"only {rounds} rounds; at least {MIN_ROUNDS} are needed"
 
 
-def too_few_rounds_comparison(comparison: PairedRounds) -> GateComparison:
-    """The cannot-judge verdict of a comparison with fewer than ``MIN_ROUNDS`` rounds, with its medians."""
+def cannot_judge_rounds(comparison: PairedRounds, reason: str) -> GateComparison:
+    """The cannot-judge verdict of measured rounds that decide nothing (too few, or a suspect that could not
+    be measured again), with the medians of what was measured and no figure of what it could see."""
     rounds = len(comparison.base_values)
-    reason = too_few_rounds(rounds)
     return replace(
         cannot_judge_comparison(
             comparison.function, comparison.impl, comparison.workload, comparison.metric, reason

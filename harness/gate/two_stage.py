@@ -30,11 +30,12 @@ from harness.gate.compare import (
     GatePolicy,
     PairedRounds,
     adjust_p_values,
+    cannot_judge_rounds,
     decide,
     detectable_change,
     effect_threshold,
     policy_interval,
-    too_few_rounds_comparison,
+    too_few_rounds,
 )
 from harness.results import GateComparison, GateOutcome
 from harness.stats import RatioInterval, log_ratios, median_rank_interval
@@ -251,21 +252,26 @@ def judge_two_stage(
         rounds = len(comparison.base_values)
         confirmation = decision.confirmations.get(index)
         if confirmation is not None:
+            detail = (
+                f"{confirmation.detail}; screen p {decision.screen_p_values[index]:.3g} over {rounds} rounds"
+            )
+            if confirmation.estimate is None:  # not measured again
+                verdicts.append(cannot_judge_rounds(comparison, detail))
+                continue
             verdicts.append(
                 _verdict(
                     confirmation.fresh or comparison,
-                    confirmation.estimate or RatioInterval(1.0, 1.0, 1.0),
+                    confirmation.estimate,
                     confirmation.p_adjusted,
                     confirmation.outcome,
-                    f"{confirmation.detail}; screen p {decision.screen_p_values[index]:.3g} "
-                    f"over {rounds} rounds",
+                    detail,
                     policy=policy,
                     stage_two=confirmation.fresh is not None,
                 )
             )
             continue
         if index not in screen_adjusted:
-            verdicts.append(too_few_rounds_comparison(comparison))
+            verdicts.append(cannot_judge_rounds(comparison, too_few_rounds(rounds)))
             continue
         verdicts.append(
             _screen_verdict(
