@@ -32,6 +32,7 @@ from pydantic import TypeAdapter
 from harness import interrupts
 from harness.atomic import write_bytes_atomic, write_text_atomic
 from harness.bench_cli import EXIT_INTERRUPTED, add_run_arguments, measure_and_summarise
+from harness.cells import optional_cell
 from harness.inputs import InputFileError, one_line, parse_json, read_bytes, read_text
 from harness.registry import DEFAULT_MODULES
 from harness.report import format_ns, format_ratio
@@ -220,10 +221,8 @@ def _row(record: Mapping[str | None, Any]) -> BaselineRow:
 
     def cell(column: str, convert: Callable[[str], Any], *, optional: bool = False) -> Any:
         text = record[column]
-        if optional and not text.strip():
-            return None
         try:
-            return convert(text)
+            return optional_cell(text, convert) if optional else convert(text)
         except ValueError as error:
             raise ValueError(f"{column}: {error}") from error
 

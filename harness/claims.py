@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.cells import optional_cell
+
 CLAIMS_CSV = Path(__file__).parent / "data" / "claims.csv"
 
 # "Average speedup 8.5x" (the report does not say which mean; the harness uses the geometric mean).
@@ -46,10 +48,6 @@ class Claim:
             raise ValueError(f"claimed_speedup of {self.function} must be > 0, got {self.claimed_speedup}")
 
 
-def _optional_float(text: str) -> float | None:
-    return float(text) if text.strip() else None
-
-
 def load_claims(path: Path = CLAIMS_CSV) -> Mapping[str, Claim]:
     """Claims by function name. Raises ValueError on a malformed file, naming the line."""
     claims: dict[str, Claim] = {}
@@ -63,8 +61,8 @@ def load_claims(path: Path = CLAIMS_CSV) -> Mapping[str, Claim]:
                     function=row["function"],
                     module=row["module"],
                     claimed_speedup=float(row["claimed_speedup"]),
-                    claimed_rust_ns=_optional_float(row["claimed_rust_ns"]),
-                    claimed_python_ns=_optional_float(row["claimed_python_ns"]),
+                    claimed_rust_ns=optional_cell(row["claimed_rust_ns"], float),
+                    claimed_python_ns=optional_cell(row["claimed_python_ns"], float),
                     source=row["source"],
                 )
             except (TypeError, ValueError) as error:

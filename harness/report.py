@@ -1,38 +1,50 @@
 """``report.md`` of one run: every figure comes from the ``RunResult``, nothing is typed in by hand.
 
-Sections: the machine; the global claims (average speedup as a geometric mean with its interval, memory
-reduction, start-up); speedups per function and workload against their claims; each time next to the call
-floor and the timing loop's own overhead; the Criterion split of each Rust time into work and crossing cost;
-memory; scaling with the physical references (hashlib and coreutils throughput, bytes read per call); pairs
-that were not comparable; fallback counts; gate comparisons; what was interrupted.
+Sections: the machine; the global claims (``harness.report_claims``); speedups per function and workload
+against their claims; each time next to the call floor and the timing loop's own overhead; the physical floors
+(``harness.report_floors``); the Criterion split of each Rust time into work and crossing cost; memory;
+scaling with the physical references (``harness.report_scaling``); pairs that were not comparable; fallback
+counts; gate comparisons; what was interrupted. Numbers are written by ``harness.report_format``.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.atomic import write_text_atomic
-from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED_MEMORY_REDUCTION_RANGE
+from harness.claims import CLAIMED_MEMORY_REDUCTION_RANGE
 from harness.environment import ENVIRONMENT_KEYS
-from harness.references import BYTES_READ_PER_CALL, COREUTILS_NS, HASHLIB_NS, references_of
 from harness.registry import FUNCTIONS
-from harness.report_floors import floors_section, reachable_claim_row
-from harness.results import PairResult, RunResult, Speedup, Verdict
-from harness.stats import (
-    TARGET_RELATIVE_REACH,
-    geometric_mean_speedup,
-    import_time_within_claim,
-    memory_reduction,
-    pair_memory_reduction,
-    rounds_look_bimodal,
+from harness.report_claims import global_claims_section
+from harness.report_floors import floors_section
+from harness.report_format import (
+    format_bytes,
+    format_count,
+    format_ns,
+    format_percent,
+    format_ratio,
+    format_reach,
+    markdown_table,
 )
+from harness.report_scaling import scaling_section
+from harness.results import PairResult, RunResult, Verdict
+from harness.stats import TARGET_RELATIVE_REACH, pair_memory_reduction, rounds_look_bimodal
+
+# format_ns and format_ratio are re-exported for the callers that import them from here (harness.baseline).
+__all__ = [
+    "FLOOR_MULTIPLE",
+    "REPORT_FILENAME",
+    "format_ns",
+    "format_ratio",
+    "is_floor_bound",
+    "max_possible_speedup",
+    "pair_key",
+    "render_report",
+    "write_report",
+]
 
 REPORT_FILENAME = "report.md"
-STARTUP_MODULE = "sky_rs"  # the import_time_ns entry the start-up claim is about
 
 # A function whose Python time is under this multiple of the Rust call floor cannot be sped up by more
 # than this factor even if the Rust body took no time at all.
@@ -55,67 +67,6 @@ def is_floor_bound(pair: PairResult, floor: PairResult | None) -> bool:
     """True if even a free Rust body could not make this call ``FLOOR_MULTIPLE`` times faster."""
     ceiling = max_possible_speedup(pair, floor)
     return ceiling is not None and ceiling < FLOOR_MULTIPLE
-
-
-# --- formatting ---------------------------------------------------------------------------------------------
-
-
-def format_ns(value_ns: float | None) -> str:
-    """A duration with three significant digits in a readable unit: ``41.2 ns``, ``3.05 ms``."""
-    if value_ns is None or math.isnan(value_ns):
-        return "-"
-    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
-        if abs(value_ns) >= scale:
-            return f"{value_ns / scale:.3g} {unit}"
-    return f"{value_ns:.3g} ns"
-
-
-def format_count(value: float) -> str:
-    """Three significant digits, never in exponent notation: ``73.9``, ``1,020``, ``5,390``."""
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-
-
-def format_bytes(value_bytes: float | None) -> str:
-    """A size in binary units with three significant digits: ``512 B``, ``1.5 MiB``, ``1,020 KiB``."""
-    if value_bytes is None:
-        return "-"
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(value_bytes) >= scale:
-            return f"{format_count(value_bytes / scale)} {unit}"
-    return f"{format_count(value_bytes)} B"
-
-
-def format_ratio(value: float | None) -> str:
-    """``3.85x``; large ratios in full (``42,000x``) rather than in exponent notation."""
-    if value is None:
-        return "-"
-    return f"{value:,.0f}x" if abs(value) >= 1000 else f"{value:.3g}x"
-
-
-def format_percent(fraction: float | None) -> str:
-    if fraction is None:
-        return "-"
-    text = f"{fraction * 100:.1f}%"
-    return "0.0%" if text == "-0.0%" else text
-
-
-def format_size(size: float | None, unit: str) -> str:
-    if size is None:
-        return "-"
-    if unit == "bytes":
-        return format_bytes(size)
-    return f"{size:g} {unit}".strip()
-
-
-def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    """A GitHub-flavoured Markdown table; ``|`` inside cells is escaped."""
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
-    lines = [line(header), "|" + "|".join("---" for _ in header) + "|"]
-    lines.extend(line(row) for row in rows)
-    return lines
 
 
 # --- sections ---------------------------------------------------------------------------------------------
@@ -147,77 +98,6 @@ def _machine_section(run: RunResult) -> list[str]:
     keys += sorted(key for key in run.environment if key not in ENVIRONMENT_KEYS)
     rows = [(key, str(run.environment[key])) for key in keys]
     return ["## Machine", "", *markdown_table(("key", "value"), rows), ""]
-
-
-def _global_claims_section(run: RunResult) -> list[str]:
-    rows: list[tuple[str, str, str, str]] = []
-    average_claim = f"average speedup {CLAIMED_MEAN_SPEEDUP:g}x"
-    average = geometric_mean_speedup(run.pairs) if run.pairs else None
-    if average is None:
-        rows.append((average_claim, "no pairs measured", "-", "-"))
-    else:
-        rows.append(
-            (
-                average_claim,
-                f"{format_ratio(average.speedup.value)} "
-                f"(geometric mean over {average.function_count} functions)",
-                f"[{average.speedup.ci_low:.3g}, {average.speedup.ci_high:.3g}]",
-                str(average.verdict),
-            )
-        )
-    if (reachable_row := reachable_claim_row(run, format_ratio)) is not None:
-        rows.append(reachable_row)
-    reduction = memory_reduction(run.pairs)
-    low, high = reduction.claimed_range
-    if reduction.median_reduction is None:
-        memory_verdict = "not measured"
-    elif reduction.within_claim:
-        memory_verdict = str(Verdict.CONFIRMED)
-    elif reduction.median_reduction > high:
-        memory_verdict = "exceeded (Rust allocates even less)"
-    else:
-        memory_verdict = str(Verdict.REFUTED)
-    rows.append(
-        (
-            f"memory {low * 100:.0f}-{high * 100:.0f}% lower",
-            f"{format_percent(reduction.median_reduction)} fewer bytes/call "
-            f"(median over {len(reduction.per_pair)} pairs)",
-            "-",
-            memory_verdict,
-        )
-    )
-    startup_claim = f"start-up under {format_ns(CLAIMED_IMPORT_TIME_NS)}"
-    startup_ns = run.import_time_ns.get(STARTUP_MODULE)
-    if startup_ns is None:
-        rows.append((startup_claim, "not measured", "-", "-"))
-    else:
-        startup_verdict = Verdict.CONFIRMED if import_time_within_claim(startup_ns) else Verdict.REFUTED
-        rows.append(
-            (
-                startup_claim,
-                f"{format_ns(startup_ns)} to import {STARTUP_MODULE}",
-                "-",
-                str(startup_verdict),
-            )
-        )
-    lines = ["## Global claims", "", *markdown_table(("claim", "measured", "95% interval", "verdict"), rows)]
-    others = {module: ns for module, ns in run.import_time_ns.items() if module != STARTUP_MODULE}
-    if others:
-        lines += ["", "Other import times: " + ", ".join(f"{m} {format_ns(ns)}" for m, ns in others.items())]
-    lines.append("")
-    if average is not None:
-        lines.append(f"Average: {average.speedup.method}; each function weighs the same.")
-    lines += [
-        "Memory: 1 - Rust bytes/call / Python bytes/call per pair (bytes requested from Python's and C's "
-        "allocators), pairs where Python allocates nothing left out.",
-        "",
-    ]
-    return lines
-
-
-def format_reach(speedup: Speedup) -> str:
-    """Both ends of the interval against the value, e.g. ``-8.8% / +1.3%`` (intervals are often lopsided)."""
-    return f"-{speedup.relative_reach_below * 100:.1f}% / +{speedup.relative_reach_above * 100:.1f}%"
 
 
 def _speedup_row(pair: PairResult, bimodal: bool) -> tuple[str, ...]:
@@ -404,104 +284,6 @@ def _memory_section(run: RunResult) -> list[str]:
     ]
 
 
-# How report.md names each kind of physical reference (harness.references), in column order.
-_REFERENCE_LABELS = {
-    HASHLIB_NS: "hashlib (OpenSSL)",
-    COREUTILS_NS: "md5sum/sha256sum",
-    BYTES_READ_PER_CALL: "bytes read per call",
-}
-
-
-def _format_reference(what: str, value: float | None) -> str:
-    if value is None:
-        return "-"
-    return format_ns(value) if what.endswith("_ns") else format_bytes(value)
-
-
-def _scaling_section(run: RunResult) -> list[str]:
-    by_function: dict[str, list[PairResult]] = defaultdict(list)
-    for pair in run.pairs:
-        if pair.size is not None:
-            by_function[pair.function].append(pair)
-    scaled = {function: pairs for function, pairs in by_function.items() if len({p.size for p in pairs}) > 1}
-    lines = ["## Scaling", ""]
-    if not scaled:
-        return [*lines, "No function was measured at more than one size in this run.", ""]
-    for function, pairs in sorted(scaled.items()):
-        pairs.sort(key=lambda pair: (pair.size or 0.0, pair.workload))
-        references = {
-            pair.workload: references_of(run.physical_references, pair.function, pair.workload)
-            for pair in pairs
-        }
-        kinds = [what for what in _REFERENCE_LABELS if any(what in found for found in references.values())]
-        rows = [
-            [
-                pair.workload,
-                format_size(pair.size, pair.size_unit),
-                format_ns(pair.python.median_ns),
-                format_ns(pair.rust.median_ns),
-                format_ratio(pair.speedup.value),
-                *(_format_reference(what, references[pair.workload].get(what)) for what in kinds),
-            ]
-            for pair in pairs
-        ]
-        header = (
-            "workload",
-            "size",
-            "Python",
-            "Rust",
-            "speedup",
-            *(_REFERENCE_LABELS[what] for what in kinds),
-        )
-        lines += [f"### {function}", "", *markdown_table(header, rows), ""]
-        time_kinds = [what for what in kinds if what.endswith("_ns")]
-        if time_kinds:
-            lines += _throughput_table(pairs, references, time_kinds)
-    return lines
-
-
-def _throughput_table(
-    pairs: Sequence[PairResult], references: Mapping[str, Mapping[str, float]], kinds: Sequence[str]
-) -> list[str]:
-    """MB/s of each side and of each time reference, for the pairs that have a reference."""
-    rows = [
-        [
-            pair.workload,
-            format_size(pair.size, pair.size_unit),
-            _megabytes_per_second(pair.size, pair.python.median_ns),
-            _megabytes_per_second(pair.size, pair.rust.median_ns),
-            *(_megabytes_per_second(pair.size, references[pair.workload].get(what)) for what in kinds),
-        ]
-        for pair in pairs
-        if references[pair.workload] and pair.size_unit == "bytes"
-    ]
-    if not rows:
-        return []
-    header = (
-        "workload",
-        "size",
-        "Python MB/s",
-        "Rust MB/s",
-        *(f"{_REFERENCE_LABELS[w]} MB/s" for w in kinds),
-    )
-    notes = []
-    if HASHLIB_NS in kinds:
-        notes.append(
-            "hashlib: open, hashlib.new and a readinto loop over 256 KiB blocks into one reused buffer, then "
-            ".digest(), in Python: on large files OpenSSL's hashing speed, the floor for either port; on "
-            "small files mostly Python's own cost of opening and reading, which a port can beat"
-        )
-    if COREUTILS_NS in kinds:
-        notes.append("md5sum/sha256sum: one subprocess per file, so its time includes starting the process")
-    return [*markdown_table(header, rows), "", "MB = 10^6 bytes. " + "; ".join(notes) + ".", ""]
-
-
-def _megabytes_per_second(size_bytes: float | None, median_ns: float | None) -> str:
-    if size_bytes is None or median_ns is None or median_ns <= 0:
-        return "-"
-    return format_count(size_bytes / median_ns * 1e3)  # bytes/ns = 10^9 B/s = 10^3 MB/s
-
-
 def _not_comparable_section(run: RunResult) -> list[str]:
     if not run.not_comparable:
         return []
@@ -557,13 +339,13 @@ def render_report(run: RunResult) -> str:
     sections = [
         _heading(run),
         _machine_section(run),
-        _global_claims_section(run),
+        global_claims_section(run),
         _speedup_section(run),
         _floor_section(run),
         floors_section(run, format_ns, format_ratio, markdown_table),
         _criterion_section(run),
         _memory_section(run),
-        _scaling_section(run),
+        scaling_section(run),
         _not_comparable_section(run),
         _fallback_section(run),
         _gate_section(run),

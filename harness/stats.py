@@ -44,6 +44,24 @@ def _as_positive_array(values: Sequence[float], name: str) -> FloatArray:
     return array
 
 
+# The two limits of a minimum detectable effect (docs/gate.md, "What each comparison could see"): the
+# signed-rank test's asymptotic efficiency against the t-test under normal noise (3/pi), and a median's
+# standard error in units of sigma / sqrt(n) (sqrt(pi/2)).
+SIGNED_RANK_EFFICIENCY = 3 / math.pi
+MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)
+
+
+def signed_rank_detectable_log(sigma: float, rounds: int, *, z_alpha: float, z_power: float) -> float:
+    """The log shift a signed-rank test on ``rounds`` rounds of spread ``sigma`` finds with the power of
+    ``z_power`` at the level of ``z_alpha`` (normal approximation)."""
+    return (z_alpha + z_power) * sigma / math.sqrt(rounds * SIGNED_RANK_EFFICIENCY)
+
+
+def median_detectable_log(sigma: float, rounds: int, *, threshold: float, z_power: float) -> float:
+    """The log shift whose median over ``rounds`` rounds clears ``threshold`` (0.05 = 5%) with that power."""
+    return math.log1p(threshold) + z_power * MEDIAN_SE_FACTOR * sigma / math.sqrt(rounds)
+
+
 def log_ratios(numerators_ns: Sequence[float], denominators_ns: Sequence[float]) -> FloatArray:
     """log(numerator / denominator) of each round; the two sequences must be paired round by round.
 

@@ -46,12 +46,11 @@ from harness.gate.compare import GatePolicy
 from harness.gate.measure import Measurements, MeasurePlan, Target, TargetKey, measure_interleaved
 from harness.gate.two_stage import confirm_rounds
 from harness.inputs import InputFileError, parse_json, read_bytes
+from harness.stats import median_detectable_log, signed_rank_detectable_log
 
 CALIBRATION_DIR = Path("reports/calibration")
 CALIBRATION_FORMAT_VERSION = 1
 _STAGE_POWER = math.sqrt(0.95)  # per stage (0.975): both stages together reach 95%
-_MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)  # SE of a normal sample's median = 1.2533 sigma / sqrt(n)
-_SIGNED_RANK_EFFICIENCY = 3 / math.pi  # asymptotic relative efficiency vs the t-test under normal noise
 
 
 class CalibrationError(ValueError):
@@ -105,10 +104,10 @@ def min_detectable_slowdown(
     effect = math.log1p(threshold)
 
     def test_limited(z_alpha: float, n: int) -> float:
-        return (z_alpha + z_power) * round_spread / math.sqrt(n * _SIGNED_RANK_EFFICIENCY)
+        return signed_rank_detectable_log(round_spread, n, z_alpha=z_alpha, z_power=z_power)
 
     def effect_limited(n: int) -> float:
-        return effect + z_power * _MEDIAN_SE_FACTOR * round_spread / math.sqrt(n)
+        return median_detectable_log(round_spread, n, threshold=threshold, z_power=z_power)
 
     screen = max(
         effect,

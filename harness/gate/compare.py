@@ -20,19 +20,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 from scipy import stats
 
+from harness.gate.outcome import cannot_judge_comparison
 from harness.results import GateComparison, GateOutcome, Impl
 from harness.stats import (
     RatioInterval,
     bootstrap_log_medians,
     log_ratios,
+    median_detectable_log,
     median_ratio_interval,
     percentile_interval,
+    signed_rank_detectable_log,
 )
 
 Correction = Literal["holm", "bh", "none"]
@@ -113,6 +116,24 @@ class PairedRounds:
         return f"{self.function}/{self.impl}/{self.workload}/{self.metric}"
 
 
+def too_few_rounds(rounds: int) -> str:
+    """Why a comparison of ``rounds`` rounds cannot be judged, when they are fewer than ``MIN_ROUNDS``."""
+    return f"only {rounds} rounds; at least {MIN_ROUNDS} are needed"
+
+
+def cannot_judge_rounds(comparison: PairedRounds, reason: str) -> GateComparison:
+    """The cannot-judge verdict of measured rounds that decide nothing (too few, or a suspect that could not
+    be measured again), with the medians of what was measured and no figure of what it could see."""
+    rounds = len(comparison.base_values)
+    return replace(
+        cannot_judge_comparison(
+            comparison.function, comparison.impl, comparison.workload, comparison.metric, reason
+        ),
+        base_median=float(np.median(comparison.base_values)) if rounds else None,
+        candidate_median=float(np.median(comparison.candidate_values)) if rounds else None,
+    )
+
+
 def policy_interval(logs: np.ndarray, policy: GatePolicy, seed_offset: int = 0) -> RatioInterval:
     """The median ratio of per-round log ratios and its interval, seeded by the policy: the same data always
     give the same report (``seed_offset`` keeps the comparisons of one run from sharing their resamples)."""
@@ -148,10 +169,6 @@ def effect_threshold(policy: GatePolicy, noise_floor: float | None) -> float:
 
 
 DETECTION_POWER = 0.95
-# Asymptotic relative efficiency of the Wilcoxon signed-rank test to the t-test for normal data (3/pi), and
-# the standard error of a median in units of sigma / sqrt(n) (sqrt(pi/2)).
-_SIGNED_RANK_EFFICIENCY = 3 / math.pi
-_MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)
 
 
 def detectable_slowdown(logs: np.ndarray, *, threshold: float, alpha: float, rounds: int) -> float:
@@ -169,9 +186,23 @@ def detectable_slowdown(logs: np.ndarray, *, threshold: float, alpha: float, rou
     sigma = 1.4826 * float(np.median(np.abs(logs - np.median(logs))))
     z_alpha = float(stats.norm.ppf(1 - alpha / 2))
     z_power = float(stats.norm.ppf(DETECTION_POWER))
-    test_log = (z_alpha + z_power) * sigma / math.sqrt(rounds * _SIGNED_RANK_EFFICIENCY)
-    median_log = math.log1p(threshold) + z_power * _MEDIAN_SE_FACTOR * sigma / math.sqrt(rounds)
+    test_log = signed_rank_detectable_log(sigma, rounds, z_alpha=z_alpha, z_power=z_power)
+    median_log = median_detectable_log(sigma, rounds, threshold=threshold, z_power=z_power)
     return math.expm1(max(test_log, median_log))
+
+
+def detectable_change(comparison: PairedRounds, policy: GatePolicy, *, deciding_rounds: int) -> float | None:
+    """The comparison's minimum detectable effect at 95% power: :func:`detectable_slowdown` of its own
+    rounds' noise and its own threshold, for the ``deciding_rounds`` that decide its verdict. The one figure
+    the table, ``gate-comparisons.json`` and the summary show; None under ``MIN_ROUNDS`` rounds."""
+    if len(comparison.base_values) < MIN_ROUNDS:
+        return None
+    return detectable_slowdown(
+        log_ratios(comparison.candidate_values, comparison.base_values),
+        threshold=effect_threshold(policy, comparison.noise_floor),
+        alpha=policy.alpha,
+        rounds=deciding_rounds,
+    )
 
 
 def judge_deterministic(
@@ -203,6 +234,8 @@ def judge_deterministic(
     else:
         outcome = GateOutcome.PASS
     shown_ratio = ratio if math.isfinite(ratio) else float(np.finfo(float).max)
+    # A count has no noise to see through: the smallest growth that fails is caught every time.
+    detectable = max(relative_threshold, absolute_floor / base_value) if base_value > 0 else None
     return GateComparison(
         function=function,
         impl=impl,
@@ -217,6 +250,7 @@ def judge_deterministic(
             f"{base_value:.6g} -> {candidate_value:.6g}{unit} per call; fails above "
             f"+{relative_threshold:.1%} and +{absolute_floor:.6g}{unit}"
         ),
+        detectable_change=detectable,
     )
 
 
@@ -237,12 +271,9 @@ def judge_speedup_floor(
     if len(rust_values_ns) != len(python_values_ns):
         raise ValueError(f"{function}/{workload}: Rust and Python rounds are not paired")
     if len(rust_values_ns) < MIN_ROUNDS:
-        return GateComparison(
-            function=function, impl=Impl.RUST, workload=workload, metric="rust_vs_python",
-            change_ratio=1.0, ci_low=1.0, ci_high=1.0, p_value_adjusted=None,
-            outcome=GateOutcome.CANNOT_JUDGE,
-            detail=f"only {len(rust_values_ns)} rounds; at least {MIN_ROUNDS} are needed",
-        )  # fmt: skip
+        return cannot_judge_comparison(
+            function, Impl.RUST, workload, "rust_vs_python", too_few_rounds(len(rust_values_ns))
+        )
     estimate = policy_interval(log_ratios(python_values_ns, rust_values_ns), policy)
     below = estimate.ci_high < floor
     return GateComparison(

@@ -44,6 +44,7 @@ from harness.gate.outcome import (
     GateReport,
     GateUsageError,
     cannot_judge_comparison,
+    comparison_key,
 )
 from harness.gate.profile import PROFILED_METRICS, profile_regression
 from harness.gate.source_digest import ensure_fresh_candidate
@@ -175,7 +176,7 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
         f"{options.plan.fresh_processes_every or 'never'} round(s); minimum effect {policy.min_effect:.0%}"
     )
     used_floors = {
-        key: floor for key, floor in floors.items() if key in {_comparison_key(c) for c in comparisons}
+        key: floor for key, floor in floors.items() if key in {comparison_key(c) for c in comparisons}
     }
     profiles = _profile_regressions(options, base, candidate, comparisons, progress)
     return GateReport(
@@ -204,9 +205,9 @@ def _profile_regressions(
     for comparison in comparisons:
         if comparison.outcome is not GateOutcome.REGRESSION or comparison.metric not in PROFILED_METRICS:
             continue
-        progress(f"differential profile of {_comparison_key(comparison)}")
+        progress(f"differential profile of {comparison_key(comparison)}")
         path = profile_regression(base, candidate, comparison, options.profile_dir, options.scratch.resolve())
-        profiles[_comparison_key(comparison)] = f"{options.profile_dir.name}/{path.name}"
+        profiles[comparison_key(comparison)] = f"{options.profile_dir.name}/{path.name}"
     return profiles
 
 
@@ -269,10 +270,6 @@ def remeasure_on(
         ]
 
     return remeasure
-
-
-def _comparison_key(comparison: GateComparison) -> str:
-    return f"{comparison.function}/{comparison.impl}/{comparison.workload}/{comparison.metric}"
 
 
 def _noise_floors(options: GateOptions, repo: Path, notes: list[str]) -> dict[str, float]:

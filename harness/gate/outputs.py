@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.atomic import write_text_atomic
 from harness.gate.outcome import ExitCode, GateReport, comparison_key
-from harness.gate.summary import render_summary, summaries
+from harness.gate.summary import could_see, render_summary, summaries
 from harness.report_html import HTML_FILENAME, write_html_page
 from harness.results import GateComparison, GateOutcome
 
@@ -20,7 +20,7 @@ FULL_PAGE_LIMIT_BYTES = 64 * 1024 * 1024
 JUNIT_NAME = "gate-junit.xml"
 JSON_NAME = "gate-comparisons.json"
 
-_HEADERS = ("pair", "side", "workload", "metric", "change", "interval", "p (adj.)", "verdict")
+_HEADERS = ("pair", "side", "workload", "metric", "change", "interval", "p (adj.)", "could see", "verdict")
 _VERDICT_WORDS = {
     GateOutcome.PASS: "pass",
     GateOutcome.REGRESSION: "REGRESSION",
@@ -57,6 +57,7 @@ def _row(comparison: GateComparison) -> tuple[str, ...]:
         "-" if comparison.outcome is GateOutcome.CANNOT_JUDGE else format_change(comparison.change_ratio),
         interval,
         p_value,
+        could_see(comparison),
         _VERDICT_WORDS[comparison.outcome],
     )
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.gate.outcome import ExitCode, GateReport
-from harness.report import format_bytes, format_ns
+from harness.report_format import format_bytes, format_ns
 from harness.results import GateComparison, GateOutcome
 
 COMMENT_LIMIT_BYTES = 64 * 1024
@@ -40,6 +40,12 @@ def _interval(comparison: GateComparison) -> str:
     if comparison.ci_low == comparison.ci_high:
         return "-"
     return f"[{_percent(comparison.ci_low)}, {_percent(comparison.ci_high)}]"
+
+
+def could_see(comparison: GateComparison) -> str:
+    """The minimum detectable effect (``detectable_change``) as every output shows it: ``+5.3%``."""
+    seen = comparison.detectable_change
+    return "-" if seen is None else f"+{seen * 100:.1f}%"
 
 
 def _name(comparison: GateComparison) -> str:
@@ -102,7 +108,8 @@ def headline(report: GateReport) -> str:
     if why is not None:
         return f"Cannot judge this change [{why.code}]: {why.detail}"
     judged = [c for c in report.comparisons if c.outcome is not GateOutcome.CANNOT_JUDGE]
-    seen = [c.detectable_change for c in judged if c.detectable_change is not None]
+    # Times only: a count's figure is its threshold, and "slower" is about time.
+    seen = [c.detectable_change for c in judged if c.metric == "time" and c.detectable_change is not None]
     limit = f"; nothing slower than +{max(seen) * 100:.1f}% went unseen" if seen else ""
     return f"No regression in {len(judged)} comparisons{limit}"
 
@@ -147,7 +154,7 @@ def _table_line(cells: Iterable[str]) -> str:
     return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
 
 
-_MATTERS = ("comparison", "base", "head", "change", "interval", "p (adj.)", "verdict")
+_MATTERS = ("comparison", "base", "head", "change", "interval", "p (adj.)", "could see", "verdict")
 
 
 def _matters_row(comparison: GateComparison) -> tuple[str, ...]:
@@ -168,17 +175,17 @@ def _matters_row(comparison: GateComparison) -> tuple[str, ...]:
         _percent(comparison.change_ratio) if changed else "-",
         _interval(comparison) if changed else "-",
         p_value,
+        could_see(comparison),
         verdict,
     )
 
 
 def _passed_row(comparison: GateComparison) -> tuple[str, ...]:
-    seen = comparison.detectable_change
     return (
         _name(comparison),
         _percent(comparison.change_ratio),
         _interval(comparison),
-        "-" if seen is None else f"+{seen * 100:.1f}%",
+        could_see(comparison),
     )
 
 

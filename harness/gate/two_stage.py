@@ -30,10 +30,12 @@ from harness.gate.compare import (
     GatePolicy,
     PairedRounds,
     adjust_p_values,
+    cannot_judge_rounds,
     decide,
-    detectable_slowdown,
+    detectable_change,
     effect_threshold,
     policy_interval,
+    too_few_rounds,
 )
 from harness.results import GateComparison, GateOutcome
 from harness.stats import RatioInterval, log_ratios, median_rank_interval
@@ -250,30 +252,26 @@ def judge_two_stage(
         rounds = len(comparison.base_values)
         confirmation = decision.confirmations.get(index)
         if confirmation is not None:
+            detail = (
+                f"{confirmation.detail}; screen p {decision.screen_p_values[index]:.3g} over {rounds} rounds"
+            )
+            if confirmation.estimate is None:  # not measured again
+                verdicts.append(cannot_judge_rounds(comparison, detail))
+                continue
             verdicts.append(
                 _verdict(
                     confirmation.fresh or comparison,
-                    confirmation.estimate or RatioInterval(1.0, 1.0, 1.0),
+                    confirmation.estimate,
                     confirmation.p_adjusted,
                     confirmation.outcome,
-                    f"{confirmation.detail}; screen p {decision.screen_p_values[index]:.3g} "
-                    f"over {rounds} rounds",
+                    detail,
                     policy=policy,
                     stage_two=confirmation.fresh is not None,
                 )
             )
             continue
         if index not in screen_adjusted:
-            verdicts.append(
-                _verdict(
-                    comparison,
-                    RatioInterval(1.0, 1.0, 1.0),
-                    None,
-                    GateOutcome.CANNOT_JUDGE,
-                    f"only {rounds} rounds; at least {MIN_ROUNDS} are needed",
-                    policy=policy,
-                )
-            )
+            verdicts.append(cannot_judge_rounds(comparison, too_few_rounds(rounds)))
             continue
         verdicts.append(
             _screen_verdict(
@@ -336,14 +334,7 @@ def _verdict(
     and the slowdown the deciding stage could have caught: a screened pass would have gone to stage 2's
     ``confirm_rounds`` fresh rounds, so that is the count its detectable change is computed for."""
     rounds = len(comparison.base_values)
-    detectable = None
-    if rounds >= MIN_ROUNDS:
-        detectable = detectable_slowdown(
-            log_ratios(comparison.candidate_values, comparison.base_values),
-            threshold=effect_threshold(policy, comparison.noise_floor),
-            alpha=policy.alpha,
-            rounds=rounds if stage_two else confirm_rounds(policy, rounds),
-        )
+    deciding_rounds = rounds if stage_two else confirm_rounds(policy, rounds)
     return GateComparison(
         function=comparison.function,
         impl=comparison.impl,
@@ -357,5 +348,5 @@ def _verdict(
         detail=detail,
         base_median=float(np.median(comparison.base_values)) if rounds else None,
         candidate_median=float(np.median(comparison.candidate_values)) if rounds else None,
-        detectable_change=detectable,
+        detectable_change=detectable_change(comparison, policy, deciding_rounds=deciding_rounds),
     )

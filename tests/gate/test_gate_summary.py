@@ -71,6 +71,27 @@ def test_no_regression_says_how_many_were_compared_and_what_went_unseen() -> Non
     assert "| f2 (Python) w | +0.0% | [-2.0%, +2.0%] | +7.0% |" in text  # why not significant, per row
 
 
+def test_the_headline_limit_is_the_times_not_a_counts_absolute_floor() -> None:
+    # A 40-byte allocation must grow by 256 B (+640%) to fail; "nothing slower than" is about time.
+    memory = replace(comparison("f", GateOutcome.PASS, detectable=6.4), metric="alloc_bytes")
+    gate = report(comparison("g", GateOutcome.PASS, detectable=0.05), memory)
+    assert headline(gate) == "No regression in 2 comparisons; nothing slower than +5.0% went unseen"
+
+
+def test_every_row_of_the_summary_says_what_it_could_see() -> None:
+    gate = report(
+        comparison("slow", GateOutcome.REGRESSION, 1.2, detectable=0.071),
+        comparison("fast", GateOutcome.IMPROVEMENT, 0.8, detectable=None),
+    )
+    text = render_summary(gate, limit_bytes=JOB_SUMMARY_LIMIT_BYTES)
+    assert "| comparison | base | head | change | interval | p (adj.) | could see | verdict |" in text
+    assert (
+        "| slow (Python) w | 1 µs | 1.2 µs | +20.0% | [+17.6%, +22.4%] | 0.01 | +7.1% | **regression** |"
+        in text
+    )
+    assert "| 0.01 | - | improvement |" in text
+
+
 def test_counts_keep_new_and_dropped_apart() -> None:
     counts = count(
         [
@@ -91,7 +112,8 @@ def test_the_table_of_what_matters_shows_base_and_head_regressions_first() -> No
         limit_bytes=JOB_SUMMARY_LIMIT_BYTES,
     )
     assert text.index("## Regressions") < text.index("## Improvements")
-    assert "| a (Python) w | 1 µs | 1.2 µs | +20.0% | [+17.6%, +22.4%] | 0.01 | **regression** |" in text
+    row = "| a (Python) w | 1 µs | 1.2 µs | +20.0% | [+17.6%, +22.4%] | 0.01 | +6.4% | **regression** |"
+    assert row in text
 
 
 def test_a_banner_when_base_and_head_were_measured_differently() -> None:

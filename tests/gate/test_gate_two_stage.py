@@ -252,6 +252,10 @@ def test_a_suspect_that_cannot_be_remeasured_cannot_be_judged() -> None:
     (verdict,), _ = judge_two_stage(suite.screen(), failed, POLICY)
     assert verdict.outcome is GateOutcome.CANNOT_JUDGE
     assert "worker died" in verdict.detail
+    # Built as every cannot-judge comparison is: no change, no figure of what it could see, the medians kept.
+    assert (verdict.change_ratio, verdict.ci_low, verdict.ci_high) == (1.0, 1.0, 1.0)
+    assert verdict.detectable_change is None
+    assert verdict.base_median is not None and verdict.candidate_median is not None
 
 
 def test_remeasure_must_answer_every_suspect() -> None:

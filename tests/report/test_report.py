@@ -7,14 +7,11 @@ from pathlib import Path
 import pytest
 
 import harness.report
-from harness.report import (
-    format_bytes,
-    format_ns,
-    format_percent,
-    is_floor_bound,
-    render_report,
-    write_report,
-)
+import harness.report_claims
+import harness.report_floors
+import harness.report_scaling
+from harness.report import is_floor_bound, render_report, write_report
+from harness.report_format import format_bytes, format_ns, format_percent
 from harness.results import Verdict
 from harness.stats import geometric_mean_speedup
 
@@ -119,8 +116,9 @@ def test_memory_claim_is_the_median_of_per_pair_reductions() -> None:
 
 def test_report_has_no_statistics_of_its_own() -> None:
     # One source of each statistic: the report calls harness.stats, it does not recompute.
-    for twin in ("geometric_mean_speedup", "memory_reduction", "overall_memory_reduction", "verdict_for"):
-        assert twin not in vars(harness.report) or vars(harness.report)[twin].__module__ == "harness.stats"
+    for module in (harness.report, harness.report_claims, harness.report_floors, harness.report_scaling):
+        for twin in ("geometric_mean_speedup", "memory_reduction", "overall_memory_reduction", "verdict_for"):
+            assert twin not in vars(module) or vars(module)[twin].__module__ == "harness.stats"
 
 
 def test_scaling_not_comparable_and_interruption_are_reported() -> None:
