@@ -9,7 +9,6 @@ that were not comparable; fallback counts; gate comparisons; what was interrupte
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from pathlib import Path
 from harness.atomic import write_text_atomic
 from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED_MEMORY_REDUCTION_RANGE
 from harness.environment import ENVIRONMENT_KEYS
+from harness.formatting import format_bytes, format_count, format_ns, format_percent, format_ratio
 from harness.references import BYTES_READ_PER_CALL, COREUTILS_NS, HASHLIB_NS, references_of
 from harness.registry import FUNCTIONS
 from harness.report_floors import floors_section, reachable_claim_row
@@ -58,45 +58,6 @@ def is_floor_bound(pair: PairResult, floor: PairResult | None) -> bool:
 
 
 # --- formatting ---------------------------------------------------------------------------------------------
-
-
-def format_ns(value_ns: float | None) -> str:
-    """A duration with three significant digits in a readable unit: ``41.2 ns``, ``3.05 ms``."""
-    if value_ns is None or math.isnan(value_ns):
-        return "-"
-    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
-        if abs(value_ns) >= scale:
-            return f"{value_ns / scale:.3g} {unit}"
-    return f"{value_ns:.3g} ns"
-
-
-def format_count(value: float) -> str:
-    """Three significant digits, never in exponent notation: ``73.9``, ``1,020``, ``5,390``."""
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-
-
-def format_bytes(value_bytes: float | None) -> str:
-    """A size in binary units with three significant digits: ``512 B``, ``1.5 MiB``, ``1,020 KiB``."""
-    if value_bytes is None:
-        return "-"
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(value_bytes) >= scale:
-            return f"{format_count(value_bytes / scale)} {unit}"
-    return f"{format_count(value_bytes)} B"
-
-
-def format_ratio(value: float | None) -> str:
-    """``3.85x``; large ratios in full (``42,000x``) rather than in exponent notation."""
-    if value is None:
-        return "-"
-    return f"{value:,.0f}x" if abs(value) >= 1000 else f"{value:.3g}x"
-
-
-def format_percent(fraction: float | None) -> str:
-    if fraction is None:
-        return "-"
-    text = f"{fraction * 100:.1f}%"
-    return "0.0%" if text == "-0.0%" else text
 
 
 def format_size(size: float | None, unit: str) -> str:

@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 
 import harness.report
-from harness.report import (
-    format_bytes,
-    format_ns,
-    format_percent,
-    is_floor_bound,
-    render_report,
-    write_report,
-)
+from harness.formatting import format_bytes, format_ns, format_percent
+from harness.report import is_floor_bound, render_report, write_report
 from harness.results import Verdict
 from harness.stats import geometric_mean_speedup
 

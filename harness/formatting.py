@@ -1,0 +1,48 @@
+"""Numbers as the reports, the baseline's change lines and the gate's summary show them.
+
+Kept apart from the report so that a module that only formats a number (the baseline, the gate) does not
+load the report and its charts.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def format_ns(value_ns: float | None) -> str:
+    """A duration with three significant digits in a readable unit: ``41.2 ns``, ``3.05 ms``."""
+    if value_ns is None or math.isnan(value_ns):
+        return "-"
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if abs(value_ns) >= scale:
+            return f"{value_ns / scale:.3g} {unit}"
+    return f"{value_ns:.3g} ns"
+
+
+def format_count(value: float) -> str:
+    """Three significant digits, never in exponent notation: ``73.9``, ``1,020``, ``5,390``."""
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def format_bytes(value_bytes: float | None) -> str:
+    """A size in binary units with three significant digits: ``512 B``, ``1.5 MiB``, ``1,020 KiB``."""
+    if value_bytes is None:
+        return "-"
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(value_bytes) >= scale:
+            return f"{format_count(value_bytes / scale)} {unit}"
+    return f"{format_count(value_bytes)} B"
+
+
+def format_ratio(value: float | None) -> str:
+    """``3.85x``; large ratios in full (``42,000x``) rather than in exponent notation."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}x" if abs(value) >= 1000 else f"{value:.3g}x"
+
+
+def format_percent(fraction: float | None) -> str:
+    if fraction is None:
+        return "-"
+    text = f"{fraction * 100:.1f}%"
+    return "0.0%" if text == "-0.0%" else text
