@@ -26,7 +26,7 @@ from harness.results import Impl, RunKind, RunResult
 from harness.telemetry import TelemetryConfig, emit_run, publish
 from harness.telemetry import metrics as m
 from harness.telemetry.delivery import load_report
-from harness.telemetry.publish import load_run
+from harness.run_json import load_run
 from harness.telemetry.pushgateway import PushgatewayProgress
 
 from .conftest import REPO, Stack
