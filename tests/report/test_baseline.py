@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from harness import baseline, bench_cli
 from harness.baseline import (
     BASELINE_COLUMNS,
     SIDECAR_FORMAT_VERSION,
@@ -24,7 +23,9 @@ from harness.baseline import (
     write_baseline,
 )
 from harness.bench import BenchOptions
-from harness.gate import cli as gate_cli
+from harness.commands import baseline as baseline_cli
+from harness.commands import bench as bench_cli
+from harness.commands import gate as gate_cli
 from harness.gate.outcome import ExitCode
 from harness.results import Impl, RunResult
 from harness.workloads import Mode
@@ -172,7 +173,7 @@ def test_baseline_command_runs_the_bench_publishes_and_records(
 
     monkeypatch.setattr(bench_cli, "run_bench", fake_run_bench)
     parser = argparse.ArgumentParser()
-    baseline.register(parser.add_subparsers())
+    baseline_cli.register(parser.add_subparsers())
     arguments = parser.parse_args(
         [
             "baseline",
@@ -196,7 +197,7 @@ def test_baseline_command_runs_the_bench_publishes_and_records(
 def test_an_interrupted_bench_is_not_recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(bench_cli, "run_bench", lambda _options: synthetic_run(interrupted=True))
     parser = argparse.ArgumentParser()
-    baseline.register(parser.add_subparsers())
+    baseline_cli.register(parser.add_subparsers())
     arguments = parser.parse_args(
         ["baseline", "--out", str(tmp_path / "reports"), "--baselines-dir", str(tmp_path / "baselines")]
     )
