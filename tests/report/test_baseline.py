@@ -27,7 +27,9 @@ from harness.commands import baseline as baseline_cli
 from harness.commands import bench as bench_cli
 from harness.commands import gate as gate_cli
 from harness.gate.outcome import ExitCode
+from harness.registry import DEFAULT_MODULES
 from harness.results import Impl, RunResult
+from harness.timing import PLANS
 from harness.workloads import Mode
 
 from .synthetic import ENVIRONMENT, synthetic_run, timing
@@ -189,6 +191,8 @@ def test_baseline_command_runs_the_bench_publishes_and_records(
     )
     assert arguments.handler(arguments) == 0
     assert received[0].mode is Mode.QUICK and received[0].only == ("base36_encode",)
+    # A baseline is of the mode's own plan and the default modules, never the bench's tuning flags.
+    assert received[0].plan == PLANS[Mode.QUICK] and dict(received[0].modules) == DEFAULT_MODULES
     assert (tmp_path / "reports" / "latest" / "run.json").exists()
     assert (tmp_path / "baselines" / f"{ENVIRONMENT['machine_fingerprint']}.csv").exists()
     assert "no previous baseline" in capsys.readouterr().out
