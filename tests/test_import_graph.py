@@ -71,3 +71,21 @@ def test_a_command_module_loads_no_other_command_module() -> None:
     loaded = _loaded_by("harness.commands.publish")
     commands = [name for name in loaded if name.startswith("harness.commands.")]
     assert commands == ["harness.commands.arguments", "harness.commands.errors", "harness.commands.publish"]
+
+
+def test_the_top_level_help_loads_no_command_and_no_numerical_library() -> None:
+    script = (
+        "import sys\nfrom harness.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'numpy', 'pandas', 'scipy', 'matplotlib'} or m.startswith('harness.commands.'))))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[-1] == "harness.commands.errors"
