@@ -1,9 +1,10 @@
 """Committed baselines: one CSV per kind of machine under ``reports/baselines/``, and what changed since.
 
-``make baseline`` runs the bench and records the run as ``reports/baselines/<fingerprint>.csv`` (one row per
-function x workload x implementation, the call floor included as ``_noop/call``) with a sidecar
-``<fingerprint>.json`` holding the environment, run id, mode and git commit. Before overwriting, it prints
-per row what changed against the previous baseline of the same fingerprint.
+``make baseline`` (the command: ``harness.commands.baseline``) runs the bench and records the run as
+``reports/baselines/<fingerprint>.csv`` (one row per function x workload x implementation, the call floor
+included as ``_noop/call``) with a sidecar ``<fingerprint>.json`` holding the environment, run id, mode
+and git commit. Before overwriting, it prints per row what changed against the previous baseline of the
+same fingerprint.
 
 The CSV is diff-friendly: rows sorted by function, workload, impl; fixed column order; floats written with
 ``repr`` (shortest round-trip form) so an unchanged value never shows as a diff; empty cells for values that
@@ -14,13 +15,11 @@ were not measured. ``reports/README.md`` documents every column.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import io
 import json
 import math
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,13 +28,10 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from harness import interrupts
 from harness.atomic import write_bytes_atomic, write_text_atomic
-from harness.bench_cli import EXIT_INTERRUPTED, add_run_arguments, measure_and_summarise
 from harness.cells import optional_cell
+from harness.formatting import format_ns, format_ratio
 from harness.inputs import InputFileError, one_line, parse_json, read_bytes, read_text
-from harness.registry import DEFAULT_MODULES
-from harness.report import format_ns, format_ratio
 from harness.results import Impl, PairResult, RunResult
 from harness.stats import median_interval
 
@@ -411,60 +407,3 @@ def record_baseline(run: RunResult, directory: Path = BASELINES_DIR) -> tuple[Pa
             changes = [f"previous baseline not compared ({error}): recording a fresh one"]
     write_baseline(run, directory)
     return csv_path, changes
-
-
-# --- command line -----------------------------------------------------------------------------------------
-
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``baseline`` subcommand: run the bench, publish the run folder, record it as the baseline."""
-    parser = subparsers.add_parser(
-        "baseline",
-        help="run the bench and record it as this machine's baseline under reports/baselines/",
-        description=(
-            "Run the bench (as `bench` does, with its run folder), print what changed against the previous "
-            "baseline of this kind of machine, then write reports/baselines/<fingerprint>.csv and .json."
-        ),
-    )
-    add_run_arguments(parser)
-    parser.add_argument(
-        "--baselines-dir",
-        type=Path,
-        default=BASELINES_DIR,
-        help="folder of the baseline files (default: %(default)s)",
-    )
-    # A baseline is always of the default modules and the mode's own timing plan, so the bench's tuning
-    # options are fixed here rather than offered.
-    parser.set_defaults(
-        handler=baseline_command,
-        processes=None,
-        min_rounds=None,
-        max_rounds=None,
-        min_time=None,
-        pair_budget=None,
-        rust_module=DEFAULT_MODULES[Impl.RUST],
-        python_module=DEFAULT_MODULES[Impl.PYTHON],
-    )
-
-
-def baseline_command(arguments: argparse.Namespace) -> int:
-    """The ``baseline`` command: bench, publish, compare with the previous baseline, overwrite it.
-
-    In that order, each step whole: a Ctrl-C stops the measuring, or is noted while the run folder or the
-    baseline is written; the step in progress finishes and the next one does not start (exit 130).
-    """
-    with interrupts.ctrl_c_policy():
-        exit_code, run = measure_and_summarise(
-            arguments, "baseline", when_interrupted="the baseline was not recorded"
-        )
-        if run is None:
-            return exit_code
-        csv_path, changes = record_baseline(run, arguments.baselines_dir)
-    print(f"Changes against the previous baseline ({csv_path.name}):")
-    for line in changes:
-        print(f"  {line}")
-    print(f"Baseline written: {csv_path} (+ {csv_path.with_suffix('.json').name})")
-    if interrupts.pressed():
-        print("interrupted while the baseline was written: it was written in full", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0

@@ -1,6 +1,6 @@
 """``run_bench``: registry -> parity check -> timing and memory runs -> RunResult.
 
-A plain function with typed options; the CLI (``harness.bench_cli``) only parses arguments into them, and
+A plain function with typed options; the CLI (``harness.commands.bench``) only parses arguments into them, and
 ``harness.outputs`` writes what it returns. Ctrl-C stops the run: what was measured is returned with
 ``interrupted=True`` (the pair being measured at that moment is listed in ``not_comparable`` as dropped),
 and every worker process is killed before this function returns.

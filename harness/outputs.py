@@ -33,9 +33,9 @@ from harness.charts import write_charts
 from harness.report import write_report
 from harness.report_html import write_run_html
 from harness.results import Impl, MemorySample, NativeEstimate, PairResult, RunResult, TimingSample
+from harness.run_json import save_run
 from harness.stats import rounds_look_bimodal
 from harness.telemetry import TelemetryConfig, emit_run
-from harness.telemetry.publish import save_run
 
 DEFAULT_OUT = Path("reports")
 # What a finished run is handed to, with the folder to write into: the report, the charts, the telemetry.

@@ -4,7 +4,7 @@ Sections: the machine; the global claims (``harness.report_claims``); speedups p
 against their claims; each time next to the call floor and the timing loop's own overhead; the physical floors
 (``harness.report_floors``); the Criterion split of each Rust time into work and crossing cost; memory;
 scaling with the physical references (``harness.report_scaling``); pairs that were not comparable; fallback
-counts; gate comparisons; what was interrupted. Numbers are written by ``harness.report_format``.
+counts; gate comparisons; what was interrupted. Numbers are written by ``harness.formatting``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ from pathlib import Path
 from harness.atomic import write_text_atomic
 from harness.claims import CLAIMED_MEMORY_REDUCTION_RANGE
 from harness.environment import ENVIRONMENT_KEYS
-from harness.registry import FUNCTIONS
-from harness.report_claims import global_claims_section
-from harness.report_floors import floors_section
-from harness.report_format import (
+from harness.formatting import (
     format_bytes,
     format_count,
     format_ns,
@@ -27,16 +24,16 @@ from harness.report_format import (
     format_reach,
     markdown_table,
 )
+from harness.registry import FUNCTIONS
+from harness.report_claims import global_claims_section
+from harness.report_floors import floors_section
 from harness.report_scaling import scaling_section
 from harness.results import PairResult, RunResult, Verdict
 from harness.stats import TARGET_RELATIVE_REACH, pair_memory_reduction, rounds_look_bimodal
 
-# format_ns and format_ratio are re-exported for the callers that import them from here (harness.baseline).
 __all__ = [
     "FLOOR_MULTIPLE",
     "REPORT_FILENAME",
-    "format_ns",
-    "format_ratio",
     "is_floor_bound",
     "max_possible_speedup",
     "pair_key",

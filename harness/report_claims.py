@@ -4,8 +4,8 @@ memory reduction and start-up, each against the report's claim, and the import t
 from __future__ import annotations
 
 from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP
+from harness.formatting import format_ns, format_percent, format_ratio, markdown_table
 from harness.report_floors import reachable_claim_row
-from harness.report_format import format_ns, format_percent, format_ratio, markdown_table
 from harness.results import RunResult, Verdict
 from harness.stats import GlobalSpeedup, geometric_mean_speedup, import_time_within_claim, memory_reduction
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from harness.atomic import write_text_atomic
+from harness.formatting import format_bytes, format_ns, format_ratio, markdown_table
 from harness.report import REPORT_FILENAME, render_report
-from harness.report_format import format_bytes, format_ns, format_ratio, markdown_table
 from harness.results import PairResult, RunResult, Verdict
 from harness.stats import geometric_mean_speedup
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from harness.references import BYTES_READ_PER_CALL, COREUTILS_NS, HASHLIB_NS, references_of
-from harness.report_format import (
+from harness.formatting import (
     format_bytes,
     format_count,
     format_ns,
@@ -15,6 +14,7 @@ from harness.report_format import (
     format_size,
     markdown_table,
 )
+from harness.references import BYTES_READ_PER_CALL, COREUTILS_NS, HASHLIB_NS, references_of
 from harness.results import PairResult, RunResult
 
 # How report.md names each kind of physical reference (harness.references), in column order.

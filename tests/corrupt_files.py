@@ -18,9 +18,9 @@ from typing import Any
 from harness.baseline import write_baseline
 from harness.gate.calibrate import Calibration, ComparisonNoise, save_calibration
 from harness.gate.config import DEFAULT_CONFIG
+from harness.run_json import save_run
 from harness.telemetry import TelemetryConfig, emit_run
 from harness.telemetry.config import HostPort
-from harness.telemetry.publish import save_run
 
 from .telemetry.synthetic import MACHINE, synthetic_run
 

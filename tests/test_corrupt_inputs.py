@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from harness.baseline import load_baseline
-from harness.cli import EXIT_USAGE, run_handler
+from harness.commands.errors import EXIT_USAGE, run_handler
 from harness.environment import collect_environment
-from harness.telemetry.publish import save_run
+from harness.run_json import save_run
 
 from .corrupt_files import (
     DOWN,

@@ -21,9 +21,9 @@ from harness.baseline import load_baseline
 from harness.gate.calibrate import CalibrationError, load_calibration
 from harness.gate.config import load_config
 from harness.inputs import InputFileError
+from harness.run_json import load_run
 from harness.telemetry.delivery import load_report
 from harness.telemetry.payloads import check_exposition, statsd_gauges
-from harness.telemetry.publish import load_run
 
 from .corrupt_files import edit_json, make_baseline, make_calibration, make_gate_toml, make_run_folder
 from .telemetry.synthetic import MACHINE

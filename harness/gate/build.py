@@ -27,10 +27,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.atomic import write_bytes_atomic
 from harness.gate.outcome import CannotJudgeCode, GateToolError
 from harness.gate.source_digest import source_digest_of_tree
 from harness.processes import run_bounded
-from harness.telemetry.delivery import write_atomically
 
 GATE_DIR = Path(".skybench/gate")
 WORKER_MODULE_PATH = "harness/worker.py"
@@ -199,7 +199,7 @@ def create_venv(venv: Path) -> Path:
     site_packages = _venv_site_packages(venv)
     try:
         site_packages.mkdir(parents=True, exist_ok=True)
-        write_atomically(site_packages / _SHARED_PTH_NAME, f"{candidate_site_packages()}\n".encode())
+        write_bytes_atomic(site_packages / _SHARED_PTH_NAME, f"{candidate_site_packages()}\n".encode())
     except OSError as error:
         raise GateToolError(f"cannot prepare the venv {venv}: {error}") from error
     return python
@@ -343,7 +343,7 @@ def _read_stamp(path: Path) -> dict[str, object] | None:
 
 def _write_stamp(path: Path, stamp: Mapping[str, object]) -> None:
     try:
-        write_atomically(path, json.dumps(dict(stamp), sort_keys=True).encode())
+        write_bytes_atomic(path, json.dumps(dict(stamp), sort_keys=True).encode())
     except OSError as error:
         raise GateToolError(f"cannot write {path}: {error}") from error
 

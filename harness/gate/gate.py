@@ -27,7 +27,7 @@ from harness.gate.build import (
     require_worker_protocol,
     resolve_commit,
 )
-from harness.gate.calibrate import CalibrationError, calibration_path, key_of, load_calibration
+from harness.gate.calibrate import key_of
 from harness.gate.compare import (
     GatePolicy,
     PairedRounds,
@@ -38,6 +38,7 @@ from harness.gate.config import GateConfig, load_config
 from harness.gate.instructions import InstructionJob, count_instructions, judge_instructions
 from harness.gate.lock import DEFAULT_LOCK_WAIT_S, gate_dir_lock
 from harness.gate.measure import QUICK_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
+from harness.gate.noise_floors import noise_floors
 from harness.gate.outcome import (
     CannotJudge,
     CannotJudgeCode,
@@ -84,10 +85,6 @@ def targets_for(mode: Mode, only: Sequence[str]) -> list[Target]:
     registry = build_registry()
     functions = validate_functions(tuple(only)) if only else FUNCTIONS
     return [Target(f, workload.id) for f in functions for workload in registry[f].workloads_for(mode)]
-
-
-def machine_fingerprint_here(repo: Path) -> str:
-    return collect_environment(repo)["machine_fingerprint"]
 
 
 def run_gate(options: GateOptions, progress: Progress = lambda message: None) -> GateReport:
@@ -158,8 +155,9 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
     targets = targets_for(options.mode, options.only)
     if options.instructions:
         return _gate_instructions(options, base, candidate, targets, progress)
-    notes: list[str] = []
-    floors = _noise_floors(options, repo, notes)
+    floors, notes = noise_floors(
+        repo, calibration=options.calibration, use_calibration=options.use_calibration
+    )
     scratch = options.scratch.resolve()
     measurements = measure_interleaved(
         base, candidate, targets, options.plan, scratch=scratch, progress=progress
@@ -270,24 +268,6 @@ def remeasure_on(
         ]
 
     return remeasure
-
-
-def _noise_floors(options: GateOptions, repo: Path, notes: list[str]) -> dict[str, float]:
-    if not options.use_calibration:
-        notes.append("calibration not used (--no-calibration)")
-        return {}
-    fingerprint = machine_fingerprint_here(repo)
-    path = options.calibration or repo / calibration_path(fingerprint)
-    if not path.exists():
-        notes.append(f"no calibration for this machine ({path}); `make calibrate` measures the noise floors")
-        return {}
-    try:
-        calibration = load_calibration(path, fingerprint=fingerprint)
-    except CalibrationError as error:
-        notes.append(f"calibration not used: {error}")
-        return {}
-    notes.append(f"noise floors from {path} ({calibration.runs} A/A runs)")
-    return {key: noise.noise_floor for key, noise in calibration.comparisons.items()}
 
 
 def judge_measurements(

@@ -1,49 +1,21 @@
-"""Command-line options shared by ``gate``, ``calibrate`` and ``experiment``: what to measure, how hard."""
+"""What ``gate``, ``calibrate`` and ``experiment`` measure and how hard: the mode's plan, as typed options."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
-from pathlib import Path
 
-from harness.cli import add_mode_arguments
-from harness.gate.config import DEFAULT_CONFIG
 from harness.gate.measure import DEFAULT_PLAN, FULL_PLAN, QUICK_PLAN, MeasurePlan
-from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode
+from harness.pairs.workload_types import Mode
 
 _PLANS = {Mode.QUICK: QUICK_PLAN, Mode.DEFAULT: DEFAULT_PLAN, Mode.FULL: FULL_PLAN}
 
 
-def _rounds(text: str) -> int:
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be >= 2, got {text}")
-    return value
-
-
-def add_measure_arguments(parser: argparse.ArgumentParser) -> None:
-    add_mode_arguments(
-        parser,
-        quick_help="the CI gate's workloads and rounds",
-        full_help="every workload, more rounds",
-        only_help="only this function (repeatable); one of: ",
-    )
-    parser.add_argument("--rounds", type=_rounds, help="interleaved rounds (default: by --quick/--full)")
-    parser.add_argument("--no-memory", action="store_true", help="skip the allocation comparison")
-    parser.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH, help="workload data folder")
-    parser.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, help="gate settings (default: %(default)s)"
-    )
-
-
-def mode_of(arguments: argparse.Namespace, default: Mode = Mode.DEFAULT) -> Mode:
-    return Mode.QUICK if arguments.quick else Mode.FULL if arguments.full else default
-
-
-def plan_of(arguments: argparse.Namespace, default: Mode = Mode.DEFAULT) -> MeasurePlan:
-    plan = _PLANS[mode_of(arguments, default)]
-    if arguments.rounds:
-        plan = replace(plan, rounds=arguments.rounds)
-    if arguments.no_memory:
+def plan_of(mode: Mode, *, rounds: int | None = None, memory: bool = True) -> MeasurePlan:
+    """The mode's plan; ``rounds`` (if given) replaces its interleaved rounds, ``memory=False`` drops the
+    allocation comparison."""
+    plan = _PLANS[mode]
+    if rounds:
+        plan = replace(plan, rounds=rounds)
+    if not memory:
         plan = replace(plan, memory_calls=0)
     return plan

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from harness.formatting import format_bytes, format_ns
 from harness.gate.outcome import ExitCode, GateReport
-from harness.report_format import format_bytes, format_ns
 from harness.results import GateComparison, GateOutcome
 
 COMMENT_LIMIT_BYTES = 64 * 1024

@@ -16,9 +16,9 @@ from typing import TextIO
 
 from harness.gate.outcome import GateReport
 from harness.results import RunKind, RunResult
+from harness.run_json import save_run
 from harness.telemetry import DeliveryReport, TelemetryConfig, emit_run
 from harness.telemetry.delivery import UNSENT_DIR_NAME
-from harness.telemetry.publish import save_run
 
 
 def gate_run(

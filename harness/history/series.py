@@ -94,7 +94,7 @@ def _run_points(run: RunResult) -> Iterable[tuple[SeriesKey, Point]]:
 def from_run_folders(runs_dir: Path, load_run: Any) -> list[Series]:
     """Every bench run folder directly under ``runs_dir`` (gate runs and interrupted runs left out).
 
-    ``load_run`` is ``harness.telemetry.publish.load_run`` (passed in so this module stays below the sinks).
+    ``load_run`` is ``harness.run_json.load_run`` (passed in so this module stays below the sinks).
     """
     if not runs_dir.is_dir():
         raise HistoryInputError(f"{runs_dir}: no such folder of runs")

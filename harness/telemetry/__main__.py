@@ -1,7 +1,7 @@
-"""``python -m harness.telemetry publish RUN_DIR``."""
+"""``python -m harness.telemetry publish RUN_DIR``: an entry point, like ``python -m harness``."""
 
 import sys
 
-from harness.telemetry.cli import main
+from harness.commands.publish import main
 
 sys.exit(main())

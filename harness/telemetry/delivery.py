@@ -7,17 +7,17 @@ A sink that could not deliver leaves its payload in ``RUN_DIR/unsent/`` so nothi
 from __future__ import annotations
 
 import json
-import stat
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from harness.atomic import write_bytes_atomic
-from harness.inputs import InputFileError, parse_json, read_bytes
+from harness.inputs import InputFileError, parse_json
+from harness.run_json import inside_run_folder, read_inside
 
 DELIVERY_REPORT_NAME = "telemetry.json"
 UNSENT_DIR_NAME = "unsent"
@@ -25,8 +25,6 @@ TEXTFILE = "textfile"
 PUSHGATEWAY = "pushgateway"
 STATSD = "statsd"
 SINKS = (TEXTFILE, PUSHGATEWAY, STATSD)
-# A full run's exposition is a few hundred kB; a larger "payload" is not one of ours.
-MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,48 +83,6 @@ def save_report(run_dir: Path, report: DeliveryReport) -> Path:
 @cache
 def _report_adapter() -> TypeAdapter[DeliveryReport]:
     return TypeAdapter(DeliveryReport)
-
-
-def inside_run_folder(run_dir: Path, relative: str, *, subfolder: str = "") -> Path:
-    """The real path of ``run_dir/relative``, refusing any that leads outside ``run_dir/subfolder``.
-
-    ``relative`` comes from a file in the folder, which may have been made elsewhere: an absolute path, a
-    ``..`` or a symlink out of the folder would let it name any file the user can read.
-    """
-    pure = PurePosixPath(relative)
-    if pure.is_absolute():  # PurePosixPath: on Linux, "C:/x" is just an odd relative name
-        raise InputFileError(f"{run_dir}: {relative!r} is an absolute path; refusing to read it")
-    if ".." in pure.parts:
-        raise InputFileError(f"{run_dir}: {relative!r} goes up with '..'; refusing to read it")
-    allowed = run_dir.resolve() / subfolder if subfolder else run_dir.resolve()
-    real = (run_dir / pure).resolve()
-    if not real.is_relative_to(allowed):
-        raise InputFileError(
-            f"{run_dir}: {relative!r} leads to {real}, outside {allowed} (a symlink?); refusing to read it"
-        )
-    return real
-
-
-def read_inside(run_dir: Path, relative: str, *, subfolder: str = "") -> bytes | None:
-    """The bytes of a regular file inside the run folder (see ``inside_run_folder``), None if it is absent.
-
-    A FIFO or device would hang or never end the read, so only a regular file of a payload's size is read.
-    """
-    real = inside_run_folder(run_dir, relative, subfolder=subfolder)
-    try:
-        status = real.stat()
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise InputFileError(f"{real}: cannot read: {error.strerror}") from error
-    if not stat.S_ISREG(status.st_mode):
-        raise InputFileError(f"{real}: not a regular file; refusing to read it")
-    if status.st_size > MAX_PAYLOAD_BYTES:
-        raise InputFileError(f"{real}: {status.st_size} bytes, more than publish reads ({MAX_PAYLOAD_BYTES})")
-    try:
-        return read_bytes(real)
-    except FileNotFoundError:
-        return None
 
 
 def load_report(run_dir: Path) -> DeliveryReport | None:

@@ -12,19 +12,14 @@ only to the servers of its own flags, environment or pyproject.toml (a destinati
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 from typing import TextIO
 
-from pydantic import TypeAdapter
-
-from harness.atomic import write_text_atomic
-from harness.inputs import InputFileError, parse_json
-from harness.results import READABLE_FORMAT_VERSIONS, RESULTS_FORMAT_VERSION, RunResult
+from harness.results import RunResult
+from harness.run_json import RUN_JSON_NAME, load_run
 from harness.telemetry.config import HostPort, TelemetryConfig, TelemetryConfigError, parse_host_port
 from harness.telemetry.delivery import (
     DELIVERY_REPORT_NAME,
@@ -34,7 +29,6 @@ from harness.telemetry.delivery import (
     SinkDelivery,
     discard_unsent,
     load_report,
-    read_inside,
     read_unsent,
     save_report,
 )
@@ -43,39 +37,11 @@ from harness.telemetry.payloads import check_exposition, push_group, statsd_gaug
 from harness.telemetry.pushgateway import push_payload
 from harness.telemetry.statsd_sink import StatsdGauge, run_gauges, send_gauges
 
-RUN_JSON_NAME = "run.json"
 FLAG_OF = {PUSHGATEWAY: "--pushgateway", STATSD: "--statsd"}
 
 
 class PublishError(ValueError):
     """The run folder holds nothing that can be published to a sink (the message says what is missing)."""
-
-
-def save_run(run: RunResult, run_dir: Path) -> Path:
-    """Write ``run_dir/run.json``, what ``load_run`` reads back (a bench run folder, the gate's folder)."""
-    path = run_dir / RUN_JSON_NAME
-    return write_text_atomic(path, json.dumps(run.to_json_dict(), indent=2, sort_keys=True) + "\n")
-
-
-@cache
-def _run_adapter() -> TypeAdapter[RunResult]:
-    return TypeAdapter(RunResult)
-
-
-def load_run(run_dir: Path) -> RunResult | None:
-    """The run's ``run.json``, or None when the folder has none; InputFileError naming what is wrong."""
-    raw = read_inside(run_dir, RUN_JSON_NAME)
-    if raw is None:
-        return None
-    path = run_dir / RUN_JSON_NAME
-    try:
-        version = json.loads(raw).get("format_version")
-    except (ValueError, RecursionError, AttributeError):  # not JSON, or not an object: told below
-        version = RESULTS_FORMAT_VERSION
-    if version not in READABLE_FORMAT_VERSIONS:
-        readable = ", ".join(map(str, sorted(READABLE_FORMAT_VERSIONS)))
-        raise InputFileError(f"{path}: format {version!r} is not supported (this harness reads {readable})")
-    return parse_json(_run_adapter(), raw, path)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import psutil
 import pytest
 
 from harness.bench import DROPPED_AT_CTRL_C
-from harness.cli import EXIT_USAGE, FEATURES, build_parser, main, requested_command
+from harness.cli import FEATURES, build_parser, main, requested_command
+from harness.commands.errors import EXIT_USAGE
 
 from .conftest import REPO_ROOT
 

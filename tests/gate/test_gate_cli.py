@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.baseline import BASELINE_COLUMNS
-from harness.gate import cli
+from harness.commands import gate as cli
 from harness.gate.outcome import ExitCode
 
 REPO = Path(__file__).resolve().parents[2]

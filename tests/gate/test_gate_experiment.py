@@ -14,20 +14,17 @@ from types import ModuleType
 import pytest
 
 from harness.gate.build import build_commit, resolve_commit
-from harness.gate.experiment import (
-    SIZING_TOLERANCE,
+from harness.gate.experiment.options import ExperimentOptions, ResultRow
+from harness.gate.experiment.outputs import results_markdown, write_results
+from harness.gate.experiment.patch import (
     SPIN_VARIABLE,
-    ExperimentOptions,
     PatchError,
-    ResultRow,
     inject_python_slowdown,
     inject_rust_slowdown,
     inject_slowdowns,
-    results_markdown,
     rust_spin_lines,
-    size_iterations,
-    write_results,
 )
+from harness.gate.experiment.sizing import SIZING_TOLERANCE, size_iterations
 from harness.gate.measure import Target
 
 REPO = Path(__file__).resolve().parents[2]

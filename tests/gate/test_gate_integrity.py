@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import sky_rs
-from harness.gate import build, cli
+from harness.commands import gate as cli
+from harness.gate import build
 from harness.gate.build import is_worktree_of, prepare_worktree
 from harness.gate.ci import ci_verdict
 from harness.gate.lock import gate_dir_lock

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.results import Impl, PairResult, RunResult, TimingSample
-from harness.telemetry.publish import save_run
+from harness.run_json import save_run
 from tests.report.synthetic import synthetic_run
 
 RUN_SPACING_S = 86_400.0

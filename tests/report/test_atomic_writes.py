@@ -32,7 +32,7 @@ from harness.gate.calibrate import (
     save_calibration,
 )
 from harness.results import Impl, RunResult
-from harness.telemetry.publish import load_run, save_run
+from harness.run_json import load_run, save_run
 
 from .synthetic import ENVIRONMENT, pair, synthetic_run
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from harness import baseline, bench_cli
 from harness.baseline import (
     BASELINE_COLUMNS,
     SIDECAR_FORMAT_VERSION,
@@ -24,10 +23,14 @@ from harness.baseline import (
     write_baseline,
 )
 from harness.bench import BenchOptions
-from harness.gate import cli as gate_cli
+from harness.commands import baseline as baseline_cli
+from harness.commands import bench as bench_cli
+from harness.commands import gate as gate_cli
 from harness.gate.outcome import ExitCode
 from harness.pairs.workload_types import Mode
+from harness.registry import DEFAULT_MODULES
 from harness.results import Impl, RunResult
+from harness.timing import PLANS
 
 from .synthetic import ENVIRONMENT, synthetic_run, timing
 
@@ -172,7 +175,7 @@ def test_baseline_command_runs_the_bench_publishes_and_records(
 
     monkeypatch.setattr(bench_cli, "run_bench", fake_run_bench)
     parser = argparse.ArgumentParser()
-    baseline.register(parser.add_subparsers())
+    baseline_cli.register(parser.add_subparsers())
     arguments = parser.parse_args(
         [
             "baseline",
@@ -188,6 +191,8 @@ def test_baseline_command_runs_the_bench_publishes_and_records(
     )
     assert arguments.handler(arguments) == 0
     assert received[0].mode is Mode.QUICK and received[0].only == ("base36_encode",)
+    # A baseline is of the mode's own plan and the default modules, never the bench's tuning flags.
+    assert received[0].plan == PLANS[Mode.QUICK] and dict(received[0].modules) == DEFAULT_MODULES
     assert (tmp_path / "reports" / "latest" / "run.json").exists()
     assert (tmp_path / "baselines" / f"{ENVIRONMENT['machine_fingerprint']}.csv").exists()
     assert "no previous baseline" in capsys.readouterr().out
@@ -196,7 +201,7 @@ def test_baseline_command_runs_the_bench_publishes_and_records(
 def test_an_interrupted_bench_is_not_recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(bench_cli, "run_bench", lambda _options: synthetic_run(interrupted=True))
     parser = argparse.ArgumentParser()
-    baseline.register(parser.add_subparsers())
+    baseline_cli.register(parser.add_subparsers())
     arguments = parser.parse_args(
         ["baseline", "--out", str(tmp_path / "reports"), "--baselines-dir", str(tmp_path / "baselines")]
     )

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from harness.charts import write_charts
+from harness.formatting import format_ratio
 from harness.outputs import write_run_folder
-from harness.report_format import format_ratio
 from harness.report_html import HTML_FILENAME, write_html_page, write_run_html
 
 from .synthetic import run_with_references

@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
-from harness import baseline, bench_cli, interrupts
+from harness import interrupts
 from harness.atomic import write_bytes_atomic
 from harness.baseline import baseline_paths, load_baseline
 from harness.bench import BenchOptions
 from harness.charts import write_charts
+from harness.commands import baseline as baseline_cli
+from harness.commands import bench as bench_cli
 from harness.report import write_report
 from harness.results import RunResult
 
@@ -40,7 +42,7 @@ def _command(tmp_path: Path, name: str) -> tuple[Callable[[argparse.Namespace], 
     parser = argparse.ArgumentParser()
     subparsers = parser.add_subparsers()
     bench_cli.register(subparsers)
-    baseline.register(subparsers)
+    baseline_cli.register(subparsers)
     argv = [name, "--out", str(tmp_path / "reports"), "--no-progress"]
     if name == "baseline":
         argv += ["--baselines-dir", str(tmp_path / "baselines")]

@@ -10,8 +10,8 @@ import harness.report
 import harness.report_claims
 import harness.report_floors
 import harness.report_scaling
+from harness.formatting import format_bytes, format_ns, format_percent
 from harness.report import is_floor_bound, render_report, write_report
-from harness.report_format import format_bytes, format_ns, format_percent
 from harness.results import Verdict
 from harness.stats import geometric_mean_speedup
 

@@ -8,14 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.telemetry.cli import (
-    EXIT_NOT_DELIVERED,
-    EXIT_OK,
-    EXIT_USAGE,
-    add_telemetry_arguments,
-    config_from_args,
-    main,
-)
+from harness.commands.arguments import add_telemetry_arguments
+from harness.commands.arguments import telemetry_config as config_from_args
+from harness.commands.errors import EXIT_OK, EXIT_USAGE
+from harness.commands.publish import EXIT_NOT_DELIVERED, main
 from harness.telemetry.config import HostPort
 
 from .fakes import recording_gateway, refused_tcp_port

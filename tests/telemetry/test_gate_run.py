@@ -10,9 +10,9 @@ import pytest
 
 from harness.gate.telemetry import gate_run, send_gate_run
 from harness.results import RunKind, RunResult
+from harness.run_json import load_run
 from harness.telemetry import TelemetryConfig, emit_run, publish
 from harness.telemetry.delivery import load_report
-from harness.telemetry.publish import load_run
 from harness.telemetry.statsd_sink import run_gauges
 
 from .fakes import recording_gateway, refused_tcp_port

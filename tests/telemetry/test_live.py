@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
-from harness.gate import cli as gate_cli
+from harness.commands import gate as gate_cli
 from harness.gate.outcome import ExitCode
 from harness.results import Impl, RunKind, RunResult
+from harness.run_json import load_run
 from harness.telemetry import TelemetryConfig, emit_run, publish
 from harness.telemetry import metrics as m
 from harness.telemetry.delivery import load_report
-from harness.telemetry.publish import load_run
 from harness.telemetry.pushgateway import PushgatewayProgress
 
 from .conftest import REPO, Stack

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import build_parser
+from harness.commands.arguments import add_telemetry_arguments
 from harness.telemetry import TelemetryConfig, TelemetryConfigError, emit, emit_run, pushgateway
-from harness.telemetry.cli import add_telemetry_arguments
 from harness.telemetry.delivery import load_report
 from harness.telemetry.pushgateway import PushgatewayProgress
 

@@ -1,4 +1,4 @@
-"""``gate``, ``calibrate`` and ``experiment`` subcommands: argument parsing over plain functions.
+"""``gate`` and ``calibrate``: argument parsing over ``run_gate`` and ``run_calibration``.
 
 Exit codes (docs/gate.md): 0 no regression, 1 regression, 2 usage or tool error, 3 cannot judge.
 """
@@ -8,61 +8,43 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.gate.build import BuildError, RefError, candidate_build, repo_root
-from harness.gate.calibrate import (
-    calibration_path,
-    calibration_table,
-    run_calibration,
-    save_calibration,
+from harness.commands import experiment
+from harness.commands.arguments import (
+    Subparsers,
+    add_measure_arguments,
+    add_telemetry_arguments,
+    bounded_float,
+    bounded_int,
+    fraction_below_one,
+    measure_plan,
+    mode_of,
+    only_of,
+    telemetry_config,
 )
-from harness.gate.compare import GatePolicy
+from harness.gate.build import BuildError, RefError, candidate_build, repo_root
+from harness.gate.calibrate import calibration_path, calibration_table, run_calibration, save_calibration
 from harness.gate.config import ConfigError, GateConfig, load_config
-from harness.gate.experiment import register_experiment
-from harness.gate.gate import GateOptions, machine_fingerprint_here, run_gate, targets_for
+from harness.gate.gate import GateOptions, run_gate, targets_for
 from harness.gate.instructions import InstructionCountError
 from harness.gate.lock import DEFAULT_LOCK_WAIT_S
-from harness.gate.options import add_measure_arguments, mode_of, plan_of
+from harness.gate.measure import MeasurePlan
+from harness.gate.noise_floors import machine_fingerprint_here
 from harness.gate.outcome import ExitCode, GateToolError, GateUsageError
 from harness.gate.outputs import format_table, write_outputs
 from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.telemetry import gate_run, send_gate_run
+from harness.pairs.workload_types import Mode
 from harness.registry import UnknownNameError
-from harness.telemetry.cli import add_telemetry_arguments, config_from_args
+from harness.telemetry import TelemetryConfig
 from harness.telemetry.delivery import TEXTFILE
 from harness.worker_client import WorkerError
 
 DEFAULT_OUT = Path("reports/gate")
 _MESSAGE_LIMIT = 600  # characters of an error message shown on its one line
 _MAX_LOCK_WAIT_S = 24 * 3600.0
-
-Subparsers = argparse._SubParsersAction  # the type argparse gives add_subparsers()
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
-
-
-def _lock_wait(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= _MAX_LOCK_WAIT_S:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {_MAX_LOCK_WAIT_S:g} seconds, got {text}")
-    return value
-
-
-def config_of(arguments: argparse.Namespace) -> GateConfig:
-    config = load_config(arguments.config)
-    overrides = {
-        name: getattr(arguments, name)
-        for name in ("alpha", "min_effect", "correction")
-        if getattr(arguments, name, None) is not None
-    }
-    return replace(config, policy=replace(config.policy, **overrides)) if overrides else config
 
 
 def _add_integrity_arguments(gate: argparse.ArgumentParser) -> None:
@@ -77,14 +59,14 @@ def _add_integrity_arguments(gate: argparse.ArgumentParser) -> None:
     )
     gate.add_argument(
         "--lock-timeout",
-        type=_lock_wait,
+        type=bounded_float(low=0.0, high=_MAX_LOCK_WAIT_S, low_inclusive=True),
         default=DEFAULT_LOCK_WAIT_S,
         metavar="SECONDS",
         help="wait this long for another gate using the same gate dir, then exit 2 (default: %(default)g)",
     )
 
 
-def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
+def _register_gate(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     gate = subparsers.add_parser(
         "gate",
         help="regression gate: this tree against a commit (interleaved), a baseline, or instruction counts",
@@ -108,8 +90,12 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     )
     add_measure_arguments(gate)
     gate.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
-    gate.add_argument("--alpha", type=_fraction, help="false-alarm rate over the suite (default: gate.toml)")
-    gate.add_argument("--min-effect", type=_fraction, help="smallest timing change that fails, e.g. 0.05")
+    gate.add_argument(
+        "--alpha", type=fraction_below_one, help="false-alarm rate over the suite (default: gate.toml)"
+    )
+    gate.add_argument(
+        "--min-effect", type=fraction_below_one, help="smallest timing change that fails, e.g. 0.05"
+    )
     gate.add_argument("--correction", choices=("holm", "bh"), help="multiple-comparison correction")
     gate.add_argument("--calibration", type=Path, help="calibration file (default: this machine's, if any)")
     gate.add_argument("--no-calibration", action="store_true", help="ignore calibrated noise floors")
@@ -117,26 +103,78 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     add_telemetry_arguments(gate)
     gate.set_defaults(handler=gate_command)
 
+
+def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
+    _register_gate(subparsers)
     calibrate = subparsers.add_parser(
         "calibrate",
         help="A/A runs: noise floor and smallest detectable slowdown per comparison on this machine",
         description="Run the working tree against itself (separate processes, interleaved) several times "
         "and save reports/calibration/<machine fingerprint>.json, which the gate then uses.",
     )
-    calibrate.add_argument("--runs", type=int, default=5, help="A/A runs (default: %(default)s)")
+    calibrate.add_argument(
+        "--runs", type=bounded_int(low=2), default=5, help="A/A runs (default: %(default)s)"
+    )
     add_measure_arguments(calibrate)
     calibrate.add_argument(
         "--out", type=Path, help="calibration file (default: reports/calibration/<fp>.json)"
     )
     calibrate.set_defaults(handler=calibrate_command)
+    experiment.register(subparsers)
 
-    register_experiment(subparsers)
+
+@dataclass(frozen=True)
+class GateCommandOptions:
+    """The gate's options, and where its report and telemetry go."""
+
+    gate: GateOptions
+    out: Path
+    telemetry: TelemetryConfig
+
+
+def _gate_config(args: argparse.Namespace) -> GateConfig:
+    """gate.toml with the policy flags given on the command line applied over it."""
+    config = load_config(args.config)
+    overrides = {
+        name: value
+        for name, value in (
+            ("alpha", args.alpha),
+            ("min_effect", args.min_effect),
+            ("correction", args.correction),
+        )
+        if value is not None
+    }
+    return replace(config, policy=replace(config.policy, **overrides)) if overrides else config
+
+
+def gate_options(args: argparse.Namespace) -> GateCommandOptions:
+    """The gate's typed options; a bad telemetry address or gate.toml fails here, before the measuring."""
+    telemetry = telemetry_config(args)
+    gate = GateOptions(
+        repo=Path.cwd(),
+        against=args.against,
+        baseline=args.baseline,
+        ratios_only=args.ratios_only,
+        instructions=args.instructions,
+        mode=mode_of(args),
+        only=only_of(args),
+        plan=measure_plan(args),
+        config=_gate_config(args),
+        calibration=args.calibration,
+        use_calibration=not args.no_calibration,
+        scratch=args.scratch,
+        gate_dir=args.gate_dir,
+        rebuild_candidate=not args.no_rebuild,
+        lock_wait_s=args.lock_timeout,
+        profile_dir=args.out / "profiles",
+    )
+    return GateCommandOptions(gate=gate, out=args.out, telemetry=telemetry)
 
 
 def gate_command(arguments: argparse.Namespace) -> int:
     """Runs the gate; every fault of the tool or the input is one line on stderr and exit 2."""
     try:
-        return _gate(arguments)
+        return gate_and_publish(gate_options(arguments))
     except (GateUsageError, RefError, ConfigError, UnknownNameError, ValueError) as error:  # bad address too
         _fail("usage error", error)
     except (GateToolError, InstructionCountError, WorkerError, OSError) as error:
@@ -146,41 +184,23 @@ def gate_command(arguments: argparse.Namespace) -> int:
     return ExitCode.USAGE_OR_TOOL_ERROR
 
 
-def _gate(arguments: argparse.Namespace) -> int:
+def gate_and_publish(options: GateCommandOptions) -> int:
+    """Run the gate, print its table, write its folder, send its run; the gate's exit code."""
     started_at_unix_s = time.time()
-    telemetry = config_from_args(arguments)  # a bad address fails now, not after the measuring
-    options = GateOptions(
-        repo=Path.cwd(),
-        against=arguments.against,
-        baseline=arguments.baseline,
-        ratios_only=arguments.ratios_only,
-        instructions=arguments.instructions,
-        mode=mode_of(arguments),
-        only=tuple(arguments.only or ()),
-        plan=plan_of(arguments),
-        config=config_of(arguments),
-        calibration=arguments.calibration,
-        use_calibration=not arguments.no_calibration,
-        scratch=arguments.scratch,
-        gate_dir=arguments.gate_dir,
-        rebuild_candidate=not arguments.no_rebuild,
-        lock_wait_s=arguments.lock_timeout,
-        profile_dir=arguments.out / "profiles",
-    )
-    report = run_gate(options, progress=_say)
+    report = run_gate(options.gate, progress=_say)
     print(format_table(report))
-    for path in write_outputs(report, arguments.out):
+    for path in write_outputs(report, options.out):
         print(f"wrote {path}")
     run = gate_run(
         report,
-        suite=str(options.mode),
+        suite=str(options.gate.mode),
         environment=report.environment,  # collected once, by run_gate
         started_at_unix_s=started_at_unix_s,
     )
-    delivery = send_gate_run(run, arguments.out, telemetry)  # a server that is down is reported, never raised
+    delivery = send_gate_run(run, options.out, options.telemetry)  # a server down is reported, never raised
     for sink in delivery.sinks:
         if sink.delivered and sink.sink == TEXTFILE:
-            print(f"wrote {arguments.out / sink.target}")
+            print(f"wrote {options.out / sink.target}")
         elif sink.delivered:
             print(f"sent to {sink.sink} {sink.target}")
     return int(report.exit_code)
@@ -192,32 +212,52 @@ def _fail(kind: str, error: BaseException) -> None:
     print(f"gate: {kind}: {text[:_MESSAGE_LIMIT]}", file=sys.stderr)
 
 
+@dataclass(frozen=True)
+class CalibrateOptions:
+    runs: int
+    mode: Mode
+    only: tuple[str, ...]
+    plan: MeasurePlan  # memory is not part of a calibration
+    config: Path
+    scratch: Path
+    out: Path | None  # None: reports/calibration/<fingerprint>.json
+
+
 def calibrate_command(arguments: argparse.Namespace) -> int:
-    if arguments.runs < 2:
-        print("calibrate: usage error: --runs must be >= 2", file=sys.stderr)
-        return ExitCode.USAGE_OR_TOOL_ERROR
+    options = CalibrateOptions(
+        runs=arguments.runs,
+        mode=mode_of(arguments),
+        only=only_of(arguments),
+        plan=replace(measure_plan(arguments), memory_calls=0),
+        config=arguments.config,
+        scratch=arguments.scratch,
+        out=arguments.out,
+    )
     try:
-        repo = repo_root(Path.cwd())
-        ensure_fresh_candidate(repo, progress=_say)  # calibrate the tree's build, not an older one
-        fingerprint = machine_fingerprint_here(repo)
-        policy: GatePolicy = load_config(arguments.config).policy
-        calibration = run_calibration(
-            candidate_build(repo),
-            targets_for(mode_of(arguments), tuple(arguments.only or ())),
-            replace(plan_of(arguments), memory_calls=0),
-            runs=arguments.runs,
-            fingerprint=fingerprint,
-            scratch=arguments.scratch.resolve(),
-            policy=policy,
-            progress=_say,
-        )
+        return calibrate(options)
     except (ConfigError, UnknownNameError, ValueError) as error:
         print(f"calibrate: usage error: {error}", file=sys.stderr)
-        return ExitCode.USAGE_OR_TOOL_ERROR
     except (BuildError, GateToolError, WorkerError, OSError) as error:
         print(f"calibrate: tool error: {error}", file=sys.stderr)
-        return ExitCode.USAGE_OR_TOOL_ERROR
-    path = arguments.out or repo / calibration_path(fingerprint)
+    return ExitCode.USAGE_OR_TOOL_ERROR
+
+
+def calibrate(options: CalibrateOptions) -> int:
+    """A/A runs of the working tree's build; the calibration file written and its table printed."""
+    repo = repo_root(Path.cwd())
+    ensure_fresh_candidate(repo, progress=_say)  # calibrate the tree's build, not an older one
+    fingerprint = machine_fingerprint_here(repo)
+    calibration = run_calibration(
+        candidate_build(repo),
+        targets_for(options.mode, options.only),
+        options.plan,
+        runs=options.runs,
+        fingerprint=fingerprint,
+        scratch=options.scratch.resolve(),
+        policy=load_config(options.config).policy,
+        progress=_say,
+    )
+    path = options.out or repo / calibration_path(fingerprint)
     save_calibration(calibration, path)
     print(calibration_table(calibration))
     print(f"wrote {path}")
