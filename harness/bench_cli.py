@@ -12,12 +12,12 @@ from pathlib import Path
 from harness import interrupts
 from harness.bench import DROPPED_AT_CTRL_C, BenchOptions, run_bench
 from harness.cli import UsageError, add_mode_arguments
+from harness.engine import Purpose, plan_for
 from harness.outputs import DEFAULT_OUT, publish_run
 from harness.registry import DEFAULT_MODULES
 from harness.results import Impl, RunResult
 from harness.telemetry import TelemetryConfig, TelemetryConfigError, progress_callback
 from harness.telemetry.cli import add_telemetry_arguments, config_from_args
-from harness.timing import PLANS
 from harness.worker_client import WorkerError
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
@@ -120,7 +120,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def options_from_arguments(args: argparse.Namespace) -> BenchOptions:
     """Bench options from parsed arguments; commands that reuse it (baseline) may lack the tuning flags."""
     mode = Mode.QUICK if args.quick else Mode.FULL if args.full else Mode.DEFAULT
-    plan = PLANS[mode]
+    plan = plan_for(Purpose.BENCH, mode)
     overrides = {
         "processes": getattr(args, "processes", None),
         "min_rounds": getattr(args, "min_rounds", None),
