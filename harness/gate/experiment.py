@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from harness.atomic import open_atomic_text, write_text_atomic
+from harness.engine import MeasurePlan, Purpose, plan_for
 from harness.environment import collect_environment
 from harness.gate.build import Build, BuildError, build_commit, repo_root, resolve_commit
 from harness.gate.calibrate import (
@@ -52,7 +53,7 @@ from harness.gate.calibrate import (
 from harness.gate.config import ConfigError, GateConfig, load_config
 from harness.gate.gate import judge_measurements, machine_fingerprint_here, remeasure_on, targets_for
 from harness.gate.instructions import InstructionCountError, InstructionJob, count_instructions
-from harness.gate.measure import DEFAULT_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
+from harness.gate.measure import Measurements, Target, measure_interleaved
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
 from harness.gate.outcome import ExitCode, GateToolError
 from harness.gate.two_stage import unresolved
@@ -82,7 +83,8 @@ class ExperimentOptions:
     aa_runs: int = 20
     mode: Mode = Mode.DEFAULT  # the gate's default; --quick is the CI gate's plan
     only: tuple[str, ...] = ()  # functions of the suite; empty = all 12 (the targets' functions are added)
-    plan: MeasurePlan = DEFAULT_PLAN  # memory is not part of the experiment
+    # memory is not part of the experiment
+    plan: MeasurePlan = field(default_factory=lambda: plan_for(Purpose.GATE, Mode.DEFAULT))
     config: GateConfig = field(default_factory=load_config)
     use_calibration: bool = True
     scratch: Path = DEFAULT_SCRATCH
@@ -352,7 +354,7 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
 SIZING_ATTEMPTS = 5  # patched builds tried per fraction before the closest one is kept
 SIZING_TOLERANCE = 0.1  # a sized change within 10% of the aim (10% +- 1 point) is close enough
 # 30 rounds: a 57 us function that reads /proc and cgroup files has a few % of round-to-round spread.
-SIZING_PLAN = MeasurePlan(rounds=30, values_per_round=3, warmups=1, min_time_s=0.01, memory_calls=0)
+SIZING_PLAN = replace(plan_for(Purpose.GATE, Mode.QUICK).with_rounds(30), memory_calls=0)
 
 
 @dataclass(frozen=True)

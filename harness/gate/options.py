@@ -7,11 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.cli import add_mode_arguments
+from harness.engine import MeasurePlan, Purpose, plan_for
 from harness.gate.config import DEFAULT_CONFIG
-from harness.gate.measure import DEFAULT_PLAN, FULL_PLAN, QUICK_PLAN, MeasurePlan
 from harness.workloads import DEFAULT_SCRATCH, Mode
-
-_PLANS = {Mode.QUICK: QUICK_PLAN, Mode.DEFAULT: DEFAULT_PLAN, Mode.FULL: FULL_PLAN}
 
 
 def _rounds(text: str) -> int:
@@ -41,9 +39,9 @@ def mode_of(arguments: argparse.Namespace, default: Mode = Mode.DEFAULT) -> Mode
 
 
 def plan_of(arguments: argparse.Namespace, default: Mode = Mode.DEFAULT) -> MeasurePlan:
-    plan = _PLANS[mode_of(arguments, default)]
+    plan = plan_for(Purpose.GATE, mode_of(arguments, default))
     if arguments.rounds:
-        plan = replace(plan, rounds=arguments.rounds)
+        plan = plan.with_rounds(arguments.rounds)
     if arguments.no_memory:
         plan = replace(plan, memory_calls=0)
     return plan

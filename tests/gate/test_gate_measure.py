@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.engine import MeasurePlan
 from harness.gate.build import Build
-from harness.gate.measure import MeasurePlan, Target, conservative_pair, measure_interleaved
+from harness.gate.measure import Target, conservative_pair, measure_interleaved
 from harness.results import Impl
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,7 +26,16 @@ def test_conservative_pair_claims_only_changes_beyond_the_spread_of_each_build()
 @pytest.mark.slow
 def test_same_build_twice_gives_paired_rounds_and_reports_unknown_workloads(tmp_path: Path) -> None:
     build = Build(label="candidate", commit="working tree", tree=REPO, python=Path(sys.executable))
-    plan = MeasurePlan(rounds=3, values_per_round=1, warmups=0, min_time_s=0.001, memory_calls=2)
+    plan = MeasurePlan(
+        min_rounds=3,
+        max_rounds=3,
+        fresh_processes_every=1,
+        values_per_round=1,
+        warmups=0,
+        min_time_s=0.001,
+        memory_calls=2,
+        memory_passes=2,
+    )
     measurements = measure_interleaved(
         build,
         build,
