@@ -53,13 +53,13 @@ from harness.gate.calibrate import (
 from harness.gate.config import ConfigError, GateConfig, load_config
 from harness.gate.gate import judge_measurements, machine_fingerprint_here, remeasure_on, targets_for
 from harness.gate.instructions import InstructionCountError, InstructionJob, count_instructions
-from harness.gate.measure import Measurements, Target, measure_interleaved
+from harness.gate.measure import Measurements, Target, measure_interleaved, time_one_side
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
 from harness.gate.outcome import ExitCode, GateToolError
 from harness.gate.two_stage import unresolved
 from harness.registry import FUNCTIONS, UnknownNameError, find_workload
 from harness.results import GateComparison, GateOutcome, Impl
-from harness.worker_client import WorkerClient, WorkerError
+from harness.worker_client import WorkerError
 from harness.workloads import DEFAULT_SCRATCH, Mode
 
 EXPERIMENTS_DIR = Path("reports/experiments")
@@ -205,12 +205,8 @@ def spin_ns_per_iteration(iterations: int = 1000, calls: int = 200, repeats: int
 
 def function_time_ns(build: Build, target: Target, scratch: Path, impl: Impl = Impl.PYTHON) -> float:
     """Median per-call time of one side of the target on ``build``."""
-    with WorkerClient(build.python, scratch, cwd=build.tree) as worker:
-        response = worker.time(
-            target.function, impl=impl, workload=target.workload, loops=None, values=7, warmups=2,
-            min_time_s=0.05,
-        )  # fmt: skip
-    return statistics.median(response.values_ns)
+    plan = plan_for(Purpose.GATE, Mode.DEFAULT).with_rounds(3)
+    return time_one_side(build, (target.function, impl, target.workload), plan, scratch=scratch)
 
 
 # --- the runs ---

@@ -96,6 +96,24 @@ def measure_interleaved(
     return _measurements(keys, rounds, memory)
 
 
+def time_one_side(build: Build, key: TargetKey, plan: MeasurePlan, *, scratch: Path) -> float:
+    """Median per-call time of one side on one build, taken by the engine's rules (its calibration too).
+
+    Raises the WorkerError of a failed request.
+    """
+    function, impl, workload = key
+    side = Side(CANDIDATE, impl)
+    with ExitStack() as stack:
+        pool = WorkerPool(
+            {CANDIDATE: WorkerCommand(build.python, scratch, cwd=build.tree)}, plan.processes, stack
+        )
+        [taken] = measure_rounds(pool, [Matchup(function, workload, (side,))], plan)
+        pool.close()
+    if taken.failure is not None:
+        raise taken.failure.error
+    return statistics.median(taken.values_ns[side])
+
+
 def _measurements(
     keys: Sequence[TargetKey], rounds: Sequence[MatchupRounds], memory: Sequence[MatchupMemory]
 ) -> Measurements:

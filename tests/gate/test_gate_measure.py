@@ -9,8 +9,9 @@ import pytest
 
 from harness.engine import MeasurePlan
 from harness.gate.build import Build
-from harness.gate.measure import Target, conservative_pair, measure_interleaved
+from harness.gate.measure import Target, conservative_pair, measure_interleaved, time_one_side
 from harness.results import Impl
+from harness.worker_client import WorkerError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,3 +51,12 @@ def test_same_build_twice_gives_paired_rounds_and_reports_unknown_workloads(tmp_
     bad = ("format_float", Impl.PYTHON, "no-such-workload")
     assert bad in measurements.errors and "no-such-workload" in measurements.errors[bad]
     assert bad not in measurements.base_ns
+
+
+@pytest.mark.slow
+def test_one_side_is_timed_by_the_engine_and_a_failure_is_raised(tmp_path: Path) -> None:
+    build = Build(label="candidate", commit="working tree", tree=REPO, python=Path(sys.executable))
+    plan = MeasurePlan(min_rounds=2, max_rounds=2, warmups=0, min_time_s=0.001)
+    assert time_one_side(build, ("format_float", Impl.PYTHON, "mixed-p1"), plan, scratch=tmp_path) > 0
+    with pytest.raises(WorkerError, match="no-such-workload"):
+        time_one_side(build, ("format_float", Impl.PYTHON, "no-such-workload"), plan, scratch=tmp_path)
