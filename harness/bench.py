@@ -8,6 +8,7 @@ and every worker process is killed before this function returns.
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import time
@@ -21,6 +22,17 @@ from tqdm import tqdm
 
 from harness import fallback, interrupts
 from harness.criterion import CriterionError, run_criterion
+from harness.engine import (
+    Matchup,
+    MeasurePlan,
+    Purpose,
+    Side,
+    WorkerCommand,
+    WorkerPool,
+    measure_memory,
+    measure_rounds,
+    plan_for,
+)
 from harness.environment import collect_environment
 from harness.floors import run_floors
 from harness.pairs.workload_types import (
@@ -35,14 +47,26 @@ from harness.pairs.workload_types import (
 from harness.parity import capture
 from harness.references import REFERENCE_VALUES, measure_references
 from harness.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
-from harness.results import Impl, MemorySample, NativeEstimate, NotComparable, PairResult, RunResult
+from harness.results import (
+    Impl,
+    MemorySample,
+    NativeEstimate,
+    NotComparable,
+    PairResult,
+    RunResult,
+    TimingSample,
+)
 from harness.stats import apply_floors, verdict
-from harness.timing import PLANS, TimingPlan, measure_import_time_ns, measure_timer_overhead_ns, time_pair
+from harness.timing import measure_import_time_ns, measure_timer_overhead_ns
 from harness.worker_client import WorkerClient, WorkerError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # not_comparable's reason for the pair Ctrl-C stopped in its middle.
 DROPPED_AT_CTRL_C = "dropped: Ctrl-C came while it was being measured"
+# Both sides of a pair run in the same workers: one worker source, two sides.
+_SOURCE = "bench"
+RUST_SIDE = Side(_SOURCE, Impl.RUST)
+PYTHON_SIDE = Side(_SOURCE, Impl.PYTHON)
 
 
 @dataclass(frozen=True)
@@ -55,7 +79,7 @@ class BenchOptions:
     seed: int = 0
     python: Path = field(default_factory=lambda: Path(sys.executable))  # the interpreter of the workers
     repo_root: Path = REPO_ROOT
-    plan: TimingPlan | None = None  # None: the plan of the mode
+    plan: MeasurePlan | None = None  # None: the bench's plan of the mode
     modules: Mapping[Impl, str] = field(default_factory=lambda: dict(DEFAULT_MODULES))
     memory: bool = True  # allocations per call (and peak RSS of large workloads)
     criterion: bool = True  # the Rust functions without Python (cargo bench), for the report's split
@@ -68,8 +92,14 @@ class BenchOptions:
     progress_sink: Callable[[Mapping[str, str]], Callable[[int, int], None] | None] | None = None
 
     @property
-    def timing_plan(self) -> TimingPlan:
-        return self.plan or PLANS[self.mode]
+    def timing_plan(self) -> MeasurePlan:
+        return self.plan or plan_for(Purpose.BENCH, self.mode)
+
+    @property
+    def worker_command(self) -> WorkerCommand:
+        return WorkerCommand(
+            self.python, self.scratch, cwd=self.repo_root, seed=self.seed, modules=self.modules
+        )
 
 
 @dataclass(frozen=True)
@@ -92,56 +122,6 @@ def _tasks(options: BenchOptions) -> list[_Task]:
 
 def _run_id(started_at_unix_s: float, mode: Mode) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started_at_unix_s)) + f"-{mode}"
-
-
-class _WorkerPool:
-    """Timing workers, replaced when one dies; all of them are killed on exit."""
-
-    def __init__(self, options: BenchOptions, size: int, stack: ExitStack) -> None:
-        self._options = options
-        self._stack = stack
-        self.workers = [self._start() for _ in range(size)]
-
-    def _start(self) -> WorkerClient:
-        worker = WorkerClient(
-            self._options.python,
-            self._options.scratch,
-            seed=self._options.seed,
-            modules=self._options.modules,
-            cwd=self._options.repo_root,
-            owner=self._stack,  # owned from the moment it is spawned, so Ctrl-C never leaves it running
-        )
-        return worker
-
-    def replace_dead(self) -> None:
-        self.workers = [worker if worker.alive else self._start() for worker in self.workers]
-
-
-def _measure_memory(
-    memory_worker: WorkerClient, options: BenchOptions, function: str, workload: Workload
-) -> tuple[MemorySample, MemorySample]:
-    from harness.memory import measure_peak_rss  # noqa: PLC0415  (memray: not at the command line's start)
-
-    samples: dict[Impl, MemorySample] = {}
-    for impl in (Impl.RUST, Impl.PYTHON):
-        bytes_per_call, allocs_per_call = memory_worker.memory(function, impl, workload.id, calls=3)
-        peak_rss_bytes = (
-            measure_peak_rss(
-                options.python,
-                function,
-                impl,
-                workload.id,
-                options.scratch,
-                seed=options.seed,
-                cwd=options.repo_root,
-            )
-            if workload.large
-            else None
-        )
-        samples[impl] = MemorySample(
-            function, impl, workload.id, bytes_per_call, allocs_per_call, peak_rss_bytes
-        )
-    return samples[Impl.RUST], samples[Impl.PYTHON]
 
 
 @contextmanager
@@ -233,9 +213,9 @@ def _measure(
     _prepare_data(tasks, options, bar.set_description)
     bar.set_description("import time")
     collected.import_time_ns = _import_times(options)
-    timing_pool = _WorkerPool(options, plan.processes, stack)
+    timing_pool = _pool(options, plan.processes, stack)
     # Allocation tracking (memray) stays out of the timing workers: its hooks must not touch timed calls.
-    memory_pool = _WorkerPool(options, 1, stack) if options.memory else None
+    memory_pool = _pool(options, 1, stack) if options.memory else None
     _measure_floor_and_overhead(timing_pool, options, collected, bar)
     bar.update()
     for pairs_done, task in enumerate(tasks, start=1):
@@ -254,8 +234,13 @@ def _measure(
     _measure_after_pairs(tasks, options, collected, bar)
 
 
+def _pool(options: BenchOptions, processes: int, stack: ExitStack) -> WorkerPool[WorkerClient]:
+    """Timing workers of the bench's one source, replaced when one dies; all killed by ``stack``."""
+    return WorkerPool({_SOURCE: options.worker_command}, processes, stack)
+
+
 def _measure_floor_and_overhead(
-    timing_pool: _WorkerPool, options: BenchOptions, collected: _Collected, bar: tqdm[None]
+    timing_pool: WorkerPool[WorkerClient], options: BenchOptions, collected: _Collected, bar: tqdm[None]
 ) -> None:
     """The call floor (no-op functions, timed as a pair is) and the timing loop's own cost."""
     plan = options.timing_plan
@@ -267,14 +252,14 @@ def _measure_floor_and_overhead(
             collected.call_floor, collected.in_progress = call_floor, None
     except WorkerError as error:
         bar.write(f"call floor not measured: {error}")
-        timing_pool.replace_dead()
+        timing_pool.revive_dead()
         collected.in_progress = None
     bar.set_description("timer overhead")
     try:
-        collected.timer_overhead_ns = measure_timer_overhead_ns(timing_pool.workers[0], plan)
+        collected.timer_overhead_ns = measure_timer_overhead_ns(timing_pool.client(_SOURCE), plan)
     except WorkerError as error:
         bar.write(f"timer overhead not measured: {error}")
-        timing_pool.replace_dead()
+        timing_pool.revive_dead()
 
 
 def _measure_after_pairs(
@@ -352,32 +337,38 @@ def _import_times(options: BenchOptions) -> dict[str, float]:
 def _measure_task(
     task: _Task,
     options: BenchOptions,
-    timing_pool: _WorkerPool,
-    memory_pool: _WorkerPool | None,
+    timing_pool: WorkerPool[WorkerClient],
+    memory_pool: WorkerPool[WorkerClient] | None,
     warn: Callable[[str], None],
 ) -> PairResult | NotComparable:
     """Parity, then timing, then memory of one pair. A pair that fails is returned as NotComparable."""
     try:
-        difference = timing_pool.workers[0].parity(task.function, task.workload.id)
+        difference = timing_pool.client(_SOURCE).parity(task.function, task.workload.id)
         if difference is not None:
             return NotComparable(task.function, task.workload.id, difference)
         pair = _time_task(timing_pool, task, options.timing_plan, options.seed)
     except WorkerError as error:
         # One pair that cannot be measured must not end the run; it is listed with the reason.
-        timing_pool.replace_dead()
+        timing_pool.revive_dead()
         return NotComparable(task.function, task.workload.id, f"could not be measured: {error}")
     if memory_pool is None:
         return pair
-    from harness.memory import MemoryMeasurementError  # noqa: PLC0415  (memray, as in _measure_memory)
-
-    try:
-        rust_memory, python_memory = _measure_memory(
-            memory_pool.workers[0], options, task.function, task.workload
-        )
-    except (WorkerError, MemoryMeasurementError) as error:
-        warn(f"memory of {task.function}[{task.workload.id}] not measured: {error}")
-        memory_pool.replace_dead()
+    matchup = Matchup(task.function, task.workload.id, (RUST_SIDE, PYTHON_SIDE))
+    [memory] = measure_memory(memory_pool, [matchup], options.timing_plan, peak_rss=task.workload.large)
+    if memory.failure is not None:
+        warn(f"memory of {task.function}[{task.workload.id}] not measured: {memory.failure}")
         return pair
+    rust_memory, python_memory = (
+        MemorySample(
+            task.function,
+            side.impl,
+            task.workload.id,
+            statistics.median(memory.sides[side].alloc_bytes_per_call),
+            statistics.median(memory.sides[side].allocs_per_call),
+            memory.sides[side].peak_rss_bytes,
+        )
+        for side in (RUST_SIDE, PYTHON_SIDE)
+    )
     return replace(pair, rust_memory=rust_memory, python_memory=python_memory)
 
 
@@ -408,16 +399,36 @@ def _fallback_calls(
     }
 
 
-def _time_task(pool: _WorkerPool, task: _Task, plan: TimingPlan, seed: int) -> PairResult:
-    timing = time_pair(pool.workers, task.function, task.workload.id, plan, seed)
+def _time_task(pool: WorkerPool[WorkerClient], task: _Task, plan: MeasurePlan, seed: int) -> PairResult:
+    """Both sides of one pair in the engine's rounds, until the speedup is precise enough.
+
+    Raises the WorkerError of a side that could not be measured.
+    """
+    speedup_ratio = (PYTHON_SIDE, RUST_SIDE)
+    matchup = Matchup(task.function, task.workload.id, (RUST_SIDE, PYTHON_SIDE), stop_on=(speedup_ratio,))
+    [rounds] = measure_rounds(pool, [matchup], plan, seed=seed)
+    if rounds.failure is not None:
+        raise rounds.failure.error
+    rust, python = (
+        TimingSample(
+            function=task.function,
+            impl=side.impl,
+            workload=task.workload.id,
+            values_ns=rounds.values_ns[side],
+            loops=rounds.loops[side.impl],
+            warmup_values_ns=rounds.warmup_values_ns[side],
+        )
+        for side in (RUST_SIDE, PYTHON_SIDE)
+    )
+    speedup = rounds.ratios[speedup_ratio]
     return PairResult(
         function=task.function,
         workload=task.workload.id,
         size=task.workload.size,
         size_unit=task.workload.size_unit,
-        rust=timing.rust,
-        python=timing.python,
-        speedup=timing.speedup,
+        rust=rust,
+        python=python,
+        speedup=speedup,
         claimed_speedup=task.claimed_speedup,
-        verdict=verdict(timing.speedup, task.claimed_speedup),
+        verdict=verdict(speedup, task.claimed_speedup),
     )

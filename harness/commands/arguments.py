@@ -26,7 +26,7 @@ from harness.telemetry.config import (
 )
 
 if TYPE_CHECKING:
-    from harness.gate.measure import MeasurePlan
+    from harness.engine import MeasurePlan
 
 Subparsers = argparse._SubParsersAction  # the type argparse gives add_subparsers()
 

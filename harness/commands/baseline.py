@@ -11,8 +11,8 @@ from harness.baseline import BASELINES_DIR, record_baseline
 from harness.commands.arguments import Subparsers, mode_of
 from harness.commands.bench import add_run_arguments, measure_and_summarise, run_command_options
 from harness.commands.errors import EXIT_INTERRUPTED
+from harness.engine import Purpose, plan_for
 from harness.registry import DEFAULT_MODULES
-from harness.timing import PLANS
 
 
 def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
@@ -43,7 +43,9 @@ def baseline_command(arguments: argparse.Namespace) -> int:
     """
     # A baseline is always of the default modules and the mode's own timing plan: the bench's tuning
     # options are not offered.
-    options = run_command_options(arguments, plan=PLANS[mode_of(arguments)], modules=DEFAULT_MODULES)
+    options = run_command_options(
+        arguments, plan=plan_for(Purpose.BENCH, mode_of(arguments)), modules=DEFAULT_MODULES
+    )
     with interrupts.ctrl_c_policy():
         exit_code, run = measure_and_summarise(
             options, "baseline", when_interrupted="the baseline was not recorded"

@@ -27,11 +27,11 @@ from harness.commands.arguments import (
     telemetry_config,
 )
 from harness.commands.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from harness.engine import MeasurePlan, Purpose, plan_for
 from harness.outputs import DEFAULT_OUT, publish_run
 from harness.registry import DEFAULT_MODULES
 from harness.results import Impl, RunResult
 from harness.telemetry import TelemetryConfig, TelemetryConfigError, progress_callback
-from harness.timing import PLANS, TimingPlan
 from harness.worker_client import WorkerError
 
 # Bounds that catch a slip of the keyboard (inf, 1e9, a process per core of a cluster), not a policy.
@@ -119,9 +119,9 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=bench_command)
 
 
-def tuned_plan(args: argparse.Namespace) -> TimingPlan:
+def tuned_plan(args: argparse.Namespace) -> MeasurePlan:
     """The mode's timing plan with the tuning flags of ``bench`` applied (UsageError if they clash)."""
-    plan = PLANS[mode_of(args)]
+    plan = plan_for(Purpose.BENCH, mode_of(args))
     overrides = {
         "processes": args.processes,
         "min_rounds": args.min_rounds,
@@ -139,7 +139,7 @@ def tuned_plan(args: argparse.Namespace) -> TimingPlan:
 
 
 def run_command_options(
-    args: argparse.Namespace, *, plan: TimingPlan, modules: Mapping[Impl, str]
+    args: argparse.Namespace, *, plan: MeasurePlan, modules: Mapping[Impl, str]
 ) -> RunCommandOptions:
     """The options of ``add_run_arguments``' flags, with the plan and the sides' modules the command chose.
 

@@ -24,13 +24,13 @@ from harness.commands.arguments import (
     only_of,
     telemetry_config,
 )
+from harness.engine import MeasurePlan
 from harness.gate.build import BuildError, RefError, candidate_build, repo_root
 from harness.gate.calibrate import calibration_path, calibration_table, run_calibration, save_calibration
 from harness.gate.config import ConfigError, GateConfig, load_config
 from harness.gate.gate import GateOptions, run_gate, targets_for
 from harness.gate.instructions import InstructionCountError
 from harness.gate.lock import DEFAULT_LOCK_WAIT_S
-from harness.gate.measure import MeasurePlan
 from harness.gate.noise_floors import machine_fingerprint_here
 from harness.gate.outcome import ExitCode, GateToolError, GateUsageError
 from harness.gate.outputs import format_table, write_outputs

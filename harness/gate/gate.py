@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from harness.engine import MeasurePlan, Purpose, plan_for
 from harness.environment import collect_environment
 from harness.gate.against_baseline import gate_against_baseline
 from harness.gate.build import (
@@ -37,7 +38,7 @@ from harness.gate.compare import (
 from harness.gate.config import GateConfig, load_config
 from harness.gate.instructions import InstructionJob, count_instructions, judge_instructions
 from harness.gate.lock import DEFAULT_LOCK_WAIT_S, gate_dir_lock
-from harness.gate.measure import QUICK_PLAN, Measurements, MeasurePlan, Target, measure_interleaved
+from harness.gate.measure import Measurements, Target, measure_interleaved
 from harness.gate.noise_floors import noise_floors
 from harness.gate.outcome import (
     CannotJudge,
@@ -68,7 +69,7 @@ class GateOptions:
     instructions: bool = False
     mode: Mode = Mode.QUICK
     only: tuple[str, ...] = ()
-    plan: MeasurePlan = QUICK_PLAN
+    plan: MeasurePlan = field(default_factory=lambda: plan_for(Purpose.GATE, Mode.QUICK))
     config: GateConfig = field(default_factory=load_config)
     calibration: Path | None = None  # None: reports/calibration/<this machine>.json if it exists
     use_calibration: bool = True
@@ -251,7 +252,7 @@ def remeasure_on(
             base,
             candidate,
             [],
-            replace(plan, rounds=rounds, memory_calls=0),
+            replace(plan.with_rounds(rounds), memory_calls=0),
             scratch=scratch,
             progress=progress,
             keys=keys,

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from harness.bench import BenchOptions
+from harness.engine import MeasurePlan
 from harness.pairs.workload_types import Mode
 from harness.results import Impl
-from harness.timing import TimingPlan
 
 STAND_INS = Path(__file__).parent / "stand_ins"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # As little measuring as the code paths allow: tests check behaviour, never timings.
-TINY_PLAN = TimingPlan(
+TINY_PLAN = MeasurePlan(
     processes=1, min_rounds=2, max_rounds=2, warmups=0, min_time_s=0.0005, pair_budget_s=0.01
 )
 

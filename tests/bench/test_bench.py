@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 import harness.bench
-import harness.timing
+import harness.engine
 from harness.bench import DROPPED_AT_CTRL_C, run_bench
 from harness.registry import DEFAULT_MODULES
 
@@ -36,16 +36,16 @@ def test_bench_refuses_to_time_a_broken_pair(tmp_path: Path) -> None:
 def test_interrupt_keeps_finished_measurements_and_stops_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_time_pair = harness.timing.time_pair
+    real_measure_rounds = harness.engine.measure_rounds
     started_workers: list[int] = []
 
-    def time_pair_then_ctrl_c(workers, function, workload, plan, seed=0):  # type: ignore[no-untyped-def]
-        started_workers.extend(worker.pid for worker in workers)
-        if function != "_noop":
+    def measure_rounds_then_ctrl_c(pool, matchups, plan, seed=0):  # type: ignore[no-untyped-def]
+        started_workers.extend(pool.client("bench", slot).pid for slot in range(pool.processes))
+        if matchups[0].function != "_noop":
             raise KeyboardInterrupt
-        return real_time_pair(workers, function, workload, plan, seed)
+        return real_measure_rounds(pool, matchups, plan, seed=seed)
 
-    monkeypatch.setattr(harness.bench, "time_pair", time_pair_then_ctrl_c)
+    monkeypatch.setattr(harness.bench, "measure_rounds", measure_rounds_then_ctrl_c)
     run = run_bench(tiny_options(tmp_path, only=("base36_encode",)))
     assert run.interrupted
     assert run.call_floor is not None, "the call floor was measured before Ctrl-C and must be kept"

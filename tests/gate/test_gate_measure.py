@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.engine import MeasurePlan
 from harness.gate.build import Build
-from harness.gate.measure import MeasurePlan, Target, conservative_pair, measure_interleaved
+from harness.gate.measure import Target, conservative_pair, measure_interleaved, time_one_side
 from harness.results import Impl
+from harness.worker_client import WorkerError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,7 +27,16 @@ def test_conservative_pair_claims_only_changes_beyond_the_spread_of_each_build()
 @pytest.mark.slow
 def test_same_build_twice_gives_paired_rounds_and_reports_unknown_workloads(tmp_path: Path) -> None:
     build = Build(label="candidate", commit="working tree", tree=REPO, python=Path(sys.executable))
-    plan = MeasurePlan(rounds=3, values_per_round=1, warmups=0, min_time_s=0.001, memory_calls=2)
+    plan = MeasurePlan(
+        min_rounds=3,
+        max_rounds=3,
+        fresh_processes_every=1,
+        values_per_round=1,
+        warmups=0,
+        min_time_s=0.001,
+        memory_calls=2,
+        memory_passes=2,
+    )
     measurements = measure_interleaved(
         build,
         build,
@@ -40,3 +51,12 @@ def test_same_build_twice_gives_paired_rounds_and_reports_unknown_workloads(tmp_
     bad = ("format_float", Impl.PYTHON, "no-such-workload")
     assert bad in measurements.errors and "no-such-workload" in measurements.errors[bad]
     assert bad not in measurements.base_ns
+
+
+@pytest.mark.slow
+def test_one_side_is_timed_by_the_engine_and_a_failure_is_raised(tmp_path: Path) -> None:
+    build = Build(label="candidate", commit="working tree", tree=REPO, python=Path(sys.executable))
+    plan = MeasurePlan(min_rounds=2, max_rounds=2, warmups=0, min_time_s=0.001)
+    assert time_one_side(build, ("format_float", Impl.PYTHON, "mixed-p1"), plan, scratch=tmp_path) > 0
+    with pytest.raises(WorkerError, match="no-such-workload"):
+        time_one_side(build, ("format_float", Impl.PYTHON, "no-such-workload"), plan, scratch=tmp_path)

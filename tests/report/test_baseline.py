@@ -26,11 +26,11 @@ from harness.bench import BenchOptions
 from harness.commands import baseline as baseline_cli
 from harness.commands import bench as bench_cli
 from harness.commands import gate as gate_cli
+from harness.engine import Purpose, plan_for
 from harness.gate.outcome import ExitCode
 from harness.pairs.workload_types import Mode
 from harness.registry import DEFAULT_MODULES
 from harness.results import Impl, RunResult
-from harness.timing import PLANS
 
 from .synthetic import ENVIRONMENT, synthetic_run, timing
 
@@ -192,7 +192,10 @@ def test_baseline_command_runs_the_bench_publishes_and_records(
     assert arguments.handler(arguments) == 0
     assert received[0].mode is Mode.QUICK and received[0].only == ("base36_encode",)
     # A baseline is of the mode's own plan and the default modules, never the bench's tuning flags.
-    assert received[0].plan == PLANS[Mode.QUICK] and dict(received[0].modules) == DEFAULT_MODULES
+    assert (
+        received[0].plan == plan_for(Purpose.BENCH, Mode.QUICK)
+        and dict(received[0].modules) == DEFAULT_MODULES
+    )
     assert (tmp_path / "reports" / "latest" / "run.json").exists()
     assert (tmp_path / "baselines" / f"{ENVIRONMENT['machine_fingerprint']}.csv").exists()
     assert "no previous baseline" in capsys.readouterr().out

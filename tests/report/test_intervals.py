@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import csv
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import harness.timing
+import harness.engine.rounds
+from harness.engine import Matchup, MeasurePlan, Side, WorkerPool, measure_rounds
 from harness.outputs import write_run_folder
 from harness.report import render_report
 from harness.results import Impl, Speedup
 from harness.stats import TARGET_RELATIVE_REACH, round_shape
-from harness.timing import TimingPlan, time_pair
-from harness.worker_client import TimeResponse
+from tests.engine.fake_workers import FakeSource
 
 from .synthetic import synthetic_run
 
@@ -80,14 +81,6 @@ def test_round_shape_says_nothing_about_few_or_identical_rounds() -> None:
     assert round_shape(*_rounds(np.linspace(2.0, 3.0, 9))) is None
 
 
-class _SteadyWorker:
-    """Python 3000 ns, Rust 1000 ns, every value: the timing itself does not matter here."""
-
-    def time(self, function: str, *, impl: Impl, loops: int | None, **_: object) -> TimeResponse:
-        value = 3_000.0 if impl is Impl.PYTHON else 1_000.0
-        return TimeResponse(loops=1, values_ns=(value,), warmup_values_ns=())
-
-
 def test_adaptive_rounds_stop_on_the_farther_end_of_the_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     narrow = Speedup(value=3.0, ci_low=2.97, ci_high=3.03, method="scripted")
     intervals = iter([LOPSIDED, narrow])  # half-width 4.5% but 8% below, then within 1% both ways
@@ -95,8 +88,11 @@ def test_adaptive_rounds_stop_on_the_farther_end_of_the_interval(monkeypatch: py
     def scripted_speedup(*_: object) -> Speedup:
         return next(intervals)
 
-    monkeypatch.setattr(harness.timing, "paired_speedup", scripted_speedup)
-    plan = TimingPlan(processes=1, min_rounds=4, max_rounds=50, warmups=0, min_time_s=0.01, pair_budget_s=1e6)
-    timing = time_pair([_SteadyWorker()], "f", "w", plan)  # type: ignore[list-item]
-    assert timing.speedup is narrow
-    assert len(timing.rust.values_ns) == plan.min_rounds + 1  # one more round past the lopsided interval
+    monkeypatch.setattr(harness.engine.rounds, "paired_speedup", scripted_speedup)
+    plan = MeasurePlan(min_rounds=4, max_rounds=50, warmups=0, pair_budget_s=1e6)
+    rust, python = Side("tree", Impl.RUST), Side("tree", Impl.PYTHON)
+    with ExitStack() as stack:
+        pool = WorkerPool({"tree": FakeSource("tree", [])}, 1, stack)
+        [rounds] = measure_rounds(pool, [Matchup("f", "w", (rust, python), stop_on=((python, rust),))], plan)
+    assert rounds.ratios[python, rust] is narrow
+    assert len(rounds.values_ns[rust]) == plan.min_rounds + 1  # one more round past the lopsided interval

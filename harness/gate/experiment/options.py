@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.engine import MeasurePlan, Purpose, plan_for
 from harness.gate.config import GateConfig, load_config
-from harness.gate.measure import DEFAULT_PLAN, MeasurePlan, Target
+from harness.gate.measure import Target
 from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode
 from harness.results import GateComparison, GateOutcome, Impl
 
@@ -26,7 +27,8 @@ class ExperimentOptions:
     aa_runs: int = 20
     mode: Mode = Mode.DEFAULT  # the gate's default; --quick is the CI gate's plan
     only: tuple[str, ...] = ()  # functions of the suite; empty = all 12 (the targets' functions are added)
-    plan: MeasurePlan = DEFAULT_PLAN  # memory is not part of the experiment
+    # memory is not part of the experiment
+    plan: MeasurePlan = field(default_factory=lambda: plan_for(Purpose.GATE, Mode.DEFAULT))
     config: GateConfig = field(default_factory=load_config)
     calibration: Path | None = None  # None: this machine's file under reports/calibration/, if any
     use_calibration: bool = True

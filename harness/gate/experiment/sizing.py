@@ -5,33 +5,31 @@ from __future__ import annotations
 import functools
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from harness.engine import Purpose, plan_for
 from harness.gate.build import Build, build_commit
 from harness.gate.experiment.options import ExperimentOptions, Progress
 from harness.gate.experiment.patch import PatchError, inject_slowdowns, spin_ns_per_iteration
-from harness.gate.measure import MeasurePlan, Target, measure_interleaved
+from harness.gate.measure import Target, measure_interleaved, time_one_side
+from harness.pairs.workload_types import Mode
 from harness.results import Impl
-from harness.worker_client import WorkerClient, WorkerError
+from harness.worker_client import WorkerError
 
 RUST_PROBE_ITERATIONS = 100_000  # sized once per target from a probe build: Rust's cost per iteration
 SIZING_ATTEMPTS = 5  # patched builds tried per fraction before the closest one is kept
 SIZING_TOLERANCE = 0.1  # a sized change within 10% of the aim (10% +- 1 point) is close enough
 # 30 rounds: a 57 us function that reads /proc and cgroup files has a few % of round-to-round spread.
-SIZING_PLAN = MeasurePlan(rounds=30, values_per_round=3, warmups=1, min_time_s=0.01, memory_calls=0)
+SIZING_PLAN = replace(plan_for(Purpose.GATE, Mode.QUICK).with_rounds(30), memory_calls=0)
 
 
 def function_time_ns(build: Build, target: Target, scratch: Path, impl: Impl = Impl.PYTHON) -> float:
     """Median per-call time of one side of the target on ``build``."""
-    with WorkerClient(build.python, scratch, cwd=build.tree) as worker:
-        response = worker.time(
-            target.function, impl=impl, workload=target.workload, loops=None, values=7, warmups=2,
-            min_time_s=0.05,
-        )  # fmt: skip
-    return statistics.median(response.values_ns)
+    plan = plan_for(Purpose.GATE, Mode.DEFAULT).with_rounds(3)
+    return time_one_side(build, (target.function, impl, target.workload), plan, scratch=scratch)
 
 
 @dataclass(frozen=True)
