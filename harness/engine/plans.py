@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from harness.stats import TARGET_RELATIVE_REACH
-from harness.workloads import Mode
+from harness.pairs.workload_types import Mode
 
 
 class Purpose(StrEnum):

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from harness.engine import PLANS, MeasurePlan, Purpose, plan_for
-from harness.workloads import Mode
+from harness.pairs.workload_types import Mode
 
 
 def test_the_table_has_a_plan_for_every_purpose_and_mode() -> None:
