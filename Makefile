@@ -52,13 +52,14 @@ rust-test: ## cargo test of the pure Rust logic (no Python needed)
 	cd native && cargo test --quiet --no-default-features
 
 .PHONY: lint
-lint: venv ## rustfmt, clippy, ruff (lint and format), mypy, size limits, zizmor (and actionlint if installed) on the workflows
+lint: venv ## rustfmt, clippy, ruff (lint and format), mypy, import layers, size limits, zizmor (and actionlint if installed) on the workflows
 	cd native && cargo fmt --check
 	cd native && cargo clippy --quiet --all-targets --no-default-features -- -D warnings
 	cd native && cargo clippy --quiet --all-targets --features python -- -D warnings
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m scripts.check_code_size
 	$(VENV)/bin/zizmor --offline --persona pedantic .github/workflows
 	@if command -v actionlint >/dev/null; then actionlint; \

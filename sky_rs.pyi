@@ -1,8 +1,10 @@
 """sky_rs: the Rust port of 12 SkyPilot 0.14.1 utility functions (behaviour: ../shared/spec/functions.md).
 
-Every function returns what ``harness.reference`` returns and raises the same exception types (and, where the
+Every function returns what ``harness.functions.reference`` returns and raises the same exception types (and,
+where the
 spec names SkyPilot's own text, the same messages). Arguments Rust does not handle raise ``TypeError`` or
-``ValueError`` as noted per function; ``harness.fallback`` sends those calls to the Python reference instead.
+``ValueError`` as noted per function; ``harness.functions.fallback`` sends those calls to the Python
+reference instead.
 Paths are ``str`` or ``os.PathLike[str]`` (``bytes`` paths raise ``TypeError``). File and directory I/O runs
 with the GIL released.
 """

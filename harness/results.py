@@ -243,7 +243,8 @@ class RunResult:
     # Physical references for the scaling charts, keyed "function/workload/what" with the unit in ``what``:
     # "hash_file/sha256-1MiB/hashlib_ns", ".../sha256sum_ns", "read_last_n_lines/<w>/bytes_read_per_call".
     physical_references: Mapping[str, float] = field(default_factory=dict)
-    # "function/workload" -> the physical floor per call (harness.floors): the least work its semantics need.
+    # "function/workload" -> the physical floor per call (harness.measure.floors): the least work its
+    # semantics need.
     floors: Mapping[str, NativeEstimate] = field(default_factory=dict)
     timer_overhead_ns: float | None = None  # the harness's own cost per timed value (an empty timed loop)
     fallback_calls: Mapping[str, int] = field(default_factory=dict)  # "function/impl" -> calls served

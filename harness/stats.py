@@ -20,7 +20,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from harness.claims import CLAIMED_IMPORT_TIME_NS, CLAIMED_MEAN_SPEEDUP, CLAIMED_MEMORY_REDUCTION_RANGE
+from harness.functions.claims import (
+    CLAIMED_IMPORT_TIME_NS,
+    CLAIMED_MEAN_SPEEDUP,
+    CLAIMED_MEMORY_REDUCTION_RANGE,
+)
 from harness.results import NativeEstimate, PairResult, Speedup, Verdict
 
 CONFIDENCE = 0.95

@@ -1,4 +1,4 @@
-"""What harness.fallback adds to each call: the worker times rust, python and fallback side by side.
+"""What harness.functions.fallback adds to each call: the worker times rust, python and fallback side by side.
 
 Usage: ``.venv/bin/python scripts/fallback_overhead.py [--mode quick|default|full] [--rounds N] [--only F]``.
 
@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode, Workload
-from harness.registry import build_registry
-from harness.worker import FALLBACK_SIDE, WorkerClient, WorkerError
+from harness.functions.pairs.workload_types import DEFAULT_SCRATCH, Mode, Workload
+from harness.functions.registry import build_registry
+from harness.measure.worker import FALLBACK_SIDE, WorkerClient, WorkerError
 
 SIDES = ("rust", "python", FALLBACK_SIDE)
 

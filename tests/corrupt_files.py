@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.baseline import write_baseline
 from harness.gate.calibrate import Calibration, ComparisonNoise, save_calibration
 from harness.gate.config import DEFAULT_CONFIG
 from harness.run_json import save_run
+from harness.sinks.baseline import write_baseline
 from harness.telemetry import TelemetryConfig, emit_run
 from harness.telemetry.config import HostPort
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.cells import optional_cell
-from harness.claims import load_claims
+from harness.functions.claims import load_claims
 
 
 def test_a_blank_cell_is_none_and_any_other_is_converted() -> None:

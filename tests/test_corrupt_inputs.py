@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from harness.baseline import load_baseline
 from harness.commands.errors import EXIT_USAGE, run_handler
-from harness.environment import collect_environment
+from harness.measure.environment import collect_environment
 from harness.run_json import save_run
+from harness.sinks.baseline import load_baseline
 
 from .corrupt_files import (
     DOWN,

@@ -19,9 +19,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 UPWARD_PREFIXES = (
     "harness.cli",
     "harness.commands",
-    "harness.report",  # report, report_html, report_floors
-    "harness.charts",
-    "harness.outputs",
+    "harness.sinks.report",  # report, report_html, report_floors
+    "harness.sinks.charts",
+    "harness.sinks.run_folder",
     "harness.telemetry.pushgateway",
     "harness.telemetry.statsd_sink",
     "harness.telemetry.delivery",
@@ -33,9 +33,9 @@ ENGINE_MODULES = (
     "harness.gate.measure",
     "harness.gate.calibrate",
     "harness.gate.experiment.runs",
-    "harness.bench",
-    "harness.timing",
-    "harness.baseline",
+    "harness.measure.bench",
+    "harness.measure.timing",
+    "harness.sinks.baseline",
     "harness.run_json",
 )
 _LOADED_AFTER = """

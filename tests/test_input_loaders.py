@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.baseline import load_baseline
 from harness.gate.calibrate import CalibrationError, load_calibration
 from harness.gate.config import load_config
 from harness.inputs import InputFileError
 from harness.run_json import load_run
+from harness.sinks.baseline import load_baseline
 from harness.telemetry.delivery import load_report
 from harness.telemetry.payloads import check_exposition, statsd_gauges
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode
+from harness.functions.pairs.workload_types import DEFAULT_SCRATCH, Mode
 from harness.telemetry.config import (
     DEFAULT_SEND_TIMEOUT_SECONDS,
     ENV_PUSHGATEWAY,
@@ -26,7 +26,7 @@ from harness.telemetry.config import (
 )
 
 if TYPE_CHECKING:
-    from harness.engine import MeasurePlan
+    from harness.measure.engine import MeasurePlan
 
 Subparsers = argparse._SubParsersAction  # the type argparse gives add_subparsers()
 
@@ -91,8 +91,8 @@ def add_mode_arguments(
     parser: argparse.ArgumentParser, *, quick_help: str, full_help: str, only_help: str
 ) -> None:
     """``--quick`` / ``--full`` (exclusive), ``--only FUNCTION``, ``--pairs MODULE``: measuring commands."""
-    from harness.pairs.arguments import add_pairs_argument  # noqa: PLC0415  (as FUNCTIONS below)
-    from harness.registry import FUNCTIONS  # noqa: PLC0415  (kept out of `--help` of other commands)
+    from harness.commands.pairs import add_pairs_argument  # noqa: PLC0415  (as FUNCTIONS below)
+    from harness.functions.registry import FUNCTIONS  # noqa: PLC0415  (kept out of `--help` of other commands)
 
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help=quick_help)

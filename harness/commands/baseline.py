@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 from harness import interrupts
-from harness.baseline import BASELINES_DIR, record_baseline
 from harness.commands.arguments import Subparsers, mode_of
 from harness.commands.bench import add_run_arguments, measure_and_summarise, run_command_options
 from harness.commands.errors import EXIT_INTERRUPTED
-from harness.engine import Purpose, plan_for
-from harness.registry import DEFAULT_MODULES
+from harness.functions.registry import DEFAULT_MODULES
+from harness.measure.engine import Purpose, plan_for
+from harness.sinks.baseline import BASELINES_DIR, record_baseline
 
 
 def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:

@@ -1,4 +1,4 @@
-"""``skybench bench``: argument parsing for ``harness.bench.run_bench``; nothing else lives here.
+"""``skybench bench``: argument parsing for ``harness.measure.bench.run_bench``; nothing else lives here.
 
 ``add_run_arguments`` and ``measure_and_summarise`` are shared with ``baseline``, which runs the bench too.
 """
@@ -13,7 +13,6 @@ from functools import partial
 from pathlib import Path
 
 from harness import interrupts
-from harness.bench import DROPPED_AT_CTRL_C, BenchOptions, run_bench
 from harness.commands.arguments import (
     Subparsers,
     add_mode_arguments,
@@ -27,12 +26,13 @@ from harness.commands.arguments import (
     telemetry_config,
 )
 from harness.commands.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
-from harness.engine import MeasurePlan, Purpose, plan_for
-from harness.outputs import DEFAULT_OUT, publish_run
-from harness.registry import DEFAULT_MODULES
+from harness.functions.registry import DEFAULT_MODULES
+from harness.measure.bench import DROPPED_AT_CTRL_C, BenchOptions, run_bench
+from harness.measure.engine import MeasurePlan, Purpose, plan_for
+from harness.measure.worker_client import WorkerError
 from harness.results import Impl, RunResult
+from harness.sinks.run_folder import DEFAULT_OUT, publish_run
 from harness.telemetry import TelemetryConfig, TelemetryConfigError, progress_callback
-from harness.worker_client import WorkerError
 
 # Bounds that catch a slip of the keyboard (inf, 1e9, a process per core of a cluster), not a policy.
 MAX_PROCESSES = 64

@@ -18,6 +18,7 @@ from harness.commands.arguments import (
     non_negative_int,
     only_of,
 )
+from harness.functions.registry import FUNCTIONS, UnknownNameError
 from harness.gate.build import BuildError, repo_root
 from harness.gate.config import ConfigError, load_config
 from harness.gate.experiment.options import DEFAULT_TARGETS, EXPERIMENTS_DIR, ExperimentOptions
@@ -27,9 +28,8 @@ from harness.gate.experiment.runs import run_experiment
 from harness.gate.instructions import InstructionCountError
 from harness.gate.measure import Target
 from harness.gate.outcome import ExitCode, GateToolError
-from harness.registry import FUNCTIONS, UnknownNameError
+from harness.measure.worker_client import WorkerError
 from harness.results import Impl
-from harness.worker_client import WorkerError
 
 DEFAULT_FRACTIONS = (0.05, 0.10, 0.25)
 _fractions = comma_separated(bounded_float(low=0.0, high=10.0, high_inclusive=False))

@@ -24,7 +24,8 @@ from harness.commands.arguments import (
     only_of,
     telemetry_config,
 )
-from harness.engine import MeasurePlan
+from harness.functions.pairs.workload_types import Mode
+from harness.functions.registry import UnknownNameError
 from harness.gate.build import BuildError, RefError, candidate_build, repo_root
 from harness.gate.calibrate import calibration_path, calibration_table, run_calibration, save_calibration
 from harness.gate.config import ConfigError, GateConfig, load_config
@@ -36,11 +37,10 @@ from harness.gate.outcome import ExitCode, GateToolError, GateUsageError
 from harness.gate.outputs import format_table, write_outputs
 from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.telemetry import gate_run, send_gate_run
-from harness.pairs.workload_types import Mode
-from harness.registry import UnknownNameError
+from harness.measure.engine import MeasurePlan
+from harness.measure.worker_client import WorkerError
 from harness.telemetry import TelemetryConfig
 from harness.telemetry.delivery import TEXTFILE
-from harness.worker_client import WorkerError
 
 DEFAULT_OUT = Path("reports/gate")
 _MESSAGE_LIMIT = 600  # characters of an error message shown on its one line

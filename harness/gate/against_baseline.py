@@ -11,9 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from harness.baseline import Baseline, BaselineFormatError, load_baseline
-from harness.bench import BenchOptions, run_bench
-from harness.environment import collect_environment
 from harness.gate.build import repo_root
 from harness.gate.compare import GatePolicy
 from harness.gate.outcome import (
@@ -23,7 +20,10 @@ from harness.gate.outcome import (
     GateUsageError,
     cannot_judge_comparison,
 )
+from harness.measure.bench import BenchOptions, run_bench
+from harness.measure.environment import collect_environment
 from harness.results import GateComparison, GateOutcome, Impl, PairResult
+from harness.sinks.baseline import Baseline, BaselineFormatError, load_baseline
 from harness.stats import RatioInterval, median_interval
 
 if TYPE_CHECKING:

@@ -41,12 +41,12 @@ from pydantic import TypeAdapter
 from scipy import stats
 
 from harness.atomic import write_text_atomic
-from harness.engine import MeasurePlan
 from harness.gate.build import Build
 from harness.gate.compare import GatePolicy
 from harness.gate.measure import Measurements, Target, TargetKey, measure_interleaved
 from harness.gate.two_stage import confirm_rounds
 from harness.inputs import InputFileError, parse_json, read_bytes
+from harness.measure.engine import MeasurePlan
 from harness.stats import median_detectable_log, signed_rank_detectable_log
 
 CALIBRATION_DIR = Path("reports/calibration")

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from harness.functions.registry import FUNCTIONS
 from harness.gate.compare import GatePolicy
 from harness.inputs import InputFileError, one_line, parse_json, read_text, require_finite
-from harness.registry import FUNCTIONS
 
 DEFAULT_CONFIG = Path(__file__).with_name("gate.toml")
 _POLICY_KEYS = frozenset(

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.engine import MeasurePlan, Purpose, plan_for
-from harness.environment import collect_environment
+from harness.functions.pairs.workload_types import DEFAULT_SCRATCH, Mode
+from harness.functions.registry import FUNCTIONS, build_registry, validate_functions
 from harness.gate.against_baseline import gate_against_baseline
 from harness.gate.build import (
     GATE_DIR,
@@ -51,8 +51,8 @@ from harness.gate.outcome import (
 from harness.gate.profile import PROFILED_METRICS, profile_regression
 from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage, unresolved
-from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode
-from harness.registry import FUNCTIONS, build_registry, validate_functions
+from harness.measure.engine import MeasurePlan, Purpose, plan_for
+from harness.measure.environment import collect_environment
 from harness.results import GateComparison, GateOutcome, Impl
 
 Progress = Callable[[str], None]

@@ -49,8 +49,12 @@ from harness.results import Impl
 
 def registry_factory(function, impl, workload, scratch):
     # The timing worker's call, rebuilt from the registry of the build being measured.
-    from harness.registry import find_workload, resolve_callable
-    from harness.pairs.workload_types import prepare
+    try:  # the build's own layout: a base commit may predate harness/functions/
+        from harness.functions.registry import find_workload, resolve_callable
+        from harness.functions.pairs.workload_types import prepare
+    except ImportError:
+        from harness.registry import find_workload, resolve_callable
+        from harness.workloads import prepare
     prepared = prepare(find_workload(function, workload), scratch, 0)
     target = resolve_callable(function, impl)
     function_to_call = prepared.adapter(target) if prepared.adapter else target

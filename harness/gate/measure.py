@@ -2,7 +2,7 @@
 
 Each build runs in its own timing workers (``python -m harness.worker``, that build's interpreter, in that
 build's tree). Every (function, side, workload) key is a matchup of two sides, the same implementation on
-the base and on the candidate build, timed by the engine's round scheduler (``harness.engine``): loops
+the base and on the candidate build, timed by the engine's round scheduler (``harness.measure.engine``): loops
 calibrated on both builds and shared, which build goes first alternating from one key to the next and from
 one round to the next, so slow drifts of the machine hit both builds alike.
 
@@ -21,7 +21,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.engine import (
+from harness.gate.build import Build
+from harness.measure.engine import (
     Matchup,
     MatchupMemory,
     MatchupRounds,
@@ -32,7 +33,6 @@ from harness.engine import (
     measure_memory,
     measure_rounds,
 )
-from harness.gate.build import Build
 from harness.results import Impl
 
 TargetKey = tuple[str, Impl, str]  # (function, impl, workload)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.environment import collect_environment
 from harness.gate.calibrate import CalibrationError, calibration_path, load_calibration
+from harness.measure.environment import collect_environment
 
 
 def machine_fingerprint_here(repo: Path) -> str:

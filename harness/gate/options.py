@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harness.engine import MeasurePlan, Purpose, plan_for
-from harness.pairs.workload_types import Mode
+from harness.functions.pairs.workload_types import Mode
+from harness.measure.engine import MeasurePlan, Purpose, plan_for
 
 
 def plan_of(mode: Mode, *, rounds: int | None = None, memory: bool = True) -> MeasurePlan:

@@ -12,8 +12,8 @@ from pathlib import Path
 from harness.atomic import write_text_atomic
 from harness.gate.outcome import ExitCode, GateReport, comparison_key
 from harness.gate.summary import could_see, render_summary, summaries
-from harness.report_html import HTML_FILENAME, write_html_page
 from harness.results import GateComparison, GateOutcome
+from harness.sinks.report_html import HTML_FILENAME, write_html_page
 
 SUMMARY_NAME = "gate-summary.md"
 FULL_PAGE_LIMIT_BYTES = 64 * 1024 * 1024

@@ -48,9 +48,13 @@ _DRIVER = r"""
 import cProfile, functools, sys
 from pathlib import Path
 function, impl, workload, scratch, calls, mode, out = sys.argv[1:8]
-from harness.registry import find_workload, resolve_callable
 from harness.results import Impl
-from harness.pairs.workload_types import prepare
+try:  # the build's own layout: a base commit may predate harness/functions/
+    from harness.functions.registry import find_workload, resolve_callable
+    from harness.functions.pairs.workload_types import prepare
+except ImportError:
+    from harness.registry import find_workload, resolve_callable
+    from harness.workloads import prepare
 prepared = prepare(find_workload(function, workload), Path(scratch), 0)
 target = resolve_callable(function, Impl(impl))
 call_one = prepared.adapter(target) if prepared.adapter else target

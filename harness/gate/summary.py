@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from harness.formatting import format_bytes, format_ns
 from harness.gate.outcome import ExitCode, GateReport
 from harness.results import GateComparison, GateOutcome
+from harness.sinks.formatting import format_bytes, format_ns
 
 COMMENT_LIMIT_BYTES = 64 * 1024
 JOB_SUMMARY_LIMIT_BYTES = 1024 * 1024

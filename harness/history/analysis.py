@@ -40,8 +40,8 @@ class HistoryOptions:
 
 
 def read_series(options: HistoryOptions) -> list[Series]:
-    from harness.baseline import load_baseline  # noqa: PLC0415 (the sources' loaders, only when read)
     from harness.run_json import load_run  # noqa: PLC0415
+    from harness.sinks.baseline import load_baseline  # noqa: PLC0415 (the sources' loaders, only when read)
 
     series: list[Series] = []
     if options.runs is not None:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_bytes_atomic, write_text_atomic
-from harness.formatting import format_ns, markdown_table
 from harness.history.changes import Step
 from harness.history.series import Series
+from harness.sinks.formatting import format_ns, markdown_table
 
 HISTORY_MD = "history.md"
 HISTORY_JSON = "history.json"

@@ -1,1 +1,4 @@
-"""measure."""
+"""How it is measured: parity before timing (``parity``), the timing worker (``worker``, ``worker_client``),
+the one measurement engine (``engine/``), memory (``memory``), physical references and floors
+(``physical``, ``floors``), Criterion (``criterion``), the machine (``environment``) and the bench run that
+puts them together (``bench``). Everything here returns values of ``harness.results``; nothing writes reports."""

@@ -26,7 +26,9 @@ DEFAULT_SEND_TIMEOUT_SECONDS = 5.0
 MIN_SEND_TIMEOUT_SECONDS = 0.001
 MAX_SEND_TIMEOUT_SECONDS = 600.0
 # What `[tool.skybench]` may hold: a misspelt key would otherwise be silently ignored.
-PYPROJECT_KEYS = frozenset({"pushgateway", "statsd", "statsd_prefix", "pairs"})  # pairs: harness.registry
+PYPROJECT_KEYS = frozenset(
+    {"pushgateway", "statsd", "statsd_prefix", "pairs"}
+)  # pairs: harness.functions.registry
 
 PROJECT_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 

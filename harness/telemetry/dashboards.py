@@ -225,7 +225,7 @@ def claim_verdicts() -> table.Panel:
 
 def fallback_calls() -> bargauge.Panel:
     return with_queries(
-        bar_panel("Calls served by harness.fallback, per side").unit("none"),
+        bar_panel("Calls served by harness.functions.fallback, per side").unit("none"),
         query(f"sum by (impl) ({m.FALLBACK_CALLS}_total{{{RUN}}})", "{{impl}}"),
     )
 
@@ -323,7 +323,7 @@ def function_gate() -> table.Panel:
 
 def function_fallback() -> bargauge.Panel:
     return with_queries(
-        bar_panel("Calls served by harness.fallback").unit("none"),
+        bar_panel("Calls served by harness.functions.fallback").unit("none"),
         query(f"{m.FALLBACK_CALLS}_total{{{FUNCTION_RUN}}}", "{{impl}}"),
     )
 

@@ -249,7 +249,7 @@ class RunCollector(Collector):
         yield floor
         fallback = CounterMetricFamily(
             FALLBACK_CALLS,
-            "Calls harness.fallback served, per function and implementation.",
+            "Calls harness.functions.fallback served, per function and implementation.",
             labels=["function", "impl"],
         )
         for key, calls in sorted(_split_keys(run.fallback_calls).items()):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.bench import BenchOptions
-from harness.engine import MeasurePlan
-from harness.pairs.workload_types import Mode
+from harness.functions.pairs.workload_types import Mode
+from harness.measure.bench import BenchOptions
+from harness.measure.engine import MeasurePlan
 from harness.results import Impl
 
 STAND_INS = Path(__file__).parent / "stand_ins"
@@ -29,7 +29,7 @@ def stand_ins_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def tiny_options(
-    tmp_path: Path, *, only: tuple[str, ...], rust_module: str = "harness.reference"
+    tmp_path: Path, *, only: tuple[str, ...], rust_module: str = "harness.functions.reference"
 ) -> BenchOptions:
     """A quick bench of the given functions with both sides in Python unless told otherwise."""
     return BenchOptions(
@@ -38,7 +38,7 @@ def tiny_options(
         scratch=tmp_path / "scratch",
         plan=TINY_PLAN,
         python=Path(sys.executable),
-        modules={Impl.RUST: rust_module, Impl.PYTHON: "harness.reference"},
+        modules={Impl.RUST: rust_module, Impl.PYTHON: "harness.functions.reference"},
         memory=False,
         criterion=False,
         floors=False,

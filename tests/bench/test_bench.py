@@ -9,10 +9,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-import harness.bench
-import harness.engine
-from harness.bench import DROPPED_AT_CTRL_C, run_bench
-from harness.registry import DEFAULT_MODULES
+import harness.measure.bench
+import harness.measure.engine
+from harness.functions.registry import DEFAULT_MODULES
+from harness.measure.bench import DROPPED_AT_CTRL_C, run_bench
 
 from .conftest import tiny_options
 
@@ -36,7 +36,7 @@ def test_bench_refuses_to_time_a_broken_pair(tmp_path: Path) -> None:
 def test_interrupt_keeps_finished_measurements_and_stops_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_measure_rounds = harness.engine.measure_rounds
+    real_measure_rounds = harness.measure.engine.measure_rounds
     started_workers: list[int] = []
 
     def measure_rounds_then_ctrl_c(pool, matchups, plan, seed=0):  # type: ignore[no-untyped-def]
@@ -45,7 +45,7 @@ def test_interrupt_keeps_finished_measurements_and_stops_workers(
             raise KeyboardInterrupt
         return real_measure_rounds(pool, matchups, plan, seed=seed)
 
-    monkeypatch.setattr(harness.bench, "measure_rounds", measure_rounds_then_ctrl_c)
+    monkeypatch.setattr(harness.measure.bench, "measure_rounds", measure_rounds_then_ctrl_c)
     run = run_bench(tiny_options(tmp_path, only=("base36_encode",)))
     assert run.interrupted
     assert run.call_floor is not None, "the call floor was measured before Ctrl-C and must be kept"
@@ -97,7 +97,7 @@ def test_interrupt_during_references_keeps_those_measured(
         yield "read_last_n_lines/1KB-n1000/bytes_read_per_call", 1000.0
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(harness.bench, "measure_references", one_reference_then_ctrl_c)
+    monkeypatch.setattr(harness.measure.bench, "measure_references", one_reference_then_ctrl_c)
     run = run_bench(tiny_options(tmp_path, only=("read_last_n_lines",)))
     assert run.interrupted
     assert run.pairs, "the pairs were measured before the references and must be kept"

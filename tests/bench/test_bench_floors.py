@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import harness.bench
-from harness.bench import run_bench
-from harness.criterion import CriterionError
-from harness.pairs.workload_types import Workload
+import harness.measure.bench
+from harness.functions.pairs.workload_types import Workload
+from harness.measure.bench import run_bench
+from harness.measure.criterion import CriterionError
 from harness.results import NativeEstimate, Verdict
 
 from .conftest import tiny_options
@@ -31,7 +31,7 @@ def test_bench_measures_the_floors_of_the_timed_pairs(
         asked.extend(f"{workload.function}/{workload.id}" for workload in workloads)
         return {"get_parallel_threads/default": SLOW_FLOOR}
 
-    monkeypatch.setattr(harness.bench, "run_floors", fake_run_floors)
+    monkeypatch.setattr(harness.measure.bench, "run_floors", fake_run_floors)
     run = run_bench(replace(tiny_options(tmp_path, only=("get_parallel_threads",)), floors=True))
     assert sorted(asked) == ["get_parallel_threads/default", "get_parallel_threads/kubernetes"]
     assert run.floors == {"get_parallel_threads/default": SLOW_FLOOR}
@@ -47,7 +47,7 @@ def test_a_failed_floor_step_keeps_the_run(tmp_path: Path, monkeypatch: pytest.M
     def failing_run_floors(*_args: object, **_kwargs: object) -> dict[str, NativeEstimate]:
         raise CriterionError("cargo is not on PATH")
 
-    monkeypatch.setattr(harness.bench, "run_floors", failing_run_floors)
+    monkeypatch.setattr(harness.measure.bench, "run_floors", failing_run_floors)
     run = run_bench(replace(tiny_options(tmp_path, only=("get_parallel_threads",)), floors=True))
     assert run.floors == {}
     assert run.pairs and all(pair.best_possible_speedup is None for pair in run.pairs)

@@ -1,4 +1,4 @@
-"""harness.claims: the committed copy of the claims matches the shared one and parses."""
+"""harness.functions.claims: the committed copy of the claims matches the shared one and parses."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.claims import CLAIMS_CSV, load_claims
-from harness.registry import FUNCTIONS
+from harness.functions.claims import CLAIMS_CSV, load_claims
+from harness.functions.registry import FUNCTIONS
 
 SHARED_CLAIMS = Path(__file__).resolve().parents[2].parent / "shared" / "claims.csv"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.bench import DROPPED_AT_CTRL_C
 from harness.cli import FEATURES, build_parser, main, requested_command
 from harness.commands.errors import EXIT_USAGE
+from harness.measure.bench import DROPPED_AT_CTRL_C
 
 from .conftest import REPO_ROOT
 
@@ -141,7 +141,7 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     command = [
         sys.executable, "-m", "harness", "bench", "--quick", "--only", "base36_encode",
-        "--rust-module", "harness.reference", "--no-memory", "--no-progress",
+        "--rust-module", "harness.functions.reference", "--no-memory", "--no-progress",
         "--out", str(out), "--scratch", str(tmp_path / "scratch"),
         # far more rounds than the test waits for: the run is certainly mid-measurement at Ctrl-C
         "--processes", "2", "--min-rounds", "100000", "--pair-budget", "1000", "--min-time", "0.001",
@@ -186,7 +186,7 @@ def test_unwritable_out_is_a_tool_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     completed = _skybench(
-        "bench", "--quick", "--only", "get_parallel_threads", "--rust-module", "harness.reference",
+        "bench", "--quick", "--only", "get_parallel_threads", "--rust-module", "harness.functions.reference",
         "--no-memory", "--no-criterion", "--no-floors", "--no-progress", "--min-rounds", "2",
         "--max-rounds", "2",
         "--min-time", "0.001", "--out", str(blocker / "reports"), "--scratch", str(tmp_path / "scratch"),

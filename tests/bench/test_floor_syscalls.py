@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.floors import INPUTS_ENV, ONCE_ENV, FloorError, build_floor_binary, prepared_inputs
-from harness.pairs.workload_types import Workload
-from harness.registry import all_workloads
+from harness.functions.pairs.workload_types import Workload
+from harness.functions.registry import all_workloads
+from harness.measure.floors import INPUTS_ENV, ONCE_ENV, FloorError, build_floor_binary, prepared_inputs
 
 pytestmark = pytest.mark.slow
 
@@ -56,8 +56,8 @@ _RUST_SIDE = """
 import os, sys
 from pathlib import Path
 import sky_rs
-from harness.pairs.workload_types import prepare
-from harness.registry import all_workloads
+from harness.functions.pairs.workload_types import prepare
+from harness.functions.registry import all_workloads
 function, workload_id, scratch = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 workload = next(w for w in all_workloads() if (w.function, w.id) == (function, workload_id))
 prepared = prepare(workload, scratch, 0)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.bench import run_bench
-from harness.outputs import RESULTS_COLUMNS, SPEEDUPS_COLUMNS, write_run_folder
+from harness.measure.bench import run_bench
 from harness.results import RunResult
+from harness.sinks.run_folder import RESULTS_COLUMNS, SPEEDUPS_COLUMNS, write_run_folder
 
 from .conftest import tiny_options
 

@@ -1,4 +1,4 @@
-"""harness.parity: how outcomes of the two sides are compared."""
+"""harness.measure.parity: how outcomes of the two sides are compared."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from harness.pairs.declaration import ErrorMatch, ParityRules, ValueMatch
-from harness.parity import Outcome, check_batch, outcomes_differ
+from harness.functions.pairs.declaration import ErrorMatch, ParityRules, ValueMatch
+from harness.measure.parity import Outcome, check_batch, outcomes_differ
 
 
 def test_equal_outcomes() -> None:

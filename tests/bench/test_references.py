@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import reference
-from harness.pairs.workload_types import PreparedWorkload, Workload
-from harness.references import (
+from harness.functions import reference
+from harness.functions.pairs.workload_types import PreparedWorkload, Workload
+from harness.functions.registry import find_workload
+from harness.measure.physical import (
     BYTES_READ_PER_CALL,
     COREUTILS_NS,
     HASHLIB_NS,
@@ -19,7 +20,6 @@ from harness.references import (
     reference_key,
     references_of,
 )
-from harness.registry import find_workload
 
 
 def _file(tmp_path: Path, content: bytes, name: str = "log") -> str:

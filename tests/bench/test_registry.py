@@ -1,4 +1,4 @@
-"""harness.registry and the pairs' workloads: coverage of every mode, stable ids, deterministic data."""
+"""harness.functions.registry and the pairs' workloads: every mode covered, stable ids, deterministic data."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.pairs.io_utils import occupy_ports_ahead
-from harness.pairs.workload_types import GENERATOR_VERSION, NOOP_FUNCTION, DataItem, Mode, ensure_data
-from harness.reference import find_free_port
-from harness.registry import (
+from harness.functions.pairs.io_utils import occupy_ports_ahead
+from harness.functions.pairs.workload_types import (
+    GENERATOR_VERSION,
+    NOOP_FUNCTION,
+    DataItem,
+    Mode,
+    ensure_data,
+)
+from harness.functions.reference import find_free_port
+from harness.functions.registry import (
     FUNCTIONS,
     UnknownNameError,
     all_workloads,

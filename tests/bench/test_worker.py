@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.measure.worker import PROTOCOL_VERSION
+from harness.measure.worker_client import WorkerClient, WorkerError
 from harness.results import Impl
-from harness.worker import PROTOCOL_VERSION
-from harness.worker_client import WorkerClient, WorkerError
 
 from .conftest import REPO_ROOT
 
@@ -26,7 +26,7 @@ def worker(tmp_path: Path) -> Iterator[WorkerClient]:
     client = WorkerClient(
         Path(sys.executable),
         tmp_path,
-        modules={Impl.RUST: "harness.reference", Impl.PYTHON: "harness.reference"},
+        modules={Impl.RUST: "harness.functions.reference", Impl.PYTHON: "harness.functions.reference"},
         cwd=REPO_ROOT,
         request_timeout_s=60,
     )

@@ -1,4 +1,4 @@
-"""The worker's third side: ``impl: "fallback"`` times harness.fallback's function (docs/interfaces.md §4)."""
+"""The worker's third side: ``impl: "fallback"`` times harness.functions.fallback's function."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.worker import FALLBACK_SIDE
-from harness.worker_client import WorkerClient, WorkerError
+from harness.measure.worker import FALLBACK_SIDE
+from harness.measure.worker_client import WorkerClient, WorkerError
 
 from .conftest import REPO_ROOT
 

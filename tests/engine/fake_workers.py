@@ -6,8 +6,8 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+from harness.measure.worker_client import TimeResponse, WorkerError
 from harness.results import Impl
-from harness.worker_client import TimeResponse, WorkerError
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from harness.engine import Matchup, MeasurePlan, Side, WorkerPool, measure_memory
+from harness.measure.engine import Matchup, MeasurePlan, Side, WorkerPool, measure_memory
 from harness.results import Impl
 
 from .fake_workers import FakeSource, Request

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from harness.engine import PLANS, MeasurePlan, Purpose, plan_for
-from harness.pairs.workload_types import Mode
+from harness.functions.pairs.workload_types import Mode
+from harness.measure.engine import PLANS, MeasurePlan, Purpose, plan_for
 
 
 def test_the_table_has_a_plan_for_every_purpose_and_mode() -> None:

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from harness.engine import Matchup, MeasurePlan, Side, WorkerPool, measure_rounds
+from harness.measure.engine import Matchup, MeasurePlan, Side, WorkerPool, measure_rounds
 from harness.results import Impl
 
 from .fake_workers import FakeSource, Request, timed

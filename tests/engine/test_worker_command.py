@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine import WorkerCommand
-from harness.memory import MemoryMeasurementError
+from harness.measure.engine import WorkerCommand
+from harness.measure.memory import MemoryMeasurementError
 from harness.results import Impl
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ def test_peak_rss_uses_the_module_of_the_side(tmp_path: Path) -> None:
         Path(sys.executable),
         tmp_path,
         cwd=REPO,
-        modules={Impl.RUST: "json", Impl.PYTHON: "harness.reference"},
+        modules={Impl.RUST: "json", Impl.PYTHON: "harness.functions.reference"},
     )
     with pytest.raises(MemoryMeasurementError, match="json"):
         source.peak_rss_bytes("base36_encode", Impl.RUST, "md5-hex")

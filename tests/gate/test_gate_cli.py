@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.baseline import BASELINE_COLUMNS
 from harness.commands import gate as cli
 from harness.gate.outcome import ExitCode
+from harness.sinks.baseline import BASELINE_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -119,7 +119,7 @@ def test_worktree_build_of_head_then_a_python_only_patch(tmp_path: Path) -> None
         )  # fmt: skip
         source = (patched.tree / "harness" / "reference" / "string_utils.py").read_text(encoding="utf-8")
         assert source.count(f"{SPIN_VARIABLE} = {SPIN_VARIABLE}") == 1
-        check = "from harness.reference import format_float; assert format_float(2.5) == '2.5'"
+        check = "from harness.functions.reference import format_float; assert format_float(2.5) == '2.5'"
         subprocess.run([str(patched.python), "-c", check], cwd=patched.tree, check=True)
     finally:
         tree = str(tmp_path / "trees" / "test")

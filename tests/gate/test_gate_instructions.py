@@ -18,7 +18,7 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parents[2]
 
-# A stand-in for harness.registry.build_call: workload "loop-N" runs a Python loop of N iterations.
+# A stand-in for harness.functions.registry.build_call: workload "loop-N" runs a Python loop of N iterations.
 FAKE_FACTORY = """
 def build_call(function, impl, workload, scratch):
     iterations = int(workload.split("-")[1])

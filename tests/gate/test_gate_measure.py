@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine import MeasurePlan
 from harness.gate.build import Build
 from harness.gate.measure import Target, conservative_pair, measure_interleaved, time_one_side
+from harness.measure.engine import MeasurePlan
+from harness.measure.worker_client import WorkerError
 from harness.results import Impl
-from harness.worker_client import WorkerError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -108,7 +108,7 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def test_the_baselines_git_history_is_a_series_per_row(tmp_path: Path) -> None:
-    from harness.baseline import BASELINE_COLUMNS  # noqa: PLC0415
+    from harness.sinks.baseline import BASELINE_COLUMNS  # noqa: PLC0415
 
     repo = tmp_path / "repo"
     baselines = repo / "reports" / "baselines"

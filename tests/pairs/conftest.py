@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.registry import PAIRS_ENV, reset_registered_pairs
+from harness.functions.registry import PAIRS_ENV, reset_registered_pairs
 
 
 @pytest.fixture(autouse=True)

@@ -70,8 +70,8 @@ def test_the_example_needs_its_tolerance(project: Path, monkeypatch: pytest.Monk
     # The documented float tolerance is not decoration: strictly compared, the port's rounding differs.
     monkeypatch.syspath_prepend(str(project))
     example_pairs = importlib.import_module("example_pairs")
-    from harness.pairs.workload_types import prepare  # noqa: PLC0415
-    from harness.parity import check_batch  # noqa: PLC0415
+    from harness.functions.pairs.workload_types import prepare  # noqa: PLC0415
+    from harness.measure.parity import check_batch  # noqa: PLC0415
 
     (declaration,) = example_pairs.PAIRS
     batch = prepare(declaration.workloads[1], project / "scratch", seed=0).batch

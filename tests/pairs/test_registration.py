@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from harness.gate.config import ConfigError, parse_config
-from harness.pairs.arguments import add_pairs_argument
-from harness.registry import (
+from harness.commands.pairs import add_pairs_argument
+from harness.functions.registry import (
     FUNCTIONS,
     PAIRS_ENV,
     PairsError,
@@ -26,13 +25,14 @@ from harness.registry import (
     register_pairs,
     resolve_callable,
 )
+from harness.gate.config import ConfigError, parse_config
 from harness.results import Impl
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = "tests.pairs_fixture.pairs"
 _GOOD_PAIR = """
-from harness.pairs.declaration import PairDeclaration
-from harness.pairs.workload_types import batch_workload
+from harness.functions.pairs.declaration import PairDeclaration
+from harness.functions.pairs.workload_types import batch_workload
 PAIRS = (PairDeclaration(name={name!r}, python="operator:abs", rust="builtins:abs",
          workloads=(batch_workload({name!r}, "one", "abs(-1)", lambda _seed: ((-1,),)),)),)
 """
@@ -104,7 +104,7 @@ def test_a_bad_pyproject_entry_is_refused(tmp_path: Path, content: str, message:
         ("PAIRS = ('count_vowels',)\n", r"PAIRS\[0\] is a str, not a PairDeclaration"),
         (
             _GOOD_PAIR.format(name="hash_file"),
-            r"pair hash_file of pairs_\w+ is already declared by harness.pairs",
+            r"pair hash_file of pairs_\w+ is already declared by harness.functions.pairs",
         ),
         (_GOOD_PAIR.format(name="has space"), "pair name 'has space' is not an identifier"),
         (_GOOD_PAIR.replace('rust="builtins:abs"', 'rust="not a target"').format(name="x"), "rust must be"),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.pairs.declaration import PairDeclaration
-from harness.pairs.workload_types import batch_workload
+from harness.functions.pairs.declaration import PairDeclaration
+from harness.functions.pairs.workload_types import batch_workload
 
 PAIRS = (
     PairDeclaration(

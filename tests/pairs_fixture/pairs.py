@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.claims import Claim
-from harness.pairs.declaration import ErrorMatch, PairDeclaration, ParityRules
-from harness.pairs.workload_types import Args, batch_rng, batch_workload
+from harness.functions.claims import Claim
+from harness.functions.pairs.declaration import ErrorMatch, PairDeclaration, ParityRules
+from harness.functions.pairs.workload_types import Args, batch_rng, batch_workload
 
 _WORDS = ("sky", "launch", "cluster", "replica", "autoscaler", "rhythm", "queue")
 

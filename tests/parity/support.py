@@ -21,8 +21,8 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, reject, settings
 
-import harness.reference
-from harness.registry import builtin_function_names, declared_pairs
+import harness.functions.reference
+from harness.functions.registry import builtin_function_names, declared_pairs
 
 # Examples per property test. Override with SKYBENCH_PARITY_EXAMPLES for a quick local run; CI keeps the
 # default. derandomize makes a failure reproducible from the test name alone.
@@ -38,7 +38,8 @@ settings.register_profile(
 PARITY_SETTINGS = settings.get_profile("parity")
 
 # The parts of exception messages that are SkyPilot's own text (or the spec's), which must match exactly: the
-# built-in pairs' parity rules (harness/pairs/). Anything else (OS, codec and interpreter messages) is
+# built-in pairs' parity rules (harness/functions/pairs/). Anything else (OS, codec and interpreter messages)
+# is
 # compared by exception type only.
 _OWNED_MESSAGE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(pattern, re.DOTALL)
@@ -55,7 +56,7 @@ def rust_module() -> ModuleType:
 
 
 def reference_module() -> ModuleType:
-    return harness.reference
+    return harness.functions.reference
 
 
 @dataclass(frozen=True)

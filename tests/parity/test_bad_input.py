@@ -270,7 +270,7 @@ def test_a_file_that_opens_but_cannot_seek(impl: ModuleType) -> None:
 def test_the_host_environment_not_utf8_shows_as_os_environ_does() -> None:
     """The public functions read the process environment: b'\\xff' is '\\udcff' in os.environ."""
     script = (
-        "import sky_rs, harness.reference as r\n"
+        "import sky_rs, harness.functions.reference as r\n"
         "for f in (sky_rs.get_cpu_count, r.get_cpu_count):\n"
         "    try: f()\n"
         "    except ValueError as e: print(ascii(str(e)))\n"

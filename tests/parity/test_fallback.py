@@ -1,4 +1,4 @@
-"""harness.fallback: Rust when it supports the call, Python otherwise or when forced; counts who served."""
+"""harness.functions.fallback: Rust when it supports the call, else Python (or forced); counts who served."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness import fallback, reference
-from harness.registry import builtin_function_names
+from harness.functions import fallback, reference
+from harness.functions.registry import builtin_function_names
 from harness.results import Impl
 
 from .support import comparable_value, rust_module

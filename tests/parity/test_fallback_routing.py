@@ -1,5 +1,5 @@
-"""harness.fallback's routing: every argument shape its docstring lists goes to the documented side and has
-the reference's outcome; each function's common shapes (the fast path) and others (the full rules)."""
+"""harness.functions.fallback's routing: every argument shape its docstring lists goes to the documented side,
+and has the reference's outcome; each function's common shapes (the fast path) and others (the full rules)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness import fallback, reference
-from harness.registry import builtin_function_names
+from harness.functions import fallback, reference
+from harness.functions.registry import builtin_function_names
 from harness.results import Impl
 
 from .support import assert_same_outcome, outcome_of

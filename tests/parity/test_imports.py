@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.registry import builtin_function_names, declared_pairs
+from harness.functions.registry import builtin_function_names, declared_pairs
 
 STUB = Path(__file__).resolve().parents[2] / "sky_rs.pyi"
 HOOK_NAMES = (
@@ -43,7 +43,9 @@ def test_twelve_built_in_pairs() -> None:
     assert len(set(names)) == 12
 
 
-@pytest.mark.parametrize("module_name", ["sky_rs", "harness.reference", "harness.fallback"])
+@pytest.mark.parametrize(
+    "module_name", ["sky_rs", "harness.functions.reference", "harness.functions.fallback"]
+)
 def test_module_imports_and_exports_the_twelve_functions(module_name: str) -> None:
     module = importlib.import_module(module_name)
     missing = [name for name in builtin_function_names() if not callable(getattr(module, name, None))]
@@ -61,7 +63,7 @@ def test_the_stub_declares_only_what_sky_rs_exports() -> None:
     assert stale == [], f"sky_rs.pyi declares {stale}, which sky_rs does not export"
 
 
-@pytest.mark.parametrize("module_name", ["sky_rs", "harness.reference"])
+@pytest.mark.parametrize("module_name", ["sky_rs", "harness.functions.reference"])
 def test_module_exports_the_test_hooks(module_name: str) -> None:
     module = importlib.import_module(module_name)
     missing = [name for name in HOOK_NAMES if not callable(getattr(module, name, None))]
@@ -69,7 +71,7 @@ def test_module_exports_the_test_hooks(module_name: str) -> None:
 
 
 def test_reference_all_lists_exactly_the_functions_and_hooks() -> None:
-    reference = importlib.import_module("harness.reference")
+    reference = importlib.import_module("harness.functions.reference")
     assert set(builtin_function_names()) | set(HOOK_NAMES) <= set(reference.__all__)
 
 
@@ -82,6 +84,6 @@ def test_sky_rs_exports_its_interface_extras() -> None:
     assert callable(sky_rs.HashResult) or isinstance(sky_rs.HashResult, type)
 
 
-@pytest.mark.parametrize("module_name", ["sky_rs", "harness.reference"])
+@pytest.mark.parametrize("module_name", ["sky_rs", "harness.functions.reference"])
 def test_noop_returns_none(module_name: str) -> None:
     assert importlib.import_module(module_name)._noop() is None

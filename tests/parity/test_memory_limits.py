@@ -97,7 +97,7 @@ def _outcome(module: str, case: str, scratch: Path) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("module", ["harness.reference", "sky_rs"])
+@pytest.mark.parametrize("module", ["harness.functions.reference", "sky_rs"])
 def test_running_out_of_memory_is_memory_error(module: str, case: str, scratch: Path) -> None:
     assert _outcome(module, case, scratch) == "MemoryError"
 

@@ -68,7 +68,7 @@ def test_base36_encode_matches(hex_str: str | bytes) -> None:
 NEGATIVE_HEX = ["-1", "-ff", " -0x_F\n", "-" + "f" * 40, "-0X1_0", "\t-deadbeef "]
 
 
-@pytest.mark.parametrize("module", ["harness.reference", "sky_rs"])
+@pytest.mark.parametrize("module", ["harness.functions.reference", "sky_rs"])
 def test_base36_encode_negative_raises_value_error_without_hanging(module: str) -> None:
     rng = random.Random(36)
     generated = [
@@ -126,7 +126,7 @@ def _whole_file_last_lines(content: bytes, n: int) -> list[str]:
     return [line + "\n" for line in lines[:-1]] + lines[-1:]
 
 
-# The codecs and handlers sky_rs implements; others are routed to Python by harness.fallback.
+# The codecs and handlers sky_rs implements; others are routed to Python by harness.functions.fallback.
 _RUST_CODECS = st.tuples(
     st.sampled_from(["utf-8", "latin-1", "ascii"]), st.sampled_from(["strict", "replace", "ignore"])
 )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.reference import process_utils
+from harness.functions.reference import process_utils
 
 
 def test_low_descriptor_limit_warning_is_logged_once(
@@ -38,7 +38,7 @@ def test_preconditions_survive_python_dash_o(tmp_path: Path) -> None:
     path = tmp_path / "log.txt"
     path.write_bytes(b"a\n")
     script = (
-        "from harness.reference import read_last_n_lines\n"
+        "from harness.functions.reference import read_last_n_lines\n"
         f"for args in [({str(path)!r}, -1), ({str(path)!r}, 1, 0), ({str(tmp_path / 'missing')!r}, 1)]:\n"
         "    try:\n"
         "        read_last_n_lines(*args)\n"

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from harness.pairs.declaration import PairDeclaration
-from harness.pairs.workload_types import Mode, prepare
-from harness.parity import check_batch
-from harness.registry import declared_pairs
+from harness.functions.pairs.declaration import PairDeclaration
+from harness.functions.pairs.workload_types import Mode, prepare
+from harness.functions.registry import declared_pairs
+from harness.measure.parity import check_batch
 from tests.pairs_fixture import pairs as fixture_pairs
 
 DECLARATIONS: tuple[PairDeclaration, ...] = (*declared_pairs().values(), *fixture_pairs.PAIRS)
@@ -67,7 +67,8 @@ def test_both_sides_agree_on_every_quick_workload(
 
 @pytest.mark.parametrize("name", list(declared_pairs()))
 def test_every_built_in_pair_has_rows_and_properties(name: str) -> None:
-    # A pair added to harness/pairs/ needs its spec rows and its properties here too, not only examples.
+    # A pair added to harness/functions/pairs/ needs its spec rows and its properties here too, not only
+    # examples.
     rows = (HERE / "test_spec_examples.py").read_text(encoding="utf-8")
     properties = (HERE / "test_properties.py").read_text(encoding="utf-8")
     assert name in rows, f"test_spec_examples.py has no rows of {name}"

@@ -1,7 +1,8 @@
 """Every example row of the spec's tables (../shared/spec/functions.md), on the reference and on sky_rs.
 
 Rows whose arguments the spec lets Rust decline (a codec sky_rs does not implement, a non-numeric
-``format_float`` argument, a non-string ``cloud_str``) run on the reference and on ``harness.fallback``, which
+``format_float`` argument, a non-string ``cloud_str``) run on the reference and on
+``harness.functions.fallback``, which
 must route them to Python.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-import harness.fallback
+import harness.functions.fallback
 from harness.results import Impl
 
 from .support import Outcome, comparable_value, compare_call, outcome_of, reference_module
@@ -49,13 +50,13 @@ def check(outcome: Outcome, expected: object) -> None:
 
 @pytest.fixture(params=["reference", "fallback"])
 def python_routed(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
-    """The reference, and harness.fallback (checked to have served these calls with Python)."""
+    """The reference, and harness.functions.fallback (checked to have served these calls with Python)."""
     if request.param == "reference":
         yield reference_module()
         return
-    harness.fallback.reset_served_counts()
-    yield harness.fallback
-    served = harness.fallback.served_counts()
+    harness.functions.fallback.reset_served_counts()
+    yield harness.functions.fallback
+    served = harness.functions.fallback.served_counts()
     assert served, "the fallback served nothing"
     assert all(set(per_impl) == {Impl.PYTHON} for per_impl in served.values()), served
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 
 from harness.atomic import open_atomic_text, replace_symlink_atomic, write_text_atomic
-from harness.baseline import BaselineCorruptError, baseline_paths, load_baseline, write_baseline
 from harness.gate.calibrate import (
     Calibration,
     ComparisonNoise,
@@ -33,6 +32,7 @@ from harness.gate.calibrate import (
 )
 from harness.results import Impl, RunResult
 from harness.run_json import load_run, save_run
+from harness.sinks.baseline import BaselineCorruptError, baseline_paths, load_baseline, write_baseline
 
 from .synthetic import ENVIRONMENT, pair, synthetic_run
 

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.baseline import (
+from harness.commands import baseline as baseline_cli
+from harness.commands import bench as bench_cli
+from harness.commands import gate as gate_cli
+from harness.functions.pairs.workload_types import Mode
+from harness.functions.registry import DEFAULT_MODULES
+from harness.gate.outcome import ExitCode
+from harness.measure.bench import BenchOptions
+from harness.measure.engine import Purpose, plan_for
+from harness.results import Impl, RunResult
+from harness.sinks.baseline import (
     BASELINE_COLUMNS,
     SIDECAR_FORMAT_VERSION,
     BaselineCorruptError,
@@ -22,15 +31,6 @@ from harness.baseline import (
     rows_from_run,
     write_baseline,
 )
-from harness.bench import BenchOptions
-from harness.commands import baseline as baseline_cli
-from harness.commands import bench as bench_cli
-from harness.commands import gate as gate_cli
-from harness.engine import Purpose, plan_for
-from harness.gate.outcome import ExitCode
-from harness.pairs.workload_types import Mode
-from harness.registry import DEFAULT_MODULES
-from harness.results import Impl, RunResult
 
 from .synthetic import ENVIRONMENT, synthetic_run, timing
 

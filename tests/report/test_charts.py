@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-import harness.charts
-from harness.charts import series_key, write_charts
+import harness.sinks.charts
 from harness.results import RunResult
+from harness.sinks.charts import series_key, write_charts
 
 from .synthetic import run_with_references, synthetic_run
 
@@ -51,13 +51,13 @@ def test_series_key_removes_only_the_size_token(workload: str, size: float | Non
 
 def _drawn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Figure]:
     figures: dict[str, Figure] = {}
-    real_save = harness.charts._save
+    real_save = harness.sinks.charts._save
 
     def save_and_record(figure: Figure, path: Path) -> Path:
         figures[path.name] = figure
         return real_save(figure, path)
 
-    monkeypatch.setattr(harness.charts, "_save", save_and_record)
+    monkeypatch.setattr(harness.sinks.charts, "_save", save_and_record)
     return figures
 
 

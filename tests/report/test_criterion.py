@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.criterion import CriterionError, read_estimates, run_criterion
+from harness.measure.criterion import CriterionError, read_estimates, run_criterion
 
 
 def _write_estimate(

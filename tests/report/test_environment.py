@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import environment
-from harness.environment import (
+from harness.measure import environment
+from harness.measure.environment import (
     ENVIRONMENT_KEYS,
     build_profile,
     collect_environment,

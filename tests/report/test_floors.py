@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.criterion import CriterionError, read_estimate_intervals
-from harness.floors import write_inputs
-from harness.outputs import write_run_folder
-from harness.pairs.workload_types import PreparedWorkload, Workload
-from harness.registry import all_workloads
-from harness.report import render_report
+from harness.functions.pairs.workload_types import PreparedWorkload, Workload
+from harness.functions.registry import all_workloads
+from harness.measure.criterion import CriterionError, read_estimate_intervals
+from harness.measure.floors import write_inputs
 from harness.results import NativeEstimate, RunResult, Speedup, Verdict
+from harness.sinks.report import render_report
+from harness.sinks.run_folder import write_run_folder
 from harness.stats import apply_floors
 
 from .synthetic import synthetic_run

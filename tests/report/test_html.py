@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from harness.charts import write_charts
-from harness.formatting import format_ratio
-from harness.outputs import write_run_folder
-from harness.report_html import HTML_FILENAME, write_html_page, write_run_html
+from harness.sinks.charts import write_charts
+from harness.sinks.formatting import format_ratio
+from harness.sinks.report_html import HTML_FILENAME, write_html_page, write_run_html
+from harness.sinks.run_folder import write_run_folder
 
 from .synthetic import run_with_references
 

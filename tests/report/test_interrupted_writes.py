@@ -13,13 +13,13 @@ import pytest
 
 from harness import interrupts
 from harness.atomic import write_bytes_atomic
-from harness.baseline import baseline_paths, load_baseline
-from harness.bench import BenchOptions
-from harness.charts import write_charts
 from harness.commands import baseline as baseline_cli
 from harness.commands import bench as bench_cli
-from harness.report import write_report
+from harness.measure.bench import BenchOptions
 from harness.results import RunResult
+from harness.sinks.baseline import baseline_paths, load_baseline
+from harness.sinks.charts import write_charts
+from harness.sinks.report import write_report
 
 from .synthetic import ENVIRONMENT, synthetic_run
 
@@ -61,7 +61,7 @@ def test_ctrl_c_while_the_run_folder_is_written_keeps_it_whole(
 ) -> None:
     monkeypatch.setattr(bench_cli, "run_bench", lambda _options: synthetic_run())
     # The press comes after run.json and the report, before the charts and the telemetry files.
-    monkeypatch.setattr("harness.outputs.write_charts", _pressing_first(write_charts))
+    monkeypatch.setattr("harness.sinks.run_folder.write_charts", _pressing_first(write_charts))
     handler, arguments = _command(tmp_path, name)
     assert handler(arguments) == 130
     assert _latest_files(tmp_path) >= RUN_FILES
@@ -75,7 +75,7 @@ def test_ctrl_c_while_the_baseline_is_written_keeps_the_pair_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bench_cli, "run_bench", lambda _options: synthetic_run())
-    monkeypatch.setattr("harness.baseline.write_bytes_atomic", _pressing_first(write_bytes_atomic))
+    monkeypatch.setattr("harness.sinks.baseline.write_bytes_atomic", _pressing_first(write_bytes_atomic))
     handler, arguments = _command(tmp_path, "baseline")
     assert handler(arguments) == 130
     csv_path, _ = baseline_paths(ENVIRONMENT["machine_fingerprint"], tmp_path / "baselines")
@@ -95,7 +95,7 @@ def test_a_second_ctrl_c_while_an_interrupted_run_is_written_is_ignored(
         raise AssertionError("the first press did not stop the measuring")
 
     monkeypatch.setattr(bench_cli, "run_bench", interrupted_bench)
-    monkeypatch.setattr("harness.outputs.write_report", _pressing_first(write_report))
+    monkeypatch.setattr("harness.sinks.run_folder.write_report", _pressing_first(write_report))
     handler, arguments = _command(tmp_path, "bench")
     assert handler(arguments) == 130
     assert _latest_files(tmp_path) >= RUN_FILES

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import harness.engine.rounds
-from harness.engine import Matchup, MeasurePlan, Side, WorkerPool, measure_rounds
-from harness.outputs import write_run_folder
-from harness.report import render_report
+import harness.measure.engine.rounds
+from harness.measure.engine import Matchup, MeasurePlan, Side, WorkerPool, measure_rounds
 from harness.results import Impl, Speedup
+from harness.sinks.report import render_report
+from harness.sinks.run_folder import write_run_folder
 from harness.stats import TARGET_RELATIVE_REACH, round_shape
 from tests.engine.fake_workers import FakeSource
 
@@ -88,7 +88,7 @@ def test_adaptive_rounds_stop_on_the_farther_end_of_the_interval(monkeypatch: py
     def scripted_speedup(*_: object) -> Speedup:
         return next(intervals)
 
-    monkeypatch.setattr(harness.engine.rounds, "paired_speedup", scripted_speedup)
+    monkeypatch.setattr(harness.measure.engine.rounds, "paired_speedup", scripted_speedup)
     plan = MeasurePlan(min_rounds=4, max_rounds=50, warmups=0, pair_budget_s=1e6)
     rust, python = Side("tree", Impl.RUST), Side("tree", Impl.PYTHON)
     with ExitStack() as stack:

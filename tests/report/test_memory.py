@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.memory import (
+from harness.measure.memory import (
     MemoryMeasurementError,
     frame_artefact,
     measure_allocations,

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-import harness.report
-import harness.report_claims
-import harness.report_floors
-import harness.report_scaling
-from harness.formatting import format_bytes, format_ns, format_percent
-from harness.report import is_floor_bound, render_report, write_report
+import harness.sinks.report
+import harness.sinks.report_claims
+import harness.sinks.report_floors
+import harness.sinks.report_scaling
 from harness.results import Verdict
+from harness.sinks.formatting import format_bytes, format_ns, format_percent
+from harness.sinks.report import is_floor_bound, render_report, write_report
 from harness.stats import geometric_mean_speedup
 
 from .synthetic import TIMER_OVERHEAD_NS, pair, run_with_references, synthetic_run
@@ -116,7 +116,12 @@ def test_memory_claim_is_the_median_of_per_pair_reductions() -> None:
 
 def test_report_has_no_statistics_of_its_own() -> None:
     # One source of each statistic: the report calls harness.stats, it does not recompute.
-    for module in (harness.report, harness.report_claims, harness.report_floors, harness.report_scaling):
+    for module in (
+        harness.sinks.report,
+        harness.sinks.report_claims,
+        harness.sinks.report_floors,
+        harness.sinks.report_scaling,
+    ):
         for twin in ("geometric_mean_speedup", "memory_reduction", "overall_memory_reduction", "verdict_for"):
             assert twin not in vars(module) or vars(module)[twin].__module__ == "harness.stats"
 

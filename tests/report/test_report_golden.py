@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.report import render_report
 from harness.results import GateComparison, GateOutcome, Impl, RunResult
+from harness.sinks.report import render_report
 
 from .synthetic import run_with_references, synthetic_run
 
@@ -26,7 +26,7 @@ def _with_gate_and_overhead() -> RunResult:
         ci_low=1.088, ci_high=1.136, p_value_adjusted=0.0021, outcome=GateOutcome.REGRESSION,
         detail="median +11.2%; 30 rounds",
     )  # fmt: skip
-    imports_ns = {"sky_rs": 1_250_000.0, "harness.fallback": 3_400_000.0}
+    imports_ns = {"sky_rs": 1_250_000.0, "harness.functions.fallback": 3_400_000.0}
     return replace(synthetic_run(), gate=(comparison,), timer_overhead_ns=12.5, import_time_ns=imports_ns)
 
 

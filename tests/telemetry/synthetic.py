@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from harness.functions.registry import FUNCTIONS as REGISTRY_FUNCTIONS
 from harness.gate.outcome import GateReport
-from harness.registry import FUNCTIONS as REGISTRY_FUNCTIONS
 from harness.results import (
     GateComparison,
     GateOutcome,

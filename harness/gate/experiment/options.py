@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.engine import MeasurePlan, Purpose, plan_for
+from harness.functions.pairs.workload_types import DEFAULT_SCRATCH, Mode
 from harness.gate.config import GateConfig, load_config
 from harness.gate.measure import Target
-from harness.pairs.workload_types import DEFAULT_SCRATCH, Mode
+from harness.measure.engine import MeasurePlan, Purpose, plan_for
 from harness.results import GateComparison, GateOutcome, Impl
 
 EXPERIMENTS_DIR = Path("reports/experiments")

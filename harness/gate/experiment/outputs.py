@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import open_atomic_text, write_text_atomic
-from harness.environment import collect_environment
 from harness.gate.experiment.options import ResultRow, timing_regressions
 from harness.gate.measure import Target
+from harness.measure.environment import collect_environment
 from harness.results import GateComparison
 
 

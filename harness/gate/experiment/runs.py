@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.functions.registry import find_workload
 from harness.gate.build import Build, build_commit, repo_root, resolve_commit
 from harness.gate.calibrate import save_calibration, summarise_aa_runs
 from harness.gate.experiment.options import (
@@ -24,7 +25,6 @@ from harness.gate.instructions import InstructionCountError, InstructionJob, cou
 from harness.gate.measure import Measurements, Target, measure_interleaved
 from harness.gate.noise_floors import machine_fingerprint_here, noise_floors
 from harness.gate.two_stage import unresolved
-from harness.registry import find_workload
 from harness.results import GateComparison, GateOutcome, Impl
 
 

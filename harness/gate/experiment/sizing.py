@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.engine import Purpose, plan_for
+from harness.functions.pairs.workload_types import Mode
 from harness.gate.build import Build, build_commit
 from harness.gate.experiment.options import ExperimentOptions, Progress
 from harness.gate.experiment.patch import PatchError, inject_slowdowns, spin_ns_per_iteration
 from harness.gate.measure import Target, measure_interleaved, time_one_side
-from harness.pairs.workload_types import Mode
+from harness.measure.engine import Purpose, plan_for
+from harness.measure.worker_client import WorkerError
 from harness.results import Impl
-from harness.worker_client import WorkerError
 
 RUST_PROBE_ITERATIONS = 100_000  # sized once per target from a probe build: Rust's cost per iteration
 SIZING_ATTEMPTS = 5  # patched builds tried per fraction before the closest one is kept

@@ -1,7 +1,7 @@
 """A deliberately broken "Rust" side for tests: base36_encode answers in upper case, one function raises."""
 
-from harness.reference import _noop, find_free_port, format_float  # noqa: F401  (re-exported as-is)
-from harness.reference import base36_encode as _reference_base36_encode
+from harness.functions.reference import _noop, find_free_port, format_float  # noqa: F401  (re-exported as-is)
+from harness.functions.reference import base36_encode as _reference_base36_encode
 
 
 def base36_encode(hex_str: str) -> str:

@@ -1,5 +1,0 @@
-"""Pair declarations: one module per function group of ``harness.reference``, each exporting ``PAIRS``.
-
-``declaration`` holds the declaration types, ``workload_types`` what a workload is and its scratch data;
-``harness.registry`` collects the pairs (docs/pairs.md: declaring a pair of your own).
-"""
