@@ -32,7 +32,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _copy_reference(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
-    shutil.copytree(REPO / "harness" / "reference", tree / "harness" / "reference")
+    shutil.copytree(
+        REPO / "harness" / "functions" / "reference", tree / "harness" / "functions" / "reference"
+    )
     return tree
 
 
@@ -117,7 +119,9 @@ def test_worktree_build_of_head_then_a_python_only_patch(tmp_path: Path) -> None
             REPO, commit, slot="test", gate_dir=tmp_path, rebuild_native=False,
             patch=partial(_patch_format_float, iterations=1),
         )  # fmt: skip
-        source = (patched.tree / "harness" / "reference" / "string_utils.py").read_text(encoding="utf-8")
+        source = (patched.tree / "harness" / "functions" / "reference" / "string_utils.py").read_text(
+            encoding="utf-8"
+        )
         assert source.count(f"{SPIN_VARIABLE} = {SPIN_VARIABLE}") == 1
         check = "from harness.functions.reference import format_float; assert format_float(2.5) == '2.5'"
         subprocess.run([str(patched.python), "-c", check], cwd=patched.tree, check=True)
@@ -177,6 +181,7 @@ def testinject_slowdowns_slows_every_target_function(tmp_path: Path) -> None:
     tree = _copy_reference(tmp_path)
     inject_slowdowns(tree, iterations=(("format_float", 3), ("get_cpu_count", 4)), rust=False)
     sources = "".join(
-        path.read_text(encoding="utf-8") for path in (tree / "harness" / "reference").glob("*.py")
+        path.read_text(encoding="utf-8")
+        for path in (tree / "harness" / "functions" / "reference").glob("*.py")
     )
     assert sources.count(f"{SPIN_VARIABLE} = {SPIN_VARIABLE}") == 3 + 4

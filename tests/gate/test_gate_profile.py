@@ -28,7 +28,7 @@ def _tree(folder: Path, *, slowed: bool) -> Path:
     """A copy of this tree's Python package; ``slowed``: truncate_long_string spins first."""
     shutil.copytree(REPO / "harness", folder / "harness", ignore=shutil.ignore_patterns("__pycache__"))
     if slowed:
-        module = folder / "harness" / "reference" / "string_utils.py"
+        module = folder / "harness" / "functions" / "reference" / "string_utils.py"
         text = module.read_text(encoding="utf-8") + SPIN
         docstring = (
             '    """SkyPilot\'s truncation, quirks included (spec 2.6): end mode may cut past the limit."""\n'

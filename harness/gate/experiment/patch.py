@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-REFERENCE_PACKAGE = Path("harness/reference")
+REFERENCE_PACKAGE = Path("harness/functions/reference")
 SPIN_VARIABLE = "_skybench_spin"
 RUST_BINDINGS = Path("native/src/python")
 RUST_SPIN_VARIABLE = "skybench_spin"
