@@ -29,6 +29,7 @@ from harness.gate.outcome import ExitCode, GateToolError, GateUsageError
 from harness.gate.outputs import format_table, write_outputs
 from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.telemetry import gate_run, send_gate_run
+from harness.neighbour import NeighbourError, add_neighbour_argument, neighbour_scratch, running_neighbour
 from harness.registry import UnknownNameError
 from harness.telemetry.cli import add_telemetry_arguments, config_from_args
 from harness.telemetry.delivery import TEXTFILE
@@ -128,6 +129,7 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     calibrate.add_argument(
         "--out", type=Path, help="calibration file (default: reports/calibration/<fp>.json)"
     )
+    add_neighbour_argument(calibrate)  # noisy neighbour (issue 13)
     calibrate.set_defaults(handler=calibrate_command)
 
     register_experiment(subparsers)
@@ -201,20 +203,23 @@ def calibrate_command(arguments: argparse.Namespace) -> int:
         ensure_fresh_candidate(repo, progress=_say)  # calibrate the tree's build, not an older one
         fingerprint = machine_fingerprint_here(repo)
         policy: GatePolicy = load_config(arguments.config).policy
-        calibration = run_calibration(
-            candidate_build(repo),
-            targets_for(mode_of(arguments), tuple(arguments.only or ())),
-            replace(plan_of(arguments), memory_calls=0),
-            runs=arguments.runs,
-            fingerprint=fingerprint,
-            scratch=arguments.scratch.resolve(),
-            policy=policy,
-            progress=_say,
-        )
+        # noisy neighbour (issue 13): runs beside the A/A runs, its record goes into the file
+        with running_neighbour(arguments.neighbour, neighbour_scratch(arguments.scratch)) as neighbour:
+            calibration = run_calibration(
+                candidate_build(repo),
+                targets_for(mode_of(arguments), tuple(arguments.only or ())),
+                replace(plan_of(arguments), memory_calls=0),
+                runs=arguments.runs,
+                fingerprint=fingerprint,
+                scratch=arguments.scratch.resolve(),
+                policy=policy,
+                progress=_say,
+            )
+        calibration = replace(calibration, neighbour=neighbour.record)
     except (ConfigError, UnknownNameError, ValueError) as error:
         print(f"calibrate: usage error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
-    except (BuildError, GateToolError, WorkerError, OSError) as error:
+    except (BuildError, GateToolError, WorkerError, NeighbourError, OSError) as error:
         print(f"calibrate: tool error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
     path = arguments.out or repo / calibration_path(fingerprint)

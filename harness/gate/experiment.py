@@ -56,6 +56,16 @@ from harness.gate.measure import DEFAULT_PLAN, Measurements, MeasurePlan, Target
 from harness.gate.options import add_measure_arguments, mode_of, plan_of
 from harness.gate.outcome import ExitCode, GateToolError
 from harness.gate.two_stage import unresolved
+from harness.neighbour import (
+    NEIGHBOUR_CSV_COLUMNS,
+    NeighbourError,
+    NeighbourRecord,
+    NeighbourRun,
+    add_neighbour_argument,
+    csv_fields,
+    neighbour_scratch,
+    running_neighbour,
+)
 from harness.registry import FUNCTIONS, UnknownNameError, find_workload
 from harness.results import GateComparison, GateOutcome, Impl
 from harness.worker_client import WorkerClient, WorkerError
@@ -269,7 +279,11 @@ def _is_target(comparison: GateComparison, target: Target, side: Impl) -> bool:
     )
 
 
-def run_experiment(options: ExperimentOptions, progress: Progress = lambda message: None) -> list[ResultRow]:
+def run_experiment(
+    options: ExperimentOptions,
+    progress: Progress = lambda message: None,
+    neighbour: NeighbourRun | None = None,  # noisy neighbour (issue 13): its record goes into each file
+) -> list[ResultRow]:
     repo = repo_root(options.repo)
     commit = resolve_commit(repo, "HEAD")
     for target in options.targets:
@@ -278,7 +292,7 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
     if options.instructions:
         return _instruction_experiment(repo, commit, clean, options, progress)
     floors = _noise_floors(options, repo)
-    log = _RunLog(options.out_dir)
+    log = _RunLog(options.out_dir, neighbour)
     rows: list[ResultRow] = []
 
     alarms = unjudged = 0
@@ -299,6 +313,7 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
             rounds=options.plan.rounds,
             fingerprint=machine_fingerprint_here(repo),
             policy=options.config.policy,
+            neighbour=neighbour.snapshot() if neighbour is not None else None,
         )
         save_calibration(calibration, options.out_dir / "calibration.json")
     if options.aa_runs:
@@ -582,8 +597,9 @@ def _instruction_experiment(
 class _RunLog:
     """runs.jsonl: every run's comparisons, so a surprising number can be traced back."""
 
-    def __init__(self, out_dir: Path | None) -> None:
+    def __init__(self, out_dir: Path | None, neighbour: NeighbourRun | None = None) -> None:
         self.path = out_dir / "runs.jsonl" if out_dir is not None else None
+        self.neighbour = neighbour
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -603,6 +619,8 @@ class _RunLog:
             "stage2": [asdict(c) for c in comparisons if c.detail.startswith("stage 2")],
             "regressions": [asdict(c) for c in _timing_regressions(comparisons)],
             "comparisons": [asdict(c) for c in comparisons],
+            # the neighbour's record so far (issue 13): its load average up to the end of this run
+            **({"neighbour": self.neighbour.snapshot().to_json_dict()} if self.neighbour else {}),
         })  # fmt: skip
 
     def write_raw(self, record: dict[str, Any]) -> None:
@@ -619,22 +637,27 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def write_results(rows: Sequence[ResultRow], out_dir: Path, machine: str) -> tuple[Path, Path]:
+def write_results(
+    rows: Sequence[ResultRow], out_dir: Path, machine: str, neighbour: NeighbourRecord | None = None
+) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, markdown_path = out_dir / "results.csv", out_dir / "results.md"
     with open_atomic_text(csv_path, newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(_COLUMNS)
+        writer.writerow((*_COLUMNS, *NEIGHBOUR_CSV_COLUMNS))
         for row in rows:
-            writer.writerow([getattr(row, column) for column in _COLUMNS])
-    write_text_atomic(markdown_path, results_markdown(rows, machine))
+            writer.writerow([*(getattr(row, column) for column in _COLUMNS), *csv_fields(neighbour)])
+    write_text_atomic(markdown_path, results_markdown(rows, machine, neighbour))
     return csv_path, markdown_path
 
 
-def results_markdown(rows: Sequence[ResultRow], machine: str) -> str:
+def results_markdown(
+    rows: Sequence[ResultRow], machine: str, neighbour: NeighbourRecord | None = None
+) -> str:
     lines = [
         f"Gate experiment on {machine}",
         "",
+        *([f"With {neighbour.summary()}.", ""] if neighbour is not None else []),
         "| kind | function / workload | injected | measured while sizing | runs | detected "
         "| runs with a false alarm | median measured | runs that cannot judge |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -711,6 +734,7 @@ def register_experiment(subparsers: argparse._SubParsersAction[argparse.Argument
     )
     parser.add_argument("--out", type=Path, help="results folder (default: reports/experiments/<UTC time>)")
     add_measure_arguments(parser)
+    add_neighbour_argument(parser)  # noisy neighbour (issue 13)
     parser.set_defaults(handler=experiment_command)
 
 
@@ -739,14 +763,21 @@ def experiment_command(arguments: argparse.Namespace) -> int:
             instructions=arguments.instructions,
             instruction_change=arguments.instruction_change,
         )  # fmt: skip
-        rows = run_experiment(options, progress=lambda message: print(f"  .. {message}", file=sys.stderr))
+        # noisy neighbour (issue 13): beside every run; recorded in runs.jsonl, results.*, calibration.json
+        with running_neighbour(arguments.neighbour, neighbour_scratch(arguments.scratch)) as neighbour:
+            rows = run_experiment(
+                options,
+                progress=lambda message: print(f"  .. {message}", file=sys.stderr),
+                neighbour=neighbour,
+            )
     except (ConfigError, UnknownNameError, PatchError, ValueError) as error:
         print(f"experiment: usage error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
-    except (BuildError, GateToolError, WorkerError, InstructionCountError, OSError) as error:
+    except (BuildError, GateToolError, WorkerError, InstructionCountError, NeighbourError, OSError) as error:
         print(f"experiment: tool error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
-    csv_path, markdown_path = write_results(rows, out_dir, machine_description(repo))
+    _RunLog(out_dir).write_raw({"kind": "neighbour", "neighbour": neighbour.record.to_json_dict()})
+    csv_path, markdown_path = write_results(rows, out_dir, machine_description(repo), neighbour.record)
     print(markdown_path.read_text(encoding="utf-8"))
     print(f"wrote {csv_path}, {markdown_path}, {out_dir / 'runs.jsonl'}")
     return ExitCode.NO_REGRESSION
