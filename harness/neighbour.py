@@ -366,7 +366,7 @@ class NeighbourRun:
             load_1min_mean=sum(loads) / len(loads),
             load_1min_max=max(loads),
             load_samples=len(loads),
-            load_sample_interval_s=LOAD_SAMPLE_INTERVAL_S,
+            load_sample_interval_s=self._sampler.interval_s if self._sampler else LOAD_SAMPLE_INTERVAL_S,
             cpu_seconds=cpu_seconds,
             stopped_by=stopped_by,
         )
