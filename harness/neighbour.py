@@ -449,7 +449,8 @@ def running_neighbour(kind: NeighbourKind | str, scratch_dir: Path) -> Iterator[
             _wait_until_running(run, log)
             yield run
         finally:
-            run.stop()
+            with _sigint_blocked():  # a second Ctrl-C waits until the tree is gone
+                run.stop()
 
 
 @contextmanager
