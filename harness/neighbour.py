@@ -111,10 +111,13 @@ class NeighbourRecord:
     def summary(self) -> str:
         """One line for a results table: what ran and the load it came with."""
         what = "no neighbour" if self.kind == NeighbourKind.NONE else f"neighbour `{self.kind}`"
+        used = f"the neighbour used {self.cpu_seconds:.0f} s of CPU"
+        if self.stopped_at_unix_s is not None and self.stopped_at_unix_s > self.started_at_unix_s:
+            seconds = self.stopped_at_unix_s - self.started_at_unix_s
+            used += f" in {seconds:.0f} s ({self.cpu_seconds / seconds:.2f} of a core)"
         return (
             f"{what}: load average (1 min) {self.load_1min_at_start:.2f} at the start, mean "
-            f"{self.load_1min_mean:.2f}, max {self.load_1min_max:.2f} ({self.load_samples} reads); "
-            f"the neighbour used {self.cpu_seconds:.0f} s of CPU"
+            f"{self.load_1min_mean:.2f}, max {self.load_1min_max:.2f} ({self.load_samples} reads); {used}"
         )
 
 
@@ -299,7 +302,7 @@ class _LoadSampler:
     def __init__(self, interval_s: float) -> None:
         self.interval_s = interval_s
         self._lock = threading.Lock()
-        self._loads = [os.getloadavg()[0]]
+        self._reads = [(time.monotonic(), os.getloadavg()[0])]  # (when, 1-minute load)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="neighbour-load", daemon=True)
         self._thread.start()
@@ -309,13 +312,13 @@ class _LoadSampler:
             self._read()
 
     def _read(self) -> None:
-        load = os.getloadavg()[0]
+        read = (time.monotonic(), os.getloadavg()[0])
         with self._lock:
-            self._loads.append(load)
+            self._reads.append(read)
 
-    def loads(self) -> tuple[float, ...]:
+    def loads(self, since_monotonic_s: float = -math.inf) -> tuple[float, ...]:
         with self._lock:
-            return tuple(self._loads)
+            return tuple(load for when, load in self._reads if when >= since_monotonic_s)
 
     def stop(self) -> tuple[float, ...]:
         self._stopping.set()
@@ -370,6 +373,12 @@ class NeighbourRun:
             cpu_seconds=cpu_seconds,
             stopped_by=stopped_by,
         )
+
+    def load_during_last(self, seconds: float) -> dict[str, float]:
+        """The 1-minute load average over the last ``seconds`` (one run of several): its reads and one now."""
+        recent = self._sampler.loads(time.monotonic() - seconds) if self._sampler is not None else ()
+        loads = (*recent, os.getloadavg()[0])
+        return {"mean": sum(loads) / len(loads), "max": max(loads), "reads": len(loads)}
 
     def snapshot(self) -> NeighbourRecord:
         """The record so far (``stopped_at_unix_s`` None), for a results line written while it runs."""

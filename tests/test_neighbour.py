@@ -238,9 +238,11 @@ def test_calibration_keeps_the_record_and_older_files_still_load(tmp_path: Path)
     path = tmp_path / "calibration.json"
     save_calibration(calibration, path)
     assert load_calibration(path, fingerprint="fp").neighbour == _record()
-    assert "neighbour `cpu`: load average (1 min) 0.50 at the start, mean 1.60, max 2.10" in (
-        path.with_suffix(".md").read_text(encoding="utf-8")
+    expected = (
+        "neighbour `cpu`: load average (1 min) 0.50 at the start, mean 1.60, max 2.10 (13 reads); "
+        "the neighbour used 60 s of CPU in 60 s (0.99 of a core)"
     )
+    assert expected in path.with_suffix(".md").read_text(encoding="utf-8")
     older = json.loads(path.read_text(encoding="utf-8"))
     del older["neighbour"]  # a file written before the neighbour existed
     path.write_text(json.dumps(older), encoding="utf-8")
@@ -310,6 +312,7 @@ def test_experiment_writes_the_neighbour_into_every_file(
     assert [line["kind"] for line in lines] == ["A/A", "A/A", "neighbour"]
     assert all(line["neighbour"]["kind"] == "cpu" for line in lines)
     assert lines[0]["neighbour"]["stopped_at_unix_s"] is None  # a snapshot, taken while it ran
+    assert lines[0]["load_1min_during_run"]["reads"] >= 1
     assert lines[-1]["neighbour"]["stopped_by"] == "SIGTERM"
     with (out / "results.csv").open(newline="", encoding="utf-8") as handle:
         (row,) = csv.DictReader(handle)
@@ -327,3 +330,4 @@ def test_the_load_sampler_reads_on_its_interval(monkeypatch: pytest.MonkeyPatch,
             time.sleep(0.01)
     assert run.record.load_samples >= 4  # the first read, two on the thread, the read at the stop
     assert run.record.load_sample_interval_s == 0.01
+    assert run.load_during_last(0.0)["reads"] == 1  # only the read made now

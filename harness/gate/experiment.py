@@ -619,8 +619,9 @@ class _RunLog:
             "stage2": [asdict(c) for c in comparisons if c.detail.startswith("stage 2")],
             "regressions": [asdict(c) for c in _timing_regressions(comparisons)],
             "comparisons": [asdict(c) for c in comparisons],
-            # the neighbour's record so far (issue 13): its load average up to the end of this run
-            **({"neighbour": self.neighbour.snapshot().to_json_dict()} if self.neighbour else {}),
+            # noisy neighbour (issue 13): its record so far, and the load average during this run alone
+            **({"neighbour": self.neighbour.snapshot().to_json_dict(),
+                "load_1min_during_run": self.neighbour.load_during_last(seconds)} if self.neighbour else {}),
         })  # fmt: skip
 
     def write_raw(self, record: dict[str, Any]) -> None:
