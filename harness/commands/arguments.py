@@ -194,3 +194,16 @@ def telemetry_config(args: argparse.Namespace) -> TelemetryConfig:
         no_push=args.no_push,
         send_timeout_seconds=args.telemetry_timeout,
     )
+
+
+def add_neighbour_argument(parser: argparse.ArgumentParser) -> None:
+    """``--neighbour {none,cpu,memory,bench}`` (default none) on a measuring command's parser."""
+    from harness.measure.neighbour import NeighbourKind  # noqa: PLC0415  (psutil: not for other commands)
+
+    parser.add_argument(
+        "--neighbour",
+        choices=[str(kind) for kind in NeighbourKind],
+        default=str(NeighbourKind.NONE),
+        help="run a noisy neighbour beside the measuring: cpu (stress-ng --cpu 1), memory (stress-ng "
+        "--stream 1), bench (a quick skybench loop); recorded with the load average (default: %(default)s)",
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 from harness.commands.arguments import (
     Subparsers,
     add_measure_arguments,
+    add_neighbour_argument,
     bounded_float,
     comma_separated,
     measure_plan,
@@ -22,12 +23,13 @@ from harness.functions.registry import FUNCTIONS, UnknownNameError
 from harness.gate.build import BuildError, repo_root
 from harness.gate.config import ConfigError, load_config
 from harness.gate.experiment.options import DEFAULT_TARGETS, EXPERIMENTS_DIR, ExperimentOptions
-from harness.gate.experiment.outputs import machine_description, write_results
+from harness.gate.experiment.outputs import RunLog, machine_description, write_results
 from harness.gate.experiment.patch import PatchError
 from harness.gate.experiment.runs import run_experiment
 from harness.gate.instructions import InstructionCountError
 from harness.gate.measure import Target
 from harness.gate.outcome import ExitCode, GateToolError
+from harness.measure.neighbour import NeighbourError, neighbour_scratch, running_neighbour
 from harness.measure.worker_client import WorkerError
 from harness.results import Impl
 
@@ -77,6 +79,7 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--out", type=Path, help="results folder (default: reports/experiments/<UTC time>)")
     add_measure_arguments(parser)
+    add_neighbour_argument(parser)
     parser.set_defaults(handler=experiment_command)
 
 
@@ -107,14 +110,23 @@ def experiment_command(arguments: argparse.Namespace) -> int:
     out_dir = arguments.out or EXPERIMENTS_DIR / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     try:
         options = experiment_options(arguments, repo_root(Path.cwd()), out_dir)
-        rows = run_experiment(options, progress=lambda message: print(f"  .. {message}", file=sys.stderr))
+        # beside every run; recorded in runs.jsonl, results.* and calibration.json
+        with running_neighbour(arguments.neighbour, neighbour_scratch(arguments.scratch)) as neighbour:
+            rows = run_experiment(
+                options,
+                progress=lambda message: print(f"  .. {message}", file=sys.stderr),
+                neighbour=neighbour,
+            )
     except (ConfigError, UnknownNameError, PatchError, ValueError) as error:
         print(f"experiment: usage error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
-    except (BuildError, GateToolError, WorkerError, InstructionCountError, OSError) as error:
+    except (BuildError, GateToolError, WorkerError, InstructionCountError, NeighbourError, OSError) as error:
         print(f"experiment: tool error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
-    csv_path, markdown_path = write_results(rows, out_dir, machine_description(options.repo))
+    RunLog(out_dir).write_raw({"kind": "neighbour", "neighbour": neighbour.record.to_json_dict()})
+    csv_path, markdown_path = write_results(
+        rows, out_dir, machine_description(options.repo), neighbour.record
+    )
     print(markdown_path.read_text(encoding="utf-8"))
     print(f"wrote {csv_path}, {markdown_path}, {out_dir / 'runs.jsonl'}")
     return ExitCode.NO_REGRESSION

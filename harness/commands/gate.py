@@ -15,6 +15,7 @@ from harness.commands import experiment
 from harness.commands.arguments import (
     Subparsers,
     add_measure_arguments,
+    add_neighbour_argument,
     add_telemetry_arguments,
     bounded_float,
     bounded_int,
@@ -38,6 +39,7 @@ from harness.gate.outputs import format_table, write_outputs
 from harness.gate.source_digest import ensure_fresh_candidate
 from harness.gate.telemetry import gate_run, send_gate_run
 from harness.measure.engine import MeasurePlan
+from harness.measure.neighbour import NeighbourError, NeighbourKind, neighbour_scratch, running_neighbour
 from harness.measure.worker_client import WorkerError
 from harness.telemetry import TelemetryConfig
 from harness.telemetry.delivery import TEXTFILE
@@ -119,6 +121,7 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     calibrate.add_argument(
         "--out", type=Path, help="calibration file (default: reports/calibration/<fp>.json)"
     )
+    add_neighbour_argument(calibrate)
     calibrate.set_defaults(handler=calibrate_command)
     experiment.register(subparsers)
 
@@ -221,6 +224,7 @@ class CalibrateOptions:
     config: Path
     scratch: Path
     out: Path | None  # None: reports/calibration/<fingerprint>.json
+    neighbour: NeighbourKind = NeighbourKind.NONE  # what runs beside the A/A runs (recorded in the file)
 
 
 def calibrate_command(arguments: argparse.Namespace) -> int:
@@ -232,12 +236,13 @@ def calibrate_command(arguments: argparse.Namespace) -> int:
         config=arguments.config,
         scratch=arguments.scratch,
         out=arguments.out,
+        neighbour=NeighbourKind(arguments.neighbour),
     )
     try:
         return calibrate(options)
     except (ConfigError, UnknownNameError, ValueError) as error:
         print(f"calibrate: usage error: {error}", file=sys.stderr)
-    except (BuildError, GateToolError, WorkerError, OSError) as error:
+    except (BuildError, GateToolError, WorkerError, NeighbourError, OSError) as error:
         print(f"calibrate: tool error: {error}", file=sys.stderr)
     return ExitCode.USAGE_OR_TOOL_ERROR
 
@@ -247,16 +252,18 @@ def calibrate(options: CalibrateOptions) -> int:
     repo = repo_root(Path.cwd())
     ensure_fresh_candidate(repo, progress=_say)  # calibrate the tree's build, not an older one
     fingerprint = machine_fingerprint_here(repo)
-    calibration = run_calibration(
-        candidate_build(repo),
-        targets_for(options.mode, options.only),
-        options.plan,
-        runs=options.runs,
-        fingerprint=fingerprint,
-        scratch=options.scratch.resolve(),
-        policy=load_config(options.config).policy,
-        progress=_say,
-    )
+    with running_neighbour(options.neighbour, neighbour_scratch(options.scratch)) as neighbour:
+        calibration = run_calibration(
+            candidate_build(repo),
+            targets_for(options.mode, options.only),
+            options.plan,
+            runs=options.runs,
+            fingerprint=fingerprint,
+            scratch=options.scratch.resolve(),
+            policy=load_config(options.config).policy,
+            progress=_say,
+        )
+    calibration = replace(calibration, neighbour=neighbour.record)
     path = options.out or repo / calibration_path(fingerprint)
     save_calibration(calibration, path)
     print(calibration_table(calibration))

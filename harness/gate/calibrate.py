@@ -47,6 +47,7 @@ from harness.gate.measure import Measurements, Target, TargetKey, measure_interl
 from harness.gate.two_stage import confirm_rounds
 from harness.inputs import InputFileError, parse_json, read_bytes
 from harness.measure.engine import MeasurePlan
+from harness.measure.neighbour import NeighbourRecord
 from harness.stats import median_detectable_log, signed_rank_detectable_log
 
 CALIBRATION_DIR = Path("reports/calibration")
@@ -79,6 +80,8 @@ class Calibration:
     rounds: int
     comparisons: Mapping[str, ComparisonNoise] = field(default_factory=dict)
     format_version: int = CALIBRATION_FORMAT_VERSION
+    # What ran beside the A/A runs (--neighbour); files written before it load with None.
+    neighbour: NeighbourRecord | None = None
 
     def floor_for(self, key: str) -> float | None:
         noise = self.comparisons.get(key)
@@ -175,7 +178,12 @@ def run_calibration(
 
 
 def summarise_aa_runs(
-    aa_runs: Sequence[Measurements], *, rounds: int, fingerprint: str, policy: GatePolicy
+    aa_runs: Sequence[Measurements],
+    *,
+    rounds: int,
+    fingerprint: str,
+    policy: GatePolicy,
+    neighbour: NeighbourRecord | None = None,
 ) -> Calibration:
     """The calibration of A/A measurements (``calibrate``'s own, or the A/A runs of ``experiment``).
 
@@ -195,6 +203,7 @@ def summarise_aa_runs(
             for target_key, key_runs in per_key.items()
             if len(key_runs) == len(aa_runs)
         },
+        neighbour=neighbour,
     )
 
 
@@ -261,6 +270,7 @@ def calibration_table(calibration: Calibration) -> str:
         f"A/A calibration on `{calibration.fingerprint}`: "
         f"{calibration.runs} runs x {calibration.rounds} rounds",
         "",
+        *([calibration.neighbour.summary(), ""] if calibration.neighbour is not None else []),
         "| comparison | noise floor | round spread | smallest slowdown detected at 95% power |",
         "|---|---|---|---|",
     ]

@@ -14,14 +14,16 @@ from harness.atomic import open_atomic_text, write_text_atomic
 from harness.gate.experiment.options import ResultRow, timing_regressions
 from harness.gate.measure import Target
 from harness.measure.environment import collect_environment
+from harness.measure.neighbour import NEIGHBOUR_CSV_COLUMNS, NeighbourRecord, NeighbourRun, csv_fields
 from harness.results import GateComparison
 
 
 class RunLog:
     """runs.jsonl: every run's comparisons, so a surprising number can be traced back."""
 
-    def __init__(self, out_dir: Path | None) -> None:
+    def __init__(self, out_dir: Path | None, neighbour: NeighbourRun | None = None) -> None:
         self.path = out_dir / "runs.jsonl" if out_dir is not None else None
+        self.neighbour = neighbour
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -41,6 +43,9 @@ class RunLog:
             "stage2": [asdict(c) for c in comparisons if c.detail.startswith("stage 2")],
             "regressions": [asdict(c) for c in timing_regressions(comparisons)],
             "comparisons": [asdict(c) for c in comparisons],
+            # the neighbour's record so far, and the load average during this run alone
+            **({"neighbour": self.neighbour.snapshot().to_json_dict(),
+                "load_1min_during_run": self.neighbour.load_during_last(seconds)} if self.neighbour else {}),
         })  # fmt: skip
 
     def write_raw(self, record: dict[str, Any]) -> None:
@@ -55,22 +60,27 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def write_results(rows: Sequence[ResultRow], out_dir: Path, machine: str) -> tuple[Path, Path]:
+def write_results(
+    rows: Sequence[ResultRow], out_dir: Path, machine: str, neighbour: NeighbourRecord | None = None
+) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, markdown_path = out_dir / "results.csv", out_dir / "results.md"
     with open_atomic_text(csv_path, newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(_COLUMNS)
+        writer.writerow((*_COLUMNS, *NEIGHBOUR_CSV_COLUMNS))
         for row in rows:
-            writer.writerow([getattr(row, column) for column in _COLUMNS])
-    write_text_atomic(markdown_path, results_markdown(rows, machine))
+            writer.writerow([*(getattr(row, column) for column in _COLUMNS), *csv_fields(neighbour)])
+    write_text_atomic(markdown_path, results_markdown(rows, machine, neighbour))
     return csv_path, markdown_path
 
 
-def results_markdown(rows: Sequence[ResultRow], machine: str) -> str:
+def results_markdown(
+    rows: Sequence[ResultRow], machine: str, neighbour: NeighbourRecord | None = None
+) -> str:
     lines = [
         f"Gate experiment on {machine}",
         "",
+        *([f"With {neighbour.summary()}.", ""] if neighbour is not None else []),
         "| kind | function / workload | injected | measured while sizing | runs | detected "
         "| runs with a false alarm | median measured | runs that cannot judge |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -25,6 +25,7 @@ from harness.gate.instructions import InstructionCountError, InstructionJob, cou
 from harness.gate.measure import Measurements, Target, measure_interleaved
 from harness.gate.noise_floors import machine_fingerprint_here, noise_floors
 from harness.gate.two_stage import unresolved
+from harness.measure.neighbour import NeighbourRun
 from harness.results import GateComparison, GateOutcome, Impl
 
 
@@ -41,7 +42,11 @@ class _Setting:
     progress: Progress
 
 
-def run_experiment(options: ExperimentOptions, progress: Progress = lambda message: None) -> list[ResultRow]:
+def run_experiment(
+    options: ExperimentOptions,
+    progress: Progress = lambda message: None,
+    neighbour: NeighbourRun | None = None,  # what runs beside: its record goes into each file
+) -> list[ResultRow]:
     repo = repo_root(options.repo)
     commit = resolve_commit(repo, "HEAD")
     for target in options.targets:
@@ -55,7 +60,7 @@ def run_experiment(options: ExperimentOptions, progress: Progress = lambda messa
     )
     for note in notes:
         progress(note)
-    setting = _Setting(repo, commit, clean, options, floors, RunLog(options.out_dir), progress)
+    setting = _Setting(repo, commit, clean, options, floors, RunLog(options.out_dir, neighbour), progress)
     rows = _aa_runs(setting)
     if not options.runs or not options.targets:  # --runs 0: A/A runs only, nothing built
         return rows
@@ -86,6 +91,7 @@ def _aa_runs(setting: _Setting) -> list[ResultRow]:
             rounds=options.plan.rounds,
             fingerprint=machine_fingerprint_here(setting.repo),
             policy=options.config.policy,
+            neighbour=setting.log.neighbour.snapshot() if setting.log.neighbour is not None else None,
         )
         save_calibration(calibration, options.out_dir / "calibration.json")
     if not options.aa_runs:
