@@ -128,7 +128,7 @@ def test_the_environment_variable_is_read_once_at_import(monkeypatch: pytest.Mon
     fallback.base36_encode("ff")
     assert fallback.last_served("base36_encode") is RUST
     script = (
-        "from harness import fallback\n"
+        "from harness.functions import fallback\n"
         "fallback.base36_encode('ff')\n"
         "print(fallback.python_forced(), fallback.last_served('base36_encode'))\n"
     )
