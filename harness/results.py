@@ -11,6 +11,10 @@ Format history of ``run.json`` (``RESULTS_FORMAT_VERSION``):
      (defaults None, None, None, "both"); the physical floors: ``floors`` ("function/workload" -> Criterion
      median and interval of the floor bench, per call) and each pair's ``best_possible_speedup``; the verdict
      ``impossible``. Version-1 files load as before, with no floors and no best possible speedups.
+  3: the fallback (``harness.functions.fallback``, what callers call) is a third side: a pair has
+     ``fallback`` (its ``TimingSample``, impl "fallback"), ``production_speedup`` (Python / fallback) and
+     ``dispatch_overhead`` (fallback - Rust, ns), all None for a pair the fallback does not route; a gate
+     comparison's ``impl`` may be "fallback". Version-1 and 2 files load as before, with none of them.
 """
 
 from __future__ import annotations
@@ -21,16 +25,22 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-RESULTS_FORMAT_VERSION = 2
+RESULTS_FORMAT_VERSION = 3
 # Versions this harness reads: each one after 1 only added fields with defaults, so older files load as is.
-READABLE_FORMAT_VERSIONS = frozenset({1, 2})
+READABLE_FORMAT_VERSIONS = frozenset({1, 2, 3})
 
 
 class Impl(StrEnum):
-    """Which side of a pair served a call."""
+    """A side of a pair: Rust called directly, the Python reference, or the wrapper callers call."""
 
     RUST = "rust"
     PYTHON = "python"
+    # harness.functions.fallback: Rust when it can, else Python. Timed for the 12 built-in pairs only.
+    FALLBACK = "fallback"
+
+
+# The two sides every pair has; the fallback is the third for the pairs it routes.
+DIRECT_IMPLS = (Impl.RUST, Impl.PYTHON)
 
 
 class Verdict(StrEnum):
@@ -159,6 +169,22 @@ class Speedup:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """A per-call time difference in ns (the fallback's dispatch overhead), with its 95% interval."""
+
+    value_ns: float
+    ci_low_ns: float
+    ci_high_ns: float
+    method: str
+
+    def __post_init__(self) -> None:
+        if not (self.ci_low_ns <= self.value_ns <= self.ci_high_ns):
+            raise ValueError(
+                f"difference {self.value_ns} ns outside its interval [{self.ci_low_ns}, {self.ci_high_ns}]"
+            )
+
+
+@dataclass(frozen=True)
 class NativeEstimate:
     """A Criterion median per call (of the Rust work, or of a physical floor) with its 95% interval."""
 
@@ -176,7 +202,11 @@ class NativeEstimate:
 
 @dataclass(frozen=True)
 class PairResult:
-    """One function on one workload, both sides timed side by side."""
+    """One function on one workload, its sides timed side by side in the same rounds.
+
+    ``fallback`` (with ``production_speedup`` and ``dispatch_overhead``) is None for a pair the fallback does
+    not route (one registered with ``--pairs``) and in files older than format 3.
+    """
 
     function: str
     workload: str
@@ -191,6 +221,13 @@ class PairResult:
     python_memory: MemorySample | None = None
     # Python time / (physical floor + Rust call floor): what the best port could reach (None: no floor).
     best_possible_speedup: Speedup | None = None
+    fallback: TimingSample | None = None  # what callers get: harness.functions.fallback's function
+    production_speedup: Speedup | None = None  # Python time / fallback time, paired by round
+    dispatch_overhead: Difference | None = None  # fallback time - Rust time per call, paired by round
+
+    def timing(self, impl: Impl) -> TimingSample | None:
+        """The side ``impl``'s timing (None: the fallback of a pair it does not route)."""
+        return {Impl.RUST: self.rust, Impl.PYTHON: self.python, Impl.FALLBACK: self.fallback}[impl]
 
 
 @dataclass(frozen=True)
@@ -209,7 +246,7 @@ class GateComparison:
     function: str
     impl: Impl
     workload: str
-    metric: str  # "time", "alloc_bytes", "peak_rss", "instructions", "rust_vs_python"
+    metric: str  # "time", "alloc_bytes", "peak_rss", "instructions", "rust_vs_python", "fallback_vs_python"
     change_ratio: float  # candidate / base; > 1 means slower or bigger
     ci_low: float
     ci_high: float
@@ -316,6 +353,9 @@ def _pair_from_dict(data: Mapping[str, Any]) -> PairResult:
         rust_memory=_memory_from_dict(data.get("rust_memory")),
         python_memory=_memory_from_dict(data.get("python_memory")),
         best_possible_speedup=Speedup(**best) if (best := data.get("best_possible_speedup")) else None,
+        fallback=_timing_from_dict(data["fallback"]) if data.get("fallback") else None,
+        production_speedup=Speedup(**p) if (p := data.get("production_speedup")) else None,
+        dispatch_overhead=Difference(**d) if (d := data.get("dispatch_overhead")) else None,
     )
 
 

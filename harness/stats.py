@@ -25,7 +25,7 @@ from harness.functions.claims import (
     CLAIMED_MEAN_SPEEDUP,
     CLAIMED_MEMORY_REDUCTION_RANGE,
 )
-from harness.results import NativeEstimate, PairResult, Speedup, Verdict
+from harness.results import Difference, NativeEstimate, PairResult, Speedup, TimingSample, Verdict
 
 CONFIDENCE = 0.95
 # The target for every speedup interval in the default mode: both ends within 5% of its value.
@@ -160,6 +160,50 @@ def paired_speedup(
         ci_high=interval.ci_high,
         method=f"median of {logs.size} per-round ratios, percentile bootstrap over rounds",
     )
+
+
+def paired_difference_ns(
+    slower_ns: Sequence[float], faster_ns: Sequence[float], seed: int = 0, resamples: int = DEFAULT_RESAMPLES
+) -> Difference:
+    """``slower - faster`` per call as the median of per-round differences, with its 95% bootstrap interval.
+
+    The same pairing and percentile bootstrap over whole rounds as ``paired_speedup``, on differences (ns)
+    instead of log ratios: the fallback's dispatch overhead is a cost added to each call, not a factor.
+    """
+    slower = _as_positive_array(slower_ns, "slower")
+    faster = _as_positive_array(faster_ns, "faster")
+    if slower.size != faster.size:
+        raise ValueError(f"paired rounds needed: {slower.size} and {faster.size} values")
+    differences: FloatArray = slower - faster
+    center = float(np.median(differences))
+    draws = bootstrap_log_medians(differences, np.random.default_rng(seed), resamples)
+    tail = (1 - CONFIDENCE) / 2
+    low, high = (float(x) for x in np.quantile(draws, [tail, 1 - tail]))
+    return Difference(
+        value_ns=center,
+        ci_low_ns=min(low, center),
+        ci_high_ns=max(high, center),
+        method=f"median of {differences.size} per-round differences, percentile bootstrap over rounds",
+    )
+
+
+def with_fallback(
+    pair: PairResult, fallback: TimingSample, seed: int = 0, resamples: int = DEFAULT_RESAMPLES
+) -> PairResult:
+    """``pair`` with its fallback side, the production speedup (Python / fallback) and the dispatch
+    overhead (fallback - Rust), each paired by round with the sides timed in the same rounds."""
+    return replace(
+        pair,
+        fallback=fallback,
+        production_speedup=paired_speedup(pair.python.values_ns, fallback.values_ns, seed, resamples),
+        dispatch_overhead=paired_difference_ns(fallback.values_ns, pair.rust.values_ns, seed, resamples),
+    )
+
+
+def fallback_slower_than_python(pair: PairResult) -> bool:
+    """The path callers use is slower than the Python reference: the whole interval of Python / fallback is
+    below 1."""
+    return pair.production_speedup is not None and pair.production_speedup.ci_high < 1
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,11 @@ def judge_deterministic(
     )
 
 
+def floor_metric(impl: Impl) -> str:
+    """The floor comparison's metric: ``rust_vs_python``; ``fallback_vs_python`` for the path callers use."""
+    return f"{impl}_vs_python"
+
+
 def judge_speedup_floor(
     *,
     function: str,
@@ -262,32 +267,35 @@ def judge_speedup_floor(
     python_values_ns: Sequence[float],
     floor: float,
     policy: GatePolicy,
+    impl: Impl = Impl.RUST,
 ) -> GateComparison:
     """Rust must pay its way: fail when the whole interval of the in-run speedup is below ``floor``.
 
-    The speedup of round i is python_i / rust_i (both sides were timed in the same round). The comparison
-    is reported as Rust time / Python time, so like every other comparison a ratio > 1 is bad.
+    ``impl`` is the side put against Python: Rust called directly, or the fallback (``rust_values_ns`` are
+    then the fallback's). The speedup of round i is python_i / rust_i (both sides were timed in the same
+    round). The comparison is reported as Rust time / Python time, so like every other comparison a ratio
+    > 1 is bad.
     """
+    metric = floor_metric(impl)
     if len(rust_values_ns) != len(python_values_ns):
-        raise ValueError(f"{function}/{workload}: Rust and Python rounds are not paired")
+        raise ValueError(f"{function}/{workload}: {impl} and Python rounds are not paired")
     if len(rust_values_ns) < MIN_ROUNDS:
-        return cannot_judge_comparison(
-            function, Impl.RUST, workload, "rust_vs_python", too_few_rounds(len(rust_values_ns))
-        )
+        return cannot_judge_comparison(function, impl, workload, metric, too_few_rounds(len(rust_values_ns)))
     estimate = policy_interval(log_ratios(python_values_ns, rust_values_ns), policy)
     below = estimate.ci_high < floor
     return GateComparison(
         function=function,
-        impl=Impl.RUST,
+        impl=impl,
         workload=workload,
-        metric="rust_vs_python",
+        metric=metric,
         change_ratio=1 / estimate.ratio,
         ci_low=1 / estimate.ci_high,
         ci_high=1 / estimate.ci_low,
         p_value_adjusted=None,
         outcome=GateOutcome.REGRESSION if below else GateOutcome.PASS,
         detail=(
-            f"speedup {estimate.ratio:.2f}x [{estimate.ci_low:.2f}, {estimate.ci_high:.2f}]"
+            f"{'production ' if impl is Impl.FALLBACK else ''}speedup {estimate.ratio:.2f}x "
+            f"[{estimate.ci_low:.2f}, {estimate.ci_high:.2f}]"
             f"{' entirely below' if below else ' vs'} the floor {floor:.2f}x"
         ),
     )

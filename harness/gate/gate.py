@@ -15,7 +15,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.functions.pairs.workload_types import DEFAULT_SCRATCH, Mode
-from harness.functions.registry import FUNCTIONS, build_registry, validate_functions
+from harness.functions.registry import (
+    FUNCTIONS,
+    build_registry,
+    builtin_function_names,
+    validate_functions,
+)
 from harness.gate.against_baseline import gate_against_baseline
 from harness.gate.build import (
     GATE_DIR,
@@ -82,10 +87,18 @@ class GateOptions:
 
 
 def targets_for(mode: Mode, only: Sequence[str]) -> list[Target]:
-    """The candidate's registry decides what is measured; a workload the base lacks cannot be judged."""
+    """The candidate's registry decides what is measured; a workload the base lacks cannot be judged.
+
+    The fallback side of the built-in pairs (its routing table) is compared too: it is what callers call.
+    """
     registry = build_registry()
     functions = validate_functions(tuple(only)) if only else FUNCTIONS
-    return [Target(f, workload.id) for f in functions for workload in registry[f].workloads_for(mode)]
+    routed = set(builtin_function_names())
+    return [
+        Target(f, workload.id, fallback=f in routed)
+        for f in functions
+        for workload in registry[f].workloads_for(mode)
+    ]
 
 
 def run_gate(options: GateOptions, progress: Progress = lambda message: None) -> GateReport:
@@ -312,9 +325,13 @@ def judge_measurements(
 
 
 def _rust_floors(measurements: Measurements, config: GateConfig) -> list[GateComparison]:
+    """ "Rust must pay its way" on the candidate, for Rust called directly and for the fallback (the path
+    callers use): each against Python in the same rounds, failing below the function's floor."""
     verdicts: list[GateComparison] = []
-    for function, impl, workload in measurements.candidate_ns:
-        if impl is not Impl.RUST or (function, Impl.PYTHON, workload) not in measurements.candidate_ns:
+    candidate = measurements.candidate_ns
+    for function, impl, workload in candidate:
+        python_key = (function, Impl.PYTHON, workload)
+        if impl is Impl.PYTHON or python_key not in candidate:
             continue
         floor = config.floor_for(function)
         if floor <= 0:
@@ -323,10 +340,11 @@ def _rust_floors(measurements: Measurements, config: GateConfig) -> list[GateCom
             judge_speedup_floor(
                 function=function,
                 workload=workload,
-                rust_values_ns=measurements.candidate_ns[(function, Impl.RUST, workload)],
-                python_values_ns=measurements.candidate_ns[(function, Impl.PYTHON, workload)],
+                rust_values_ns=candidate[(function, impl, workload)],
+                python_values_ns=candidate[python_key],
                 floor=floor,
                 policy=config.policy,
+                impl=impl,
             )
         )
     return verdicts
@@ -335,7 +353,8 @@ def _rust_floors(measurements: Measurements, config: GateConfig) -> list[GateCom
 def _measurement_error(function: str, impl: Impl, workload: str, reason: str) -> GateComparison:
     """A key a build could not time; "new" when it is the base that knows no such function or workload."""
     comparison = cannot_judge_comparison(function, impl, workload, "time", reason)
-    if reason.startswith("base:") and ("unknown workload" in reason or "unknown function" in reason):
+    unknown = ("unknown workload", "unknown function", "impl must be")  # "impl": a base before the fallback
+    if reason.startswith("base:") and any(text in reason for text in unknown):
         return replace(comparison, presence="new")
     return comparison
 

@@ -33,7 +33,7 @@ from harness.measure.engine import (
     measure_memory,
     measure_rounds,
 )
-from harness.results import Impl
+from harness.results import DIRECT_IMPLS, Impl
 
 TargetKey = tuple[str, Impl, str]  # (function, impl, workload)
 
@@ -42,6 +42,12 @@ TargetKey = tuple[str, Impl, str]  # (function, impl, workload)
 class Target:
     function: str
     workload: str
+    fallback: bool = False  # harness.functions.fallback routes it: its fallback side is compared too
+
+    @property
+    def impls(self) -> tuple[Impl, ...]:
+        """The sides compared between the builds: Rust, Python and, where routed, the fallback."""
+        return (*DIRECT_IMPLS, Impl.FALLBACK) if self.fallback else DIRECT_IMPLS
 
 
 @dataclass
@@ -75,12 +81,13 @@ def measure_interleaved(
     progress: Callable[[str], None] = lambda message: None,
     keys: Sequence[TargetKey] | None = None,
 ) -> Measurements:
-    """Times every target on both sides (Rust, Python) on both builds, in the plan's interleaved rounds.
+    """Times every target's sides (Rust, Python, the fallback where routed) on both builds, in the plan's
+    interleaved rounds.
 
     ``keys`` measures exactly those (function, side, workload) keys instead (the gate's stage 2).
     """
     if keys is None:
-        keys = [(t.function, impl, t.workload) for t in targets for impl in (Impl.RUST, Impl.PYTHON)]
+        keys = [(t.function, impl, t.workload) for t in targets for impl in t.impls]
     matchups = [matchup_of(key) for key in keys]
     sources = {build_role: WorkerCommand(build.python, scratch, cwd=build.tree) for build_role, build in
                ((BASE, base), (CANDIDATE, candidate))}  # fmt: skip

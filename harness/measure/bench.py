@@ -59,15 +59,19 @@ from harness.results import (
     RunResult,
     TimingSample,
 )
-from harness.stats import apply_floors, verdict
+from harness.stats import apply_floors, verdict, with_fallback
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # not_comparable's reason for the pair Ctrl-C stopped in its middle.
 DROPPED_AT_CTRL_C = "dropped: Ctrl-C came while it was being measured"
-# Both sides of a pair run in the same workers: one worker source, two sides.
+# Every side of a pair runs in the same workers: one worker source; Rust, Python and, for the pairs the
+# fallback routes, the fallback (what callers call).
 _SOURCE = "bench"
 RUST_SIDE = Side(_SOURCE, Impl.RUST)
 PYTHON_SIDE = Side(_SOURCE, Impl.PYTHON)
+FALLBACK_SIDE = Side(_SOURCE, Impl.FALLBACK)
+SPEEDUP_RATIO = (PYTHON_SIDE, RUST_SIDE)
+PRODUCTION_SPEEDUP_RATIO = (PYTHON_SIDE, FALLBACK_SIDE)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class BenchOptions:
     criterion: bool = True  # the Rust functions without Python (cargo bench), for the report's split
     floors: bool = True  # the physical floors (cargo bench --bench floors) and the best possible speedups
     references: bool = True  # hashlib, md5sum/sha256sum and bytes read on the scaled workloads
+    fallback: bool = True  # time the fallback as a third side of the pairs it routes
     import_time_repeats: int = 7  # fresh-process imports of sky_rs; 0 skips the measurement
     progress: bool = True
     # Given the run's environment once it is collected, returns a callback for (pairs done, pairs in the
@@ -108,6 +113,7 @@ class _Task:
     function: str
     workload: Workload
     claimed_speedup: float | None
+    fallback: bool = False  # the fallback routes it: timed as a third side
 
 
 def _tasks(options: BenchOptions) -> list[_Task]:
@@ -117,7 +123,10 @@ def _tasks(options: BenchOptions) -> list[_Task]:
     for function in functions:
         pair = registry[function]
         claimed = pair.claim.claimed_speedup if pair.claim is not None else None
-        tasks.extend(_Task(function, workload, claimed) for workload in pair.workloads_for(options.mode))
+        routed = options.fallback and function in fallback.FUNCTIONS
+        tasks.extend(
+            _Task(function, workload, claimed, routed) for workload in pair.workloads_for(options.mode)
+        )
     return tasks
 
 
@@ -401,17 +410,19 @@ def _fallback_calls(
 
 
 def _time_task(pool: WorkerPool[WorkerClient], task: _Task, plan: MeasurePlan, seed: int) -> PairResult:
-    """Both sides of one pair in the engine's rounds, until the speedup is precise enough.
+    """Every side of one pair in the engine's rounds, until its speedups are precise enough.
 
-    Raises the WorkerError of a side that could not be measured.
+    The adaptive stop waits for Python / Rust and, where the fallback is timed, Python / fallback. Raises
+    the WorkerError of a side that could not be measured.
     """
-    speedup_ratio = (PYTHON_SIDE, RUST_SIDE)
-    matchup = Matchup(task.function, task.workload.id, (RUST_SIDE, PYTHON_SIDE), stop_on=(speedup_ratio,))
+    sides = (RUST_SIDE, PYTHON_SIDE, FALLBACK_SIDE) if task.fallback else (RUST_SIDE, PYTHON_SIDE)
+    stop_on = (SPEEDUP_RATIO, PRODUCTION_SPEEDUP_RATIO) if task.fallback else (SPEEDUP_RATIO,)
+    matchup = Matchup(task.function, task.workload.id, sides, stop_on=stop_on)
     [rounds] = measure_rounds(pool, [matchup], plan, seed=seed)
     if rounds.failure is not None:
         raise rounds.failure.error
-    rust, python = (
-        TimingSample(
+    samples = {
+        side.impl: TimingSample(
             function=task.function,
             impl=side.impl,
             workload=task.workload.id,
@@ -419,17 +430,22 @@ def _time_task(pool: WorkerPool[WorkerClient], task: _Task, plan: MeasurePlan, s
             loops=rounds.loops[side.impl],
             warmup_values_ns=rounds.warmup_values_ns[side],
         )
-        for side in (RUST_SIDE, PYTHON_SIDE)
-    )
-    speedup = rounds.ratios[speedup_ratio]
-    return PairResult(
+        for side in sides
+    }
+    speedup = rounds.ratios[SPEEDUP_RATIO]
+    pair = PairResult(
         function=task.function,
         workload=task.workload.id,
         size=task.workload.size,
         size_unit=task.workload.size_unit,
-        rust=rust,
-        python=python,
+        rust=samples[Impl.RUST],
+        python=samples[Impl.PYTHON],
         speedup=speedup,
         claimed_speedup=task.claimed_speedup,
         verdict=verdict(speedup, task.claimed_speedup),
     )
+    fallback_sample = samples.get(Impl.FALLBACK)
+    if fallback_sample is None:
+        return pair
+    # The engine's interval for the stop, recomputed from the same rounds, seed and resamples.
+    return with_fallback(pair, fallback_sample, seed, plan.bootstrap_resamples)

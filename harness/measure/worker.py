@@ -39,9 +39,8 @@ from harness.measure.parity import check_batch
 from harness.results import Impl
 
 PROTOCOL_VERSION = 1
-# The third ``impl`` a request may name: the dispatching wrapper callers use (not an ``Impl``, which the
-# reports iterate over).
-FALLBACK_SIDE = "fallback"
+# The third ``impl`` a request may name: the dispatching wrapper callers use.
+FALLBACK_SIDE = Impl.FALLBACK
 FALLBACK_MODULE = "harness.functions.fallback"
 MAX_LOOPS = 2**32  # pyperf's limit for calibration
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -117,11 +116,9 @@ def _loop_fields(request: Mapping[str, Any]) -> tuple[int | None, int, int, floa
     return loops, values, warmups, min_time_s
 
 
-def _side(request: Mapping[str, Any]) -> Impl | str:
+def _side(request: Mapping[str, Any]) -> Impl:
     """A request's ``impl``: ``rust``, ``python``, or ``fallback`` (harness.functions.fallback's function)."""
     impl: str = _field(request, "impl", str)
-    if impl == FALLBACK_SIDE:
-        return impl
     try:
         return Impl(impl)
     except ValueError:
@@ -148,12 +145,12 @@ class Worker:
             self._prepared[key] = prepare(find_workload(function, workload_id), self._scratch, self._seed)
         return self._prepared[key]
 
-    def _call(self, function: str, impl: Impl | str, prepared: PreparedWorkload) -> Callable[..., Any]:
-        if impl == FALLBACK_SIDE:
+    def _call(self, function: str, impl: Impl, prepared: PreparedWorkload) -> Callable[..., Any]:
+        if impl is Impl.FALLBACK:
             # This tree's dispatching wrapper, whatever modules the two sides come from.
             target = resolve_callable(function, Impl.PYTHON, {Impl.PYTHON: FALLBACK_MODULE})
         else:
-            target = resolve_callable(function, Impl(impl), self._modules)
+            target = resolve_callable(function, impl, self._modules)
         return prepared.adapter(target) if prepared.adapter else target
 
     def handle(self, request: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """``report.md`` of one run: every figure comes from the ``RunResult``, nothing is typed in by hand.
 
 Sections: the machine; the global claims (``harness.sinks.report_claims``); speedups per function and workload
-against their claims; each time next to the call floor and the timing loop's own overhead; the physical floors
-(``harness.sinks.report_floors``); the Criterion split of each Rust time into work and crossing cost; memory;
-scaling with the physical references (``harness.sinks.report_scaling``); pairs that were not comparable;
-fallback
-counts; gate comparisons; what was interrupted. Numbers are written by ``harness.sinks.formatting``.
+against their claims; what callers get through the fallback (``harness.sinks.report_fallback``); each
+time next to the call floor and the timing loop's own overhead; the physical floors
+(``harness.sinks.report_floors``); the Criterion split of each Rust time into work and crossing cost;
+memory; scaling with the physical references (``harness.sinks.report_scaling``); pairs that were not
+comparable; fallback counts; gate comparisons; what was interrupted. Numbers are written by
+``harness.sinks.formatting``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from harness.sinks.formatting import (
     markdown_table,
 )
 from harness.sinks.report_claims import global_claims_section
+from harness.sinks.report_fallback import fallback_timing_section, production_cell
 from harness.sinks.report_floors import floors_section
 from harness.sinks.report_scaling import scaling_section
 from harness.stats import TARGET_RELATIVE_REACH, pair_memory_reduction, rounds_look_bimodal
@@ -112,6 +114,7 @@ def _speedup_row(pair: PairResult, bimodal: bool) -> tuple[str, ...]:
         "bimodal" if bimodal else "",
         format_ratio(pair.claimed_speedup),
         f"**{pair.verdict}**" if pair.verdict is Verdict.REFUTED else str(pair.verdict),
+        production_cell(pair),
     )
 
 
@@ -131,6 +134,7 @@ def _speedup_section(run: RunResult) -> list[str]:
         "rounds",
         "claim",
         "verdict",
+        "via fallback",
     )
     methods = sorted({pair.speedup.method for pair in run.pairs})
     lines = ["## Speedups (Python time / Rust time)", "", *markdown_table(header, rows), ""]
@@ -143,7 +147,7 @@ def _speedup_section(run: RunResult) -> list[str]:
         "rounds that look *bimodal* (two modes, or a tail of slow rounds: Hartigan's dip test p < 0.05 or "
         "Sarle's bimodality coefficient > 5/9 of the per-round ratios): their median can move with the load. "
         "A verdict is *confirmed* when the whole interval is at or above the claim, *refuted* when it is "
-        "wholly below.",
+        "wholly below. *Via fallback* is the production speedup, Python / fallback (next section).",
         "",
     ]
     return lines
@@ -344,6 +348,7 @@ def render_report(run: RunResult) -> str:
         _machine_section(run),
         global_claims_section(run),
         _speedup_section(run),
+        fallback_timing_section(run),
         _floor_section(run),
         floors_section(run, format_ns, format_ratio, markdown_table),
         _criterion_section(run),

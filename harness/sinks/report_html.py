@@ -19,6 +19,7 @@ from harness.atomic import write_text_atomic
 from harness.results import PairResult, RunResult, Verdict
 from harness.sinks.formatting import format_bytes, format_ns, format_ratio, markdown_table
 from harness.sinks.report import REPORT_FILENAME, render_report
+from harness.sinks.report_fallback import format_overhead, production_cell
 from harness.stats import geometric_mean_speedup
 
 HTML_FILENAME = "report.html"
@@ -101,14 +102,28 @@ def _function_section(function: str, pairs: Iterable[PairResult], run_dir: Path)
             pair.workload,
             format_ns(pair.python.median_ns),
             format_ns(pair.rust.median_ns),
+            format_ns(pair.fallback.median_ns if pair.fallback else None),
             f"{format_ratio(pair.speedup.value)} [{pair.speedup.ci_low:.3g}, {pair.speedup.ci_high:.3g}]",
+            production_cell(pair),
+            format_overhead(pair.dispatch_overhead) if pair.dispatch_overhead else "-",
             format_ratio(pair.claimed_speedup),
             str(pair.verdict),
             _memory_cell(pair),
         )
         for pair in pairs
     ]
-    header = ("workload", "Python", "Rust", "speedup [95%]", "claim", "verdict", "memory")
+    header = (
+        "workload",
+        "Python",
+        "Rust",
+        "fallback",
+        "speedup [95%]",
+        "via fallback",
+        "dispatch overhead [95%]",
+        "claim",
+        "verdict",
+        "memory",
+    )
     caption = (
         f"{function}: median time per call against input size (log-log). Parallel lines are a constant "
         "speedup; a Rust line close to its physical reference (hashlib, coreutils) has little left to gain"

@@ -1,8 +1,9 @@
 """The run folder: everything one run leaves behind, written from its RunResult alone.
 
 ``<out>/runs/<run_id>/`` holds run.json, results.csv, speedups.csv, not_comparable.csv, environment.json and
-one pyperf JSON per implementation (rust.json, python.json) that ``python -m pyperf compare_to`` reads as they
-are; ``<out>/latest`` is a symlink to the newest run folder. Column meanings: reports/README.md.
+one pyperf JSON per side (rust.json, python.json, fallback.json: each pair a benchmark in each) that
+``python -m pyperf compare_to`` reads as they are; ``<out>/latest`` is a symlink to the newest run folder.
+Column meanings: reports/README.md.
 
 Every file is written atomically (``harness.atomic``), and the folder appears whole: it is written under a
 hidden name and renamed into place, then ``latest`` is swapped to it in one rename.
@@ -34,7 +35,7 @@ from harness.run_json import save_run
 from harness.sinks.charts import write_charts
 from harness.sinks.report import write_report
 from harness.sinks.report_html import write_run_html
-from harness.stats import rounds_look_bimodal
+from harness.stats import fallback_slower_than_python, rounds_look_bimodal
 from harness.telemetry import TelemetryConfig, emit_run
 
 DEFAULT_OUT = Path("reports")
@@ -83,6 +84,14 @@ SPEEDUPS_COLUMNS = (
     "best_possible_speedup",
     "best_possible_ci_low",
     "best_possible_ci_high",
+    "fallback_median_ns",
+    "production_speedup",
+    "production_ci_low",
+    "production_ci_high",
+    "dispatch_overhead_ns",
+    "dispatch_overhead_ci_low_ns",
+    "dispatch_overhead_ci_high_ns",
+    "fallback_slower_than_python",
 )
 NOT_COMPARABLE_COLUMNS = ("function", "workload", "difference")
 
@@ -122,6 +131,12 @@ def _results_row(pair: PairResult, sample: TimingSample, memory: MemorySample | 
     }
 
 
+def _timed_sides(pair: PairResult) -> list[tuple[TimingSample, MemorySample | None]]:
+    """Rust, Python and (where timed) the fallback, whose memory is not measured."""
+    sides = [(pair.rust, pair.rust_memory), (pair.python, pair.python_memory)]
+    return sides + ([(pair.fallback, None)] if pair.fallback else [])
+
+
 def _floor_columns(pair: PairResult, floor: NativeEstimate | None) -> dict[str, Any]:
     best = pair.best_possible_speedup
     return {
@@ -132,6 +147,20 @@ def _floor_columns(pair: PairResult, floor: NativeEstimate | None) -> dict[str, 
         "best_possible_speedup": _optional(best.value if best else None),
         "best_possible_ci_low": _optional(best.ci_low if best else None),
         "best_possible_ci_high": _optional(best.ci_high if best else None),
+    }
+
+
+def _fallback_columns(pair: PairResult) -> dict[str, Any]:
+    production, overhead = pair.production_speedup, pair.dispatch_overhead
+    return {
+        "fallback_median_ns": _optional(pair.fallback.median_ns if pair.fallback else None),
+        "production_speedup": _optional(production.value if production else None),
+        "production_ci_low": _optional(production.ci_low if production else None),
+        "production_ci_high": _optional(production.ci_high if production else None),
+        "dispatch_overhead_ns": _optional(overhead.value_ns if overhead else None),
+        "dispatch_overhead_ci_low_ns": _optional(overhead.ci_low_ns if overhead else None),
+        "dispatch_overhead_ci_high_ns": _optional(overhead.ci_high_ns if overhead else None),
+        "fallback_slower_than_python": fallback_slower_than_python(pair) if production else "",
     }
 
 
@@ -155,6 +184,7 @@ def _speedups_row(pair: PairResult, floor: NativeEstimate | None = None) -> dict
         "claimed_speedup": _optional(pair.claimed_speedup),
         "verdict": str(pair.verdict),
         **_floor_columns(pair, floor),
+        **_fallback_columns(pair),
     }
 
 
@@ -170,14 +200,16 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def pyperf_suite(run: RunResult, impl: Impl) -> pyperf.BenchmarkSuite | None:
-    """One pyperf benchmark per pair for one side; None when nothing was timed.
+    """One pyperf benchmark per pair for one side; None when nothing was timed on it.
 
     pyperf values are seconds per call. Each round becomes one pyperf run (pyperf's unit of "one value set
     from one worker"), and the warm-ups of the side go with the first of them.
     """
     benchmarks = []
     for pair in _all_pairs(run):
-        sample = pair.rust if impl is Impl.RUST else pair.python
+        sample = pair.timing(impl)
+        if sample is None:  # the fallback of a pair it does not route
+            continue
         metadata = {
             "name": benchmark_name(pair.function, pair.workload),
             "unit": "second",
@@ -206,11 +238,7 @@ def write_run_files(run: RunResult, run_dir: Path) -> None:
     _write_csv(
         run_dir / "results.csv",
         RESULTS_COLUMNS,
-        (
-            _results_row(pair, sample, memory)
-            for pair in pairs
-            for sample, memory in ((pair.rust, pair.rust_memory), (pair.python, pair.python_memory))
-        ),
+        (_results_row(pair, sample, memory) for pair in pairs for sample, memory in _timed_sides(pair)),
     )
     _write_csv(
         run_dir / "speedups.csv",

@@ -179,6 +179,28 @@ def speedup_history() -> timeseries.Panel:
     )
 
 
+def production_speedup() -> bargauge.Panel:
+    return with_queries(
+        bar_panel("What callers get: production speedup (Python / fallback)")
+        .unit("x")
+        .description(
+            "The worst workload of each function, through harness.functions.fallback; below 1, callers "
+            "would be better off with the Python reference."
+        ),
+        query(f"min by (function) ({m.PRODUCTION_SPEEDUP}{{{RUN}}})", "{{function}} via fallback"),
+        query(f"min by (function) ({m.SPEEDUP}{{{RUN}}})", "{{function}} direct"),
+    )
+
+
+def dispatch_overhead() -> bargauge.Panel:
+    return with_queries(
+        bar_panel("Dispatch overhead per call (fallback - Rust)")
+        .unit("s")
+        .description("The fallback wrapper's own cost: the worst workload of each function."),
+        query(f"max by (function) ({m.DISPATCH_OVERHEAD}{{{RUN}}})", "{{function}}"),
+    )
+
+
 def time_per_side() -> timeseries.Panel:
     return with_queries(
         graph_panel("Median time per call, per side").unit("s"),
@@ -247,6 +269,8 @@ def overview() -> board_models.Dashboard:
             run_duration(),
             speedup_vs_claim(),
             speedup_history(),
+            production_speedup(),
+            dispatch_overhead(),
             time_per_side(),
             memory_per_side(),
             peak_rss(),
@@ -271,6 +295,24 @@ def function_speedup() -> timeseries.Panel:
         query(f"{m.SPEEDUP_CI_LOWER}{{{FUNCTION_RUN}}}", "{{workload}} lower"),
         query(f"{m.SPEEDUP_CI_UPPER}{{{FUNCTION_RUN}}}", "{{workload}} upper"),
         query(f"{m.SPEEDUP_CLAIMED}{{{FUNCTION_RUN}}}", "{{workload}} claimed"),
+    )
+
+
+def function_production() -> timeseries.Panel:
+    return with_queries(
+        graph_panel("Through the fallback: production speedup and dispatch overhead").unit("x"),
+        query(f"{m.PRODUCTION_SPEEDUP}{{{FUNCTION_RUN}}}", "{{workload}} production speedup"),
+        query(f"{m.PRODUCTION_SPEEDUP_CI_LOWER}{{{FUNCTION_RUN}}}", "{{workload}} lower"),
+        query(f"{m.PRODUCTION_SPEEDUP_CI_UPPER}{{{FUNCTION_RUN}}}", "{{workload}} upper"),
+    )
+
+
+def function_overhead() -> timeseries.Panel:
+    return with_queries(
+        graph_panel("Dispatch overhead per call (fallback - Rust), with its 95% interval").unit("s"),
+        query(f"{m.DISPATCH_OVERHEAD}{{{FUNCTION_RUN}}}", "{{workload}} overhead"),
+        query(f"{m.DISPATCH_OVERHEAD_CI_LOWER}{{{FUNCTION_RUN}}}", "{{workload}} lower"),
+        query(f"{m.DISPATCH_OVERHEAD_CI_UPPER}{{{FUNCTION_RUN}}}", "{{workload}} upper"),
     )
 
 
@@ -339,6 +381,8 @@ def function_drilldown() -> board_models.Dashboard:
         "One function of sky_rs against its Python reference: speedup, time, spread, memory, gate.",
         [
             function_speedup(),
+            function_production(),
+            function_overhead(),
             function_time(),
             function_spread(),
             function_memory(),

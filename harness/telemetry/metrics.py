@@ -2,11 +2,11 @@
 
 Naming follows Prometheus's rules: a ``skybench_`` prefix, base units (seconds, bytes, ratios) at the end of
 the name, ``_total`` only on counters. Labels are bounded: ``function`` (the registry's pairs + the call
-floor), ``impl`` (2), ``workload`` (the pairs' declared ids), ``metric``/``outcome``/``verdict`` (enums). The
-run's identity (run_id, git commit) is on the single ``skybench_run_info`` series only: a run id on every
-series would create a new series per run and grow Prometheus's index without bound, while the Pushgateway's
-grouping key (job, suite, machine) already separates machines and suites, and each push replaces that group's
-previous run.
+floor), ``impl`` (rust, python, fallback), ``workload`` (the pairs' declared ids),
+``metric``/``outcome``/``verdict`` (enums). The run's identity (run_id, git commit) is on the single
+``skybench_run_info`` series only: a run id on every series would create a new series per run and grow
+Prometheus's index without bound, while the Pushgateway's grouping key (job, suite, machine) already
+separates machines and suites, and each push replaces that group's previous run.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ SPEEDUP_CI_LOWER: Final = "skybench_speedup_ci_lower_ratio"
 SPEEDUP_CI_UPPER: Final = "skybench_speedup_ci_upper_ratio"
 SPEEDUP_CLAIMED: Final = "skybench_speedup_claimed_ratio"
 CLAIM_VERDICT: Final = "skybench_claim_verdict"
+# What callers get through harness.functions.fallback: Python / fallback, and fallback - Rust per call.
+PRODUCTION_SPEEDUP: Final = "skybench_production_speedup_ratio"
+PRODUCTION_SPEEDUP_CI_LOWER: Final = "skybench_production_speedup_ci_lower_ratio"
+PRODUCTION_SPEEDUP_CI_UPPER: Final = "skybench_production_speedup_ci_upper_ratio"
+DISPATCH_OVERHEAD: Final = "skybench_dispatch_overhead_seconds"
+DISPATCH_OVERHEAD_CI_LOWER: Final = "skybench_dispatch_overhead_ci_lower_seconds"
+DISPATCH_OVERHEAD_CI_UPPER: Final = "skybench_dispatch_overhead_ci_upper_seconds"
 ALLOCATED_BYTES: Final = "skybench_call_allocated_bytes"
 ALLOCATIONS: Final = "skybench_call_allocations"
 PEAK_RSS: Final = "skybench_peak_rss_bytes"
@@ -103,6 +110,7 @@ class RunCollector(Collector):
         yield from self._run_metrics(run)
         yield from self._timing_metrics(run.pairs)
         yield from self._speedup_metrics(run.pairs)
+        yield from self._fallback_metrics(run.pairs)
         yield from self._memory_metrics(run.pairs)
         yield from self._gate_metrics(run)
         yield from self._side_metrics(run)
@@ -162,7 +170,9 @@ class RunCollector(Collector):
             CALL_ROUNDS: _gauge(CALL_ROUNDS, "Rounds timed (one value each).", PAIR_LABELS),
         }
         for pair in pairs:
-            for sample in (pair.rust, pair.python):
+            for sample in (pair.rust, pair.python, pair.fallback):
+                if sample is None:  # the fallback of a pair it does not route
+                    continue
                 labels = [pair.function, str(sample.impl), pair.workload]
                 families[CALL_MEDIAN].add_metric(labels, _seconds(sample.median_ns))
                 families[CALL_MEAN].add_metric(labels, _seconds(sample.mean_ns))
@@ -194,6 +204,38 @@ class RunCollector(Collector):
             for candidate in Verdict:
                 verdict.add_metric([*values, str(candidate)], float(candidate == pair.verdict))
         yield from (speedup, lower, upper, claimed, verdict)
+
+    @staticmethod
+    def _fallback_metrics(pairs: Iterable[PairResult]) -> Iterator[GaugeMetricFamily]:
+        labels = ("function", "workload")
+        production = _gauge(
+            PRODUCTION_SPEEDUP, "Python time / fallback time: the speedup callers get.", labels
+        )
+        production_lower = _gauge(
+            PRODUCTION_SPEEDUP_CI_LOWER, "Lower bound of the production speedup's 95% interval.", labels
+        )
+        production_upper = _gauge(
+            PRODUCTION_SPEEDUP_CI_UPPER, "Upper bound of the production speedup's 95% interval.", labels
+        )
+        overhead = _gauge(DISPATCH_OVERHEAD, "Fallback time - Rust time per call (may be < 0).", labels)
+        overhead_lower = _gauge(
+            DISPATCH_OVERHEAD_CI_LOWER, "Lower bound of the dispatch overhead's 95% interval.", labels
+        )
+        overhead_upper = _gauge(
+            DISPATCH_OVERHEAD_CI_UPPER, "Upper bound of the dispatch overhead's 95% interval.", labels
+        )
+        for pair in pairs:
+            values = [pair.function, pair.workload]
+            if pair.production_speedup is not None:
+                production.add_metric(values, pair.production_speedup.value)
+                production_lower.add_metric(values, pair.production_speedup.ci_low)
+                production_upper.add_metric(values, pair.production_speedup.ci_high)
+            if pair.dispatch_overhead is not None:
+                overhead.add_metric(values, _seconds(pair.dispatch_overhead.value_ns))
+                overhead_lower.add_metric(values, _seconds(pair.dispatch_overhead.ci_low_ns))
+                overhead_upper.add_metric(values, _seconds(pair.dispatch_overhead.ci_high_ns))
+        yield from (production, production_lower, production_upper)
+        yield from (overhead, overhead_lower, overhead_upper)
 
     @staticmethod
     def _memory_metrics(pairs: Iterable[PairResult]) -> Iterator[GaugeMetricFamily]:

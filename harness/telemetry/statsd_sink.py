@@ -7,7 +7,9 @@ digits). We send one summarised value per statistic, not every call, so no serve
 needed.
 
 Names: ``PREFIX.FUNCTION.WORKLOAD.IMPL.STAT`` (e.g. ``skybench.base36_encode.small.rust.median_ns``);
-speedups ``PREFIX.FUNCTION.WORKLOAD.speedup_ratio``; the call floor ``PREFIX.call_floor.IMPL.median_ns``;
+speedups ``PREFIX.FUNCTION.WORKLOAD.speedup_ratio``; what callers get through the fallback
+``PREFIX.FUNCTION.WORKLOAD.production_speedup_ratio`` (and ``_ci_lower_ratio``, ``_ci_upper_ratio``) and
+``PREFIX.FUNCTION.WORKLOAD.dispatch_overhead_ns``; the call floor ``PREFIX.call_floor.IMPL.median_ns``;
 run values ``PREFIX.run.duration_seconds``. collectd exports them as
 ``collectd_statsd_gauge{statsd="<name>"}``.
 """
@@ -54,7 +56,9 @@ def _component(text: str) -> str:
 
 def _pair_gauges(prefix: str, pair: PairResult) -> Iterable[StatsdGauge]:
     base = f"{prefix}.{_component(pair.function)}.{_component(pair.workload)}"
-    for sample in (pair.rust, pair.python):
+    for sample in (pair.rust, pair.python, pair.fallback):
+        if sample is None:
+            continue
         side = f"{base}.{sample.impl}"
         yield StatsdGauge(f"{side}.median_ns", sample.median_ns)
         yield StatsdGauge(f"{side}.stdev_ns", sample.stdev_ns)
@@ -66,6 +70,12 @@ def _pair_gauges(prefix: str, pair: PairResult) -> Iterable[StatsdGauge]:
     yield StatsdGauge(f"{base}.speedup_ratio", pair.speedup.value)
     yield StatsdGauge(f"{base}.speedup_ci_lower_ratio", pair.speedup.ci_low)
     yield StatsdGauge(f"{base}.speedup_ci_upper_ratio", pair.speedup.ci_high)
+    if pair.production_speedup is not None:
+        yield StatsdGauge(f"{base}.production_speedup_ratio", pair.production_speedup.value)
+        yield StatsdGauge(f"{base}.production_speedup_ci_lower_ratio", pair.production_speedup.ci_low)
+        yield StatsdGauge(f"{base}.production_speedup_ci_upper_ratio", pair.production_speedup.ci_high)
+    if pair.dispatch_overhead is not None:
+        yield StatsdGauge(f"{base}.dispatch_overhead_ns", pair.dispatch_overhead.value_ns)
 
 
 def _gate_gauges(prefix: str, comparison: GateComparison) -> Iterable[StatsdGauge]:

@@ -33,7 +33,7 @@ def test_run_folder_files_and_latest(run: RunResult, tmp_path: Path) -> None:
     run_dir = write_run_folder(run, tmp_path)
     assert run_dir.parent == tmp_path / "runs"
     expected = {"run.json", "results.csv", "speedups.csv", "not_comparable.csv", "environment.json"}
-    assert expected | {"rust.json", "python.json"} <= {p.name for p in run_dir.iterdir()}
+    assert expected | {"rust.json", "python.json", "fallback.json"} <= {p.name for p in run_dir.iterdir()}
     assert (tmp_path / "latest").resolve() == run_dir.resolve()
     again = write_run_folder(run, tmp_path)
     assert again != run_dir, "a second folder for the same run id must not overwrite the first"
@@ -44,8 +44,9 @@ def test_run_folder_files_and_latest(run: RunResult, tmp_path: Path) -> None:
 def test_results_csv(run: RunResult, tmp_path: Path) -> None:
     rows = _rows(write_run_folder(run, tmp_path) / "results.csv")
     assert tuple(rows[0]) == RESULTS_COLUMNS
-    # one row per function x impl x workload, plus the call floor of each side
-    assert len(rows) == 2 * (len(run.pairs) + 1)
+    # one row per function x side x workload (three sides: the fallback routes both), plus the call floor
+    # of each direct side
+    assert len(rows) == 3 * len(run.pairs) + 2
     first_pair = run.pairs[0]
     rust_row = next(
         r
@@ -89,6 +90,14 @@ def test_pyperf_compare_to_accepts_the_files(run: RunResult, tmp_path: Path) -> 
     )
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
+    # what callers get: the fallback's suite has every pair but the call floor
+    completed = subprocess.run(
+        [sys.executable, "-m", "pyperf", "compare_to", str(run_dir / "python.json"),
+         str(run_dir / "fallback.json"), "--table"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "base36_encode[md5-hex]" in completed.stdout
     completed = subprocess.run(
         [sys.executable, "-m", "pyperf", "show", str(run_dir / "rust.json")],
         capture_output=True,

@@ -38,6 +38,7 @@ def test_a_quick_bench_times_the_stand_in_pair_and_every_sink_names_it(tmp_path:
     run = tmp_path / "latest"
     timed = {(row["function"], row["impl"]) for row in _rows(run / "results.csv")}
     assert {("count_vowels", "rust"), ("count_vowels", "python")} <= timed
+    assert ("count_vowels", "fallback") not in timed, "the fallback does not route a registered pair"
     assert [row["function"] for row in _rows(run / "speedups.csv")] == ["_noop", "count_vowels"]
     assert _rows(run / "not_comparable.csv") == []
     assert "| count_vowels | sentences |" in (run / "report.md").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ import pytest
 from harness.results import GateComparison, GateOutcome, Impl, RunResult
 from harness.sinks.report import render_report
 
-from .synthetic import run_with_references, synthetic_run
+from .synthetic import run_with_fallback, run_with_references, synthetic_run
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
@@ -42,6 +42,7 @@ CASES: dict[str, Callable[[], RunResult]] = {
     "references": run_with_references,
     "gate-and-overhead": _with_gate_and_overhead,
     "empty": _empty,
+    "fallback": run_with_fallback,
 }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from harness.functions.registry import FUNCTIONS as REGISTRY_FUNCTIONS
 from harness.gate.outcome import GateReport
 from harness.results import (
+    DIRECT_IMPLS,
     GateComparison,
     GateOutcome,
     Impl,
@@ -19,6 +20,7 @@ from harness.results import (
     TimingSample,
     Verdict,
 )
+from harness.stats import with_fallback
 
 FUNCTIONS = REGISTRY_FUNCTIONS
 WORKLOAD = "small"
@@ -32,12 +34,14 @@ def _timing(function: str, impl: Impl, base_ns: float) -> TimingSample:
 
 
 def _pair(index: int, function: str) -> PairResult:
+    """Pair ``index``; every one but the last (which stands for a pair the fallback does not route) has its
+    fallback side timed, 40.5 ns over Rust."""
     rust_ns = 250.125 + 37.5 * index  # under 1 ms: what collectd's timers would drop
     python_ns = rust_ns * (0.8 + index * 0.7)  # index 0 is slower in Rust
     rust = _timing(function, Impl.RUST, rust_ns)
     python = _timing(function, Impl.PYTHON, python_ns)
     value = python.median_ns / rust.median_ns
-    return PairResult(
+    pair = PairResult(
         function=function,
         workload=WORKLOAD,
         size=1024.0,
@@ -50,6 +54,9 @@ def _pair(index: int, function: str) -> PairResult:
         rust_memory=MemorySample(function, Impl.RUST, WORKLOAD, 128.0 + index, 2.0, 4096 * (index + 1)),
         python_memory=MemorySample(function, Impl.PYTHON, WORKLOAD, 512.5 + index, 7.0, 8192 * (index + 1)),
     )
+    if index == 11:
+        return pair
+    return with_fallback(pair, _timing(function, Impl.FALLBACK, rust_ns + 40.5), resamples=200)
 
 
 def synthetic_gate(functions: Sequence[str] = FUNCTIONS) -> tuple[GateComparison, ...]:
@@ -90,7 +97,9 @@ def synthetic_run(
 ) -> RunResult:
     pairs = tuple(_pair(index, function) for index, function in enumerate(FUNCTIONS))
     floor = _pair(0, "_noop")
-    fallback = {f"{function}/{impl}": 10 + index for index, function in enumerate(FUNCTIONS) for impl in Impl}
+    fallback = {
+        f"{function}/{impl}": 10 + index for index, function in enumerate(FUNCTIONS) for impl in DIRECT_IMPLS
+    }
     return RunResult(
         run_id=run_id,
         mode=mode,

@@ -66,6 +66,25 @@ def test_values_equal_the_run_result() -> None:
     assert values[(m.CALL_FLOOR, floor)] == pytest.approx(run.call_floor.python.median_ns / 1e9, rel=1e-12)
 
 
+def test_the_fallback_side_and_what_callers_get_are_metrics() -> None:
+    run = synthetic_run()
+    values = samples(exposition(run, succeeded=True))
+    routed = [pair for pair in run.pairs if pair.fallback is not None]
+    assert routed and len(routed) < len(run.pairs), "the synthetic run has a pair with no fallback side"
+    for pair in run.pairs:
+        side = frozenset({"function": pair.function, "impl": "fallback", "workload": pair.workload}.items())
+        pair_labels = frozenset({"function": pair.function, "workload": pair.workload}.items())
+        if pair.fallback is None or pair.production_speedup is None or pair.dispatch_overhead is None:
+            assert (m.CALL_MEDIAN, side) not in values
+            assert (m.PRODUCTION_SPEEDUP, pair_labels) not in values
+            continue
+        assert values[(m.CALL_MEDIAN, side)] == pytest.approx(pair.fallback.median_ns / 1e9, rel=1e-12)
+        assert values[(m.PRODUCTION_SPEEDUP, pair_labels)] == pair.production_speedup.value
+        assert values[(m.PRODUCTION_SPEEDUP_CI_UPPER, pair_labels)] == pair.production_speedup.ci_high
+        overhead_s = values[(m.DISPATCH_OVERHEAD, pair_labels)]
+        assert overhead_s == pytest.approx(40.5e-9, rel=1e-9)  # the synthetic fallback is 40.5 ns over Rust
+
+
 def test_gate_run_has_its_comparisons_and_no_bench_facts() -> None:
     run = synthetic_gate_run()
     values = samples(exposition(run, succeeded=True))

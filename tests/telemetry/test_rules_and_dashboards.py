@@ -60,7 +60,7 @@ def annotation_queries(values: dict[str, str] = TEMPLATE_VALUES) -> list[tuple[s
 def test_rules_pass_promtool_check() -> None:
     result = run_promtool("check", "rules", str(RULES))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 7 rules found" in result.stdout
+    assert "SUCCESS: 8 rules found" in result.stdout
 
 
 def test_rules_pass_their_unit_tests() -> None:

@@ -1,0 +1,98 @@
+"""The gate catches +400 ns in the fallback: a scratch commit slows harness.functions.fallback's
+truncate_long_string by a 400 ns busy-wait, and the quick gate against the clean commit exits 1 naming the
+fallback side.
+
+The scratch commit lives in a linked worktree of this repository (removed afterwards), so the gate's base
+build of the clean commit is the one the other gate tests keep in ``.skybench/test-gate`` (incremental after
+the first run). The candidate is that worktree with this interpreter: the patch touches Python only, and
+``--no-rebuild`` refuses rather than rebuild when this tree's sky_rs is not a build of the commit's sources.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TEST_GATE_DIR = REPO / ".skybench" / "test-gate"
+FALLBACK_SOURCE = Path("harness/functions/fallback.py")
+FUNCTION = "truncate_long_string"
+DELAY_NS = 400
+EXIT_REGRESSION = 1
+
+
+def _git(cwd: Path, *args: str) -> str:
+    completed = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=True
+    )
+    return completed.stdout.strip()
+
+
+def add_busy_wait(source: str, function: str, delay_ns: int) -> str:
+    """``source`` with a ``delay_ns`` busy-wait (time.perf_counter_ns) first in ``function``'s body."""
+    module = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    [node] = [n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == function]
+    first = node.body[0]
+    body_at = first.end_lineno if isinstance(first, ast.Expr) else first.lineno - 1  # after a docstring
+    indent = " " * first.col_offset
+    lines[body_at:body_at] = [
+        f"{indent}_spin_end_ns = _spin_time.perf_counter_ns() + {delay_ns}\n",
+        f"{indent}while _spin_time.perf_counter_ns() < _spin_end_ns:\n",
+        f"{indent}    pass\n",
+    ]
+    [future] = [n for n in module.body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
+    lines.insert(future.end_lineno or future.lineno, "import time as _spin_time\n")
+    return "".join(lines)
+
+
+def test_the_busy_wait_goes_first_in_the_function() -> None:
+    source = '"""Doc."""\nfrom __future__ import annotations\n\ndef f(x):\n    """Doc."""\n    return x\n'
+    namespace: dict[str, object] = {}
+    patched = add_busy_wait(source, "f", 10)
+    exec(compile(patched, "<patched>", "exec"), namespace)
+    assert namespace["f"](3) == 3  # type: ignore[operator]
+    assert patched.index("_spin_end_ns") < patched.index("return x")
+    assert "import time as _spin_time" in patched
+
+
+@pytest.fixture
+def slowed_worktree(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A linked worktree at a scratch commit (HEAD + the busy-wait); yields it and the clean commit."""
+    clean = _git(REPO, "rev-parse", "HEAD")
+    tree = tmp_path / "slowed"
+    _git(REPO, "worktree", "add", "--detach", str(tree), clean)
+    try:
+        path = tree / FALLBACK_SOURCE
+        path.write_text(add_busy_wait(path.read_text(encoding="utf-8"), FUNCTION, DELAY_NS), encoding="utf-8")
+        identity = ["-c", "user.name=skybench test", "-c", "user.email=test@skybench.invalid"]
+        _git(tree, *identity, "commit", "-q", "-am", f"+{DELAY_NS} ns in the fallback's {FUNCTION}")
+        yield tree, clean
+    finally:
+        _git(REPO, "worktree", "remove", "--force", str(tree))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)  # the first run builds the clean commit's sky_rs (release, fat LTO)
+def test_the_gate_catches_400_ns_in_the_fallback(slowed_worktree: tuple[Path, str], tmp_path: Path) -> None:
+    tree, clean = slowed_worktree
+    out = tmp_path / "gate"
+    arguments = ["gate", "--quick", "--only", FUNCTION, "--against", clean, "--no-rebuild"]
+    places = ["--gate-dir", str(TEST_GATE_DIR), "--out", str(out), "--no-push"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "harness", *arguments, *places],
+        cwd=tree, capture_output=True, text=True, timeout=2300, check=False,
+    )  # fmt: skip
+    if completed.returncode == 2 and "was not built from this tree" in completed.stderr:
+        pytest.skip(f"this tree's sky_rs is not a build of HEAD's Rust sources: {completed.stderr.strip()}")
+    assert completed.returncode == EXIT_REGRESSION, completed.stdout[-3000:] + completed.stderr[-3000:]
+    comparisons = json.loads((out / "gate-comparisons.json").read_text(encoding="utf-8"))["comparisons"]
+    regressions = {(c["impl"], c["metric"]) for c in comparisons if c["outcome"] == "regression"}
+    assert ("fallback", "time") in regressions, regressions
+    assert all(impl == "fallback" for impl, _ in regressions), "only the fallback was slowed down"
