@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from harness.atomic import write_bytes_atomic, write_text_atomic
-from harness.cells import optional_cell
+from harness.cells import cell_text, optional_cell
 from harness.inputs import InputFileError, one_line, parse_json, read_bytes, read_text
 from harness.results import Impl, PairResult, RunResult
 from harness.sinks.formatting import format_ns, format_ratio
@@ -158,20 +158,12 @@ def baseline_paths(fingerprint: str, directory: Path = BASELINES_DIR) -> tuple[P
     return directory / f"{fingerprint}.csv", directory / f"{fingerprint}.json"
 
 
-def _cell(value: float | int | str | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
 def _csv_text(rows: Iterable[BaselineRow]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(BASELINE_COLUMNS)
     for row in rows:
-        writer.writerow([_cell(getattr(row, column)) for column in BASELINE_COLUMNS])
+        writer.writerow([cell_text(getattr(row, column)) for column in BASELINE_COLUMNS])
     return buffer.getvalue()
 
 
