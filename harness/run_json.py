@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import TypeAdapter
 
-from harness.atomic import write_text_atomic
+from harness.atomic import write_json_atomic
 from harness.inputs import InputFileError, parse_json, read_bytes
 from harness.results import READABLE_FORMAT_VERSIONS, RESULTS_FORMAT_VERSION, RunResult
 
@@ -68,7 +68,7 @@ def read_inside(run_dir: Path, relative: str, *, subfolder: str = "") -> bytes |
 def save_run(run: RunResult, run_dir: Path) -> Path:
     """Write ``run_dir/run.json``, what ``load_run`` reads back (a bench run folder, the gate's folder)."""
     path = run_dir / RUN_JSON_NAME
-    return write_text_atomic(path, json.dumps(run.to_json_dict(), indent=2, sort_keys=True) + "\n")
+    return write_json_atomic(path, run.to_json_dict())
 
 
 @cache

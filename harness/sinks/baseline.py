@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from harness.atomic import write_bytes_atomic, write_text_atomic
+from harness.atomic import write_bytes_atomic, write_json_atomic
 from harness.cells import cell_text, optional_cell
 from harness.inputs import InputFileError, one_line, parse_json, read_bytes, read_text
 from harness.results import Impl, PairResult, RunResult
@@ -190,7 +190,7 @@ def write_baseline(run: RunResult, directory: Path = BASELINES_DIR) -> Path:
         "environment": dict(sorted(run.environment.items())),
     }
     write_bytes_atomic(csv_path, csv_bytes)
-    write_text_atomic(sidecar_path, json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    write_json_atomic(sidecar_path, sidecar)
     return csv_path
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import errno
-import json
 import os
 import shutil
 import tempfile
@@ -27,7 +26,7 @@ from harness.atomic import (
     fsync_directory,
     open_atomic_text,
     replace_symlink_atomic,
-    write_text_atomic,
+    write_json_atomic,
 )
 from harness.cells import cell_text
 from harness.results import Impl, MemorySample, NativeEstimate, PairResult, RunResult, TimingSample
@@ -162,10 +161,6 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]
         writer.writerows(rows)
 
 
-def _write_json(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
 def pyperf_suite(run: RunResult, impl: Impl) -> pyperf.BenchmarkSuite | None:
     """One pyperf benchmark per pair for one side; None when nothing was timed.
 
@@ -198,7 +193,7 @@ def pyperf_suite(run: RunResult, impl: Impl) -> pyperf.BenchmarkSuite | None:
 def write_run_files(run: RunResult, run_dir: Path) -> None:
     """The run's own files into ``run_dir``: run.json, environment.json, the CSVs, the pyperf JSON."""
     save_run(run, run_dir)
-    _write_json(run_dir / "environment.json", dict(run.environment))
+    write_json_atomic(run_dir / "environment.json", dict(run.environment))
     pairs = _all_pairs(run)
     _write_csv(
         run_dir / "results.csv",

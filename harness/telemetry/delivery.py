@@ -6,7 +6,6 @@ A sink that could not deliver leaves its payload in ``RUN_DIR/unsent/`` so nothi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
@@ -15,7 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from harness.atomic import write_bytes_atomic
+from harness.atomic import write_bytes_atomic, write_json_atomic
 from harness.inputs import InputFileError, parse_json
 from harness.run_json import inside_run_folder, read_inside
 
@@ -76,7 +75,7 @@ def write_atomically(path: Path, payload: bytes) -> None:
 
 def save_report(run_dir: Path, report: DeliveryReport) -> Path:
     path = run_dir / DELIVERY_REPORT_NAME
-    write_atomically(path, (json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n").encode())
+    write_json_atomic(path, report.to_json_dict())
     return path
 
 
