@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 import socket
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from harness.functions.pairs.workload_types import (
     DataItem,
     Mode,
     ensure_data,
+    generated_item,
 )
 from harness.functions.reference import find_free_port
 from harness.functions.registry import (
@@ -106,6 +109,35 @@ def test_data_is_seeded_and_reused(tmp_path: Path) -> None:
     assert ensure_data(item, tmp_path / "a", seed=2).read_bytes() != first, "a new seed regenerates"
     marker = (tmp_path / "a" / "data" / "sample.bin.marker.json").read_text()
     assert f'"generator_version": {GENERATOR_VERSION}' in marker
+
+
+def test_a_generated_items_marker_records_the_arguments_it_was_written_with(tmp_path: Path) -> None:
+    written: list[int] = []
+
+    def write(path: Path, rng: random.Random, size_bytes: int) -> None:
+        written.append(size_bytes)
+        path.write_bytes(rng.randbytes(size_bytes))
+
+    small = ensure_data(generated_item("sample.bin", write, size_bytes=8), tmp_path, seed=0)
+    marker = json.loads((tmp_path / "data" / "sample.bin.marker.json").read_text())
+    assert marker["params"] == [["size_bytes", 8]] and small.stat().st_size == 8
+    larger = ensure_data(generated_item("sample.bin", write, size_bytes=16), tmp_path, seed=0)
+    assert larger.stat().st_size == 16
+    assert written == [8, 16], "a changed argument must rebuild the item"
+
+
+@pytest.mark.parametrize(
+    ("function", "workload", "params"),
+    [
+        ("read_last_n_lines", "1MB-crlf-n1000", (("size_bytes", 1_000_000), ("style", "crlf"))),
+        ("hash_file", "md5-4KiB", (("size_bytes", 4096),)),
+        ("hash_file", "md5-tree-2000", (("file_count", 2000),)),
+        ("estimate_fd_for_directory", "dir-10", (("entry_count", 10),)),
+    ],
+)
+def test_data_markers_keep_their_parameters(function: str, workload: str, params: tuple[object, ...]) -> None:
+    # A marker that changed would rebuild every machine's scratch data (up to 1 GB) for nothing.
+    assert find_workload(function, workload).data[0].params == params
 
 
 def test_real_generators_are_deterministic(tmp_path: Path) -> None:

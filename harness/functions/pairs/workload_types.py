@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,12 @@ class DataItem:
     name: str
     params: tuple[tuple[str, Any], ...]
     generate: Callable[[Path, random.Random], None]
+
+
+def generated_item(name: str, write: Callable[..., None], **params: Any) -> DataItem:
+    """The item ``write(path, rng, **params)`` writes. Its marker records exactly the arguments it was
+    written with, so changing one of them rebuilds it."""
+    return DataItem(name=name, params=tuple(params.items()), generate=partial(write, **params))
 
 
 @dataclass
@@ -173,12 +180,12 @@ def ensure_data(item: DataItem, scratch: Path, seed: int) -> Path:
                 pass  # an unreadable marker means: rebuild
         # Generate under a temporary name and rename, so an interrupted run never leaves a half-written
         # item behind a valid marker.
-        partial = path.with_name(path.name + ".partial")
+        partial_path = path.with_name(path.name + ".partial")
         _remove(marker)
-        _remove(partial)
-        item.generate(partial, random.Random(f"{seed}:{item.name}"))
+        _remove(partial_path)
+        item.generate(partial_path, random.Random(f"{seed}:{item.name}"))
         _remove(path)
-        partial.rename(path)
+        partial_path.rename(path)
         marker.write_text(json.dumps(expected), encoding="utf-8")
     return path
 
