@@ -11,12 +11,16 @@ import pytest
 
 from harness.functions.pairs.io_utils import occupy_ports_ahead
 from harness.functions.pairs.workload_types import (
+    ALL_MODES,
     GENERATOR_VERSION,
     NOOP_FUNCTION,
+    NOOP_WORKLOAD,
     DataItem,
     Mode,
+    batch_rng,
     ensure_data,
     generated_item,
+    prepare,
 )
 from harness.functions.reference import find_free_port
 from harness.functions.registry import (
@@ -124,6 +128,17 @@ def test_a_generated_items_marker_records_the_arguments_it_was_written_with(tmp_
     larger = ensure_data(generated_item("sample.bin", write, size_bytes=16), tmp_path, seed=0)
     assert larger.stat().st_size == 16
     assert written == [8, 16], "a changed argument must rebuild the item"
+
+
+def test_an_item_and_a_batch_of_the_same_name_and_seed_draw_the_same_numbers(tmp_path: Path) -> None:
+    item = _counting_item([])
+    assert ensure_data(item, tmp_path, seed=3).read_bytes() == batch_rng(3, "sample.bin").randbytes(64)
+
+
+def test_the_call_floor_is_one_call_without_arguments_in_every_mode(tmp_path: Path) -> None:
+    assert (NOOP_WORKLOAD.function, NOOP_WORKLOAD.id, NOOP_WORKLOAD.data) == (NOOP_FUNCTION, "call", ())
+    assert NOOP_WORKLOAD.modes == ALL_MODES and NOOP_WORKLOAD.size is None
+    assert prepare(NOOP_WORKLOAD, tmp_path, seed=5).batch == ((),)
 
 
 @pytest.mark.parametrize(

@@ -127,7 +127,7 @@ def single_call(function: str, workload_id: str, description: str, args: Callabl
 
 
 def batch_rng(seed: int, name: str) -> random.Random:
-    """The random source of one generated batch: the same seed and name give the same batch."""
+    """The random source of one generated batch or data item: the same seed and name give the same one."""
     return random.Random(f"{seed}:{name}")
 
 
@@ -183,7 +183,7 @@ def ensure_data(item: DataItem, scratch: Path, seed: int) -> Path:
         partial_path = path.with_name(path.name + ".partial")
         _remove(marker)
         _remove(partial_path)
-        item.generate(partial_path, random.Random(f"{seed}:{item.name}"))
+        item.generate(partial_path, batch_rng(seed, item.name))
         _remove(path)
         partial_path.rename(path)
         marker.write_text(json.dumps(expected), encoding="utf-8")
@@ -199,13 +199,4 @@ def prepare(workload: Workload, scratch: Path, seed: int) -> PreparedWorkload:
 # --- the call floor -----------------------------------------------------------------------------------------
 
 NOOP_FUNCTION = "_noop"
-NOOP_WORKLOAD = Workload(
-    function=NOOP_FUNCTION,
-    id="call",
-    modes=ALL_MODES,
-    size=None,
-    size_unit="",
-    description="a call that does nothing: the floor of each side",
-    data=(),
-    build=lambda _paths, _seed: PreparedWorkload(batch=((),)),
-)
+NOOP_WORKLOAD = single_call(NOOP_FUNCTION, "call", "a call that does nothing: the floor of each side", tuple)
