@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import stat
-from functools import cache
 from pathlib import Path, PurePosixPath
-
-from pydantic import TypeAdapter
 
 from harness.atomic import write_json_atomic
 from harness.inputs import InputFileError, parse_json, read_bytes
@@ -71,11 +68,6 @@ def save_run(run: RunResult, run_dir: Path) -> Path:
     return write_json_atomic(path, run.to_json_dict())
 
 
-@cache
-def _run_adapter() -> TypeAdapter[RunResult]:
-    return TypeAdapter(RunResult)
-
-
 def load_run(run_dir: Path) -> RunResult | None:
     """The run's ``run.json``, or None when the folder has none; InputFileError naming what is wrong."""
     raw = read_inside(run_dir, RUN_JSON_NAME)
@@ -89,4 +81,4 @@ def load_run(run_dir: Path) -> RunResult | None:
     if version not in READABLE_FORMAT_VERSIONS:
         readable = ", ".join(map(str, sorted(READABLE_FORMAT_VERSIONS)))
         raise InputFileError(f"{path}: format {version!r} is not supported (this harness reads {readable})")
-    return parse_json(_run_adapter(), raw, path)
+    return parse_json(RunResult, raw, path)

@@ -22,11 +22,8 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
-
-from pydantic import TypeAdapter
 
 from harness.atomic import write_bytes_atomic, write_json_atomic
 from harness.cells import cell_text, optional_cell
@@ -275,18 +272,13 @@ class _Sidecar:
     csv_sha256: str = ""
 
 
-@cache
-def _sidecar_adapter() -> TypeAdapter[_Sidecar]:
-    return TypeAdapter(_Sidecar)
-
-
 def _read_sidecar(sidecar_path: Path) -> dict[str, Any]:
     """The sidecar as a dict (empty without one), its known keys checked for their types."""
     try:
         raw = read_bytes(sidecar_path, BaselineFormatError)
     except FileNotFoundError:
         return {}
-    parse_json(_sidecar_adapter(), raw, sidecar_path, BaselineFormatError)
+    parse_json(_Sidecar, raw, sidecar_path, BaselineFormatError)
     metadata: dict[str, Any] = json.loads(raw)  # valid: parse_json checked it is an object
     return metadata
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
-
-from pydantic import TypeAdapter
 
 from harness.atomic import write_bytes_atomic, write_json_atomic
 from harness.inputs import InputFileError, parse_json
@@ -79,18 +76,13 @@ def save_report(run_dir: Path, report: DeliveryReport) -> Path:
     return path
 
 
-@cache
-def _report_adapter() -> TypeAdapter[DeliveryReport]:
-    return TypeAdapter(DeliveryReport)
-
-
 def load_report(run_dir: Path) -> DeliveryReport | None:
     """The run's delivery report, or None when the run never wrote one; InputFileError if it is corrupt."""
     raw = read_inside(run_dir, DELIVERY_REPORT_NAME)
     if raw is None:
         return None
     path = run_dir / DELIVERY_REPORT_NAME
-    report = parse_json(_report_adapter(), raw, path)
+    report = parse_json(DeliveryReport, raw, path)
     names = [sink.sink for sink in report.sinks]
     unknown = sorted(set(names) - set(SINKS))
     if unknown or len(set(names)) != len(names):
