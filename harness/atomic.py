@@ -14,12 +14,13 @@ memory buffer, while its temporary-file mode fsyncs neither the file nor the fol
 from __future__ import annotations
 
 import io
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 # The modes a plain open() / mkdir() would give; read once, as os.umask can only be read by setting it.
 _UMASK = os.umask(0o022)
@@ -87,6 +88,13 @@ def write_bytes_atomic(path: Path, payload: bytes) -> Path:
 def write_text_atomic(path: Path, text: str) -> Path:
     """Replace ``path`` with ``text`` (UTF-8) atomically; returns the path."""
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Replace ``path`` with ``data`` as JSON atomically; returns the path. The layout of the run's, the
+    gate's, history's and the baselines' JSON (sorted keys, two-space indent, a final newline): reruns
+    compare byte for byte."""
+    return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def replace_symlink_atomic(link: Path, target: Path | str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -66,12 +66,23 @@ def read_text(path: Path, error: type[InputFileError] = InputFileError) -> str:
         raise error(f"{path}: not UTF-8 text (byte {failure.start})") from failure
 
 
+# One adapter per type, built on first use: building one for RunResult takes 10-100 ms.
+_ADAPTERS: dict[object, TypeAdapter[Any]] = {}
+
+
+def _adapter(shape: type[T]) -> TypeAdapter[T]:
+    adapter = _ADAPTERS.get(shape)
+    if adapter is None:
+        adapter = _ADAPTERS[shape] = TypeAdapter(shape)
+    return adapter
+
+
 def parse_json(
-    adapter: TypeAdapter[T], raw: bytes | str, path: Path, error: type[InputFileError] = InputFileError
+    shape: type[T], raw: bytes | str, path: Path, error: type[InputFileError] = InputFileError
 ) -> T:
-    """``raw`` validated as ``adapter``'s type, strictly; ``error`` naming the file and the first problem."""
+    """``raw`` validated as a ``shape``, strictly; ``error`` naming the file and the first problem."""
     try:
-        return adapter.validate_json(raw, strict=True)
+        return _adapter(shape).validate_json(raw, strict=True)
     except ValidationError as failure:
         raise error(f"{path}: {describe_validation_error(failure)}") from failure
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,9 +18,11 @@ def run_bounded(
     environment: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Runs ``command`` in its own process group and kills the whole group on timeout, so a child that
-    keeps the output pipes open (a hook, a credential helper) cannot make the wait hang.
+    keeps the output pipes open (a hook, a credential helper) cannot make the wait hang. On Ctrl-C too:
+    the terminal's press does not reach a group of its own, and the child must not run on unseen.
 
-    Raises ``subprocess.TimeoutExpired`` or ``OSError``; callers turn them into a GateToolError or BuildError.
+    Raises ``subprocess.TimeoutExpired``, ``OSError`` or ``KeyboardInterrupt``; callers turn the first two
+    into their tool's error (GateToolError, BuildError, CriterionError, InstructionCountError).
     """
     with subprocess.Popen(
         command,
@@ -33,8 +36,9 @@ def run_bounded(
     ) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        except BaseException:  # the timeout, or a KeyboardInterrupt during the wait
+            with contextlib.suppress(ProcessLookupError):  # the group may have ended by itself
+                os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
             raise
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)

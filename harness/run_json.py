@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import json
 import stat
-from functools import cache
 from pathlib import Path, PurePosixPath
 
-from pydantic import TypeAdapter
-
-from harness.atomic import write_text_atomic
+from harness.atomic import write_json_atomic
 from harness.inputs import InputFileError, parse_json, read_bytes
 from harness.results import READABLE_FORMAT_VERSIONS, RESULTS_FORMAT_VERSION, RunResult
 
@@ -68,12 +65,7 @@ def read_inside(run_dir: Path, relative: str, *, subfolder: str = "") -> bytes |
 def save_run(run: RunResult, run_dir: Path) -> Path:
     """Write ``run_dir/run.json``, what ``load_run`` reads back (a bench run folder, the gate's folder)."""
     path = run_dir / RUN_JSON_NAME
-    return write_text_atomic(path, json.dumps(run.to_json_dict(), indent=2, sort_keys=True) + "\n")
-
-
-@cache
-def _run_adapter() -> TypeAdapter[RunResult]:
-    return TypeAdapter(RunResult)
+    return write_json_atomic(path, run.to_json_dict())
 
 
 def load_run(run_dir: Path) -> RunResult | None:
@@ -89,4 +81,4 @@ def load_run(run_dir: Path) -> RunResult | None:
     if version not in READABLE_FORMAT_VERSIONS:
         readable = ", ".join(map(str, sorted(READABLE_FORMAT_VERSIONS)))
         raise InputFileError(f"{path}: format {version!r} is not supported (this harness reads {readable})")
-    return parse_json(_run_adapter(), raw, path)
+    return parse_json(RunResult, raw, path)

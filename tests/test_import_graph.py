@@ -45,9 +45,10 @@ print(json.dumps(sorted(name for name in sys.modules if name.startswith("harness
 """
 
 
-def _loaded_by(module: str) -> list[str]:
+def _fresh_interpreter(script: str, *args: str) -> str:
+    """The stdout of ``script`` run in a new interpreter at the repository root (nothing imported yet)."""
     completed = subprocess.run(
-        [sys.executable, "-c", _LOADED_AFTER, module],
+        [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -55,7 +56,11 @@ def _loaded_by(module: str) -> list[str]:
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    loaded: list[str] = json.loads(completed.stdout)
+    return completed.stdout
+
+
+def _loaded_by(module: str) -> list[str]:
+    loaded: list[str] = json.loads(_fresh_interpreter(_LOADED_AFTER, module))
     return loaded
 
 
@@ -79,13 +84,4 @@ def test_the_top_level_help_loads_no_command_and_no_numerical_library() -> None:
         "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'numpy', 'pandas', 'scipy', 'matplotlib'} or m.startswith('harness.commands.'))))"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines()[-1] == "harness.commands.errors"
+    assert _fresh_interpreter(script).splitlines()[-1] == "harness.commands.errors"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from harness.gate.calibrate import CalibrationError, load_calibration
 from harness.gate.config import load_config
-from harness.inputs import InputFileError
+from harness.inputs import InputFileError, parse_json
 from harness.run_json import load_run
 from harness.sinks.baseline import load_baseline
 from harness.telemetry.delivery import load_report
@@ -207,3 +208,14 @@ def test_strings_are_not_taken_for_numbers(tmp_path: Path) -> None:
     )
     assert "duration_seconds: Input should be a valid number, got '42.5'" in str(error)
     assert json.loads((tmp_path / "run" / "run.json").read_text())["duration_seconds"] == "42.5"
+
+
+def test_a_loader_validates_against_the_type_it_names_once_built(tmp_path: Path) -> None:
+    @dataclass(frozen=True)
+    class Shape:
+        count: int
+
+    assert parse_json(Shape, b'{"count": 3}', tmp_path / "x.json") == Shape(3)
+    assert parse_json(Shape, b'{"count": 4}', tmp_path / "x.json") == Shape(4)  # the cached adapter
+    with pytest.raises(InputFileError, match=r"x\.json: count: Input should be a valid integer"):
+        parse_json(Shape, b'{"count": "5"}', tmp_path / "x.json")  # strict: no "5" for 5

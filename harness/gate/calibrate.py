@@ -32,12 +32,10 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import TypeAdapter
 from scipy import stats
 
 from harness.atomic import write_text_atomic
@@ -218,11 +216,6 @@ def save_calibration(calibration: Calibration, path: Path) -> None:
     write_text_atomic(path.with_suffix(".md"), calibration_table(calibration))
 
 
-@cache
-def _calibration_adapter() -> TypeAdapter[Calibration]:
-    return TypeAdapter(Calibration)
-
-
 def _check_comparisons(calibration: Calibration, path: Path) -> None:
     """Each floor is a finite, non-negative number under its own key: the gate raises thresholds to it."""
     if calibration.runs < 2 or calibration.rounds < 1:
@@ -259,7 +252,7 @@ def load_calibration(path: Path, *, fingerprint: str) -> Calibration:
             raise CalibrationError(
                 f"{path} was measured on machine {header.get('fingerprint')!r}, this is {fingerprint!r}"
             )
-    calibration = parse_json(_calibration_adapter(), raw, path, CorruptCalibrationError)
+    calibration = parse_json(Calibration, raw, path, CorruptCalibrationError)
     _check_comparisons(calibration, path)
     return calibration
 

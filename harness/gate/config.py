@@ -10,11 +10,8 @@ import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from functools import cache
 from pathlib import Path
 from typing import Any
-
-from pydantic import TypeAdapter
 
 from harness.functions.registry import FUNCTIONS
 from harness.gate.compare import GatePolicy
@@ -79,11 +76,6 @@ def _table(
     return table
 
 
-@cache
-def _policy_adapter() -> TypeAdapter[GatePolicy]:
-    return TypeAdapter(GatePolicy)
-
-
 def _policy(table: Mapping[str, Any], source: str) -> GatePolicy:
     if table.get("correction", "holm") not in {"holm", "bh"}:
         raise ConfigError(f"{source}: [policy] correction must be 'holm' or 'bh'")
@@ -93,7 +85,7 @@ def _policy(table: Mapping[str, Any], source: str) -> GatePolicy:
         as_json = json.dumps(table)
     except TypeError as error:
         raise ConfigError(f"{source}: [policy]: {error}") from error
-    policy = parse_json(_policy_adapter(), as_json, Path(f"{source} [policy]"), ConfigError)
+    policy = parse_json(GatePolicy, as_json, Path(f"{source} [policy]"), ConfigError)
     numbers = [(f"[policy] {f.name}", getattr(policy, f.name)) for f in fields(policy)]
     require_finite((item for item in numbers if not isinstance(item[1], str)), Path(source), ConfigError)
     return policy

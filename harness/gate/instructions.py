@@ -30,6 +30,7 @@ from pathlib import Path
 
 from harness.gate.compare import judge_deterministic
 from harness.gate.outcome import cannot_judge_comparison
+from harness.processes import run_bounded
 from harness.results import GateComparison, Impl
 
 DEFAULT_CALLS = 5  # passes over the workload's batch; the counts are deterministic, so few suffice
@@ -160,15 +161,7 @@ def count_instructions(
         ]
         environment = {**os.environ, "PYTHONHASHSEED": "0", **(extra_environment or {})}
         try:
-            completed = subprocess.run(
-                command,
-                cwd=cwd,
-                env=environment,
-                capture_output=True,
-                text=True,
-                timeout=_TIMEOUT_S,
-                check=False,
-            )
+            completed = run_bounded(command, cwd=cwd, environment=environment, timeout_s=_TIMEOUT_S)
         except subprocess.TimeoutExpired as error:
             raise InstructionCountError(f"callgrind run of {python} took over {_TIMEOUT_S:.0f} s") from error
         if completed.returncode != 0:

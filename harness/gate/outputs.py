@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.atomic import write_text_atomic
+from harness.atomic import write_json_atomic, write_text_atomic
 from harness.gate.outcome import ExitCode, GateReport, comparison_key
 from harness.gate.summary import could_see, render_summary, summaries
 from harness.results import GateComparison, GateOutcome
@@ -155,8 +154,7 @@ def write_outputs(report: GateReport, out_dir: Path) -> list[Path]:
     for name, text in summaries(report).items():
         paths.append(write_text_atomic(out_dir / name, text))
     paths.append(write_text_atomic(out_dir / JUNIT_NAME, junit_xml(report)))
-    json_text = json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n"
-    paths.append(write_text_atomic(out_dir / JSON_NAME, json_text))
+    paths.append(write_json_atomic(out_dir / JSON_NAME, report.to_json_dict()))
     # The page has every row: the size limits are for what GitHub shows, not for the artifact.
     full = render_summary(report, limit_bytes=FULL_PAGE_LIMIT_BYTES)
     paths.append(write_html_page(out_dir / HTML_FILENAME, f"skybench gate {report.candidate}", full))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import write_bytes_atomic, write_text_atomic
+from harness.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from harness.history.changes import Step
 from harness.history.series import Series
 from harness.sinks.formatting import format_ns, markdown_table
@@ -133,7 +132,7 @@ def write_history(history: History, out_dir: Path) -> Path:
     for series in history.series:
         steps = [s for s in history.steps if s.key == series.key and s.source == series.source]
         write_bytes_atomic(charts / chart_name(series), series_chart(series, steps))
-    write_text_atomic(out_dir / HISTORY_JSON, json.dumps(_json(history), indent=2, sort_keys=True) + "\n")
+    write_json_atomic(out_dir / HISTORY_JSON, _json(history))
     markdown = out_dir / HISTORY_MD
     write_text_atomic(markdown, render_history(history))
     return markdown

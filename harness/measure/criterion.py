@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.processes import run_bounded
 from harness.results import NativeEstimate
 
 NATIVE_DIR = Path(__file__).resolve().parents[2] / "native"
@@ -86,14 +87,11 @@ def run_bench_target(
     # Estimates older than this run are leftovers. A little slack for coarse file-system timestamps.
     started_at_s = time.time() - 2.0
     try:
-        completed = subprocess.run(
+        completed = run_bounded(
             command,
             cwd=native_dir,
-            capture_output=True,
-            text=True,
-            timeout=_CARGO_TIMEOUT_S,
-            check=False,
-            env={**os.environ, **env} if env else None,
+            timeout_s=_CARGO_TIMEOUT_S,
+            environment={**os.environ, **env} if env else None,
         )
     except subprocess.TimeoutExpired as error:
         raise CriterionError(f"cargo bench took over {_CARGO_TIMEOUT_S:.0f} s and was stopped") from error

@@ -22,14 +22,11 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-
-from harness.atomic import write_bytes_atomic, write_text_atomic
-from harness.cells import optional_cell
+from harness.atomic import write_bytes_atomic, write_json_atomic
+from harness.cells import cell_text, optional_cell
 from harness.inputs import InputFileError, one_line, parse_json, read_bytes, read_text
 from harness.results import Impl, PairResult, RunResult
 from harness.sinks.formatting import format_ns, format_ratio
@@ -158,20 +155,12 @@ def baseline_paths(fingerprint: str, directory: Path = BASELINES_DIR) -> tuple[P
     return directory / f"{fingerprint}.csv", directory / f"{fingerprint}.json"
 
 
-def _cell(value: float | int | str | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
 def _csv_text(rows: Iterable[BaselineRow]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(BASELINE_COLUMNS)
     for row in rows:
-        writer.writerow([_cell(getattr(row, column)) for column in BASELINE_COLUMNS])
+        writer.writerow([cell_text(getattr(row, column)) for column in BASELINE_COLUMNS])
     return buffer.getvalue()
 
 
@@ -198,7 +187,7 @@ def write_baseline(run: RunResult, directory: Path = BASELINES_DIR) -> Path:
         "environment": dict(sorted(run.environment.items())),
     }
     write_bytes_atomic(csv_path, csv_bytes)
-    write_text_atomic(sidecar_path, json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    write_json_atomic(sidecar_path, sidecar)
     return csv_path
 
 
@@ -283,18 +272,13 @@ class _Sidecar:
     csv_sha256: str = ""
 
 
-@cache
-def _sidecar_adapter() -> TypeAdapter[_Sidecar]:
-    return TypeAdapter(_Sidecar)
-
-
 def _read_sidecar(sidecar_path: Path) -> dict[str, Any]:
     """The sidecar as a dict (empty without one), its known keys checked for their types."""
     try:
         raw = read_bytes(sidecar_path, BaselineFormatError)
     except FileNotFoundError:
         return {}
-    parse_json(_sidecar_adapter(), raw, sidecar_path, BaselineFormatError)
+    parse_json(_Sidecar, raw, sidecar_path, BaselineFormatError)
     metadata: dict[str, Any] = json.loads(raw)  # valid: parse_json checked it is an object
     return metadata
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import errno
-import json
 import os
 import shutil
 import tempfile
@@ -28,8 +27,9 @@ from harness.atomic import (
     fsync_directory,
     open_atomic_text,
     replace_symlink_atomic,
-    write_text_atomic,
+    write_json_atomic,
 )
+from harness.cells import cell_text
 from harness.results import Impl, MemorySample, NativeEstimate, PairResult, RunResult, TimingSample
 from harness.run_json import save_run
 from harness.sinks.charts import write_charts
@@ -106,16 +106,12 @@ def _all_pairs(run: RunResult) -> list[PairResult]:
     return ([run.call_floor] if run.call_floor else []) + list(run.pairs)
 
 
-def _optional(value: float | int | None) -> str:
-    return "" if value is None else repr(value)
-
-
 def _results_row(pair: PairResult, sample: TimingSample, memory: MemorySample | None) -> dict[str, Any]:
     return {
         "function": pair.function,
         "impl": str(sample.impl),
         "workload": pair.workload,
-        "size": _optional(pair.size),
+        "size": cell_text(pair.size),
         "size_unit": pair.size_unit,
         "median_ns": sample.median_ns,
         "mean_ns": sample.mean_ns,
@@ -125,9 +121,9 @@ def _results_row(pair: PairResult, sample: TimingSample, memory: MemorySample | 
         "values": " ".join(repr(value) for value in sample.values_ns),
         "loops": sample.loops,
         "rounds": len(sample.values_ns),
-        "alloc_bytes_per_call": _optional(memory.alloc_bytes_per_call if memory else None),
-        "allocs_per_call": _optional(memory.allocs_per_call if memory else None),
-        "peak_rss_bytes": _optional(memory.peak_rss_bytes if memory else None),
+        "alloc_bytes_per_call": cell_text(memory.alloc_bytes_per_call if memory else None),
+        "allocs_per_call": cell_text(memory.allocs_per_call if memory else None),
+        "peak_rss_bytes": cell_text(memory.peak_rss_bytes if memory else None),
     }
 
 
@@ -140,13 +136,13 @@ def _timed_sides(pair: PairResult) -> list[tuple[TimingSample, MemorySample | No
 def _floor_columns(pair: PairResult, floor: NativeEstimate | None) -> dict[str, Any]:
     best = pair.best_possible_speedup
     return {
-        "floor_ns": _optional(floor.median_ns if floor else None),
-        "floor_ci_low_ns": _optional(floor.ci_low_ns if floor else None),
-        "floor_ci_high_ns": _optional(floor.ci_high_ns if floor else None),
-        "rust_over_floor": _optional(pair.rust.median_ns / floor.median_ns if floor else None),
-        "best_possible_speedup": _optional(best.value if best else None),
-        "best_possible_ci_low": _optional(best.ci_low if best else None),
-        "best_possible_ci_high": _optional(best.ci_high if best else None),
+        "floor_ns": cell_text(floor.median_ns if floor else None),
+        "floor_ci_low_ns": cell_text(floor.ci_low_ns if floor else None),
+        "floor_ci_high_ns": cell_text(floor.ci_high_ns if floor else None),
+        "rust_over_floor": cell_text(pair.rust.median_ns / floor.median_ns if floor else None),
+        "best_possible_speedup": cell_text(best.value if best else None),
+        "best_possible_ci_low": cell_text(best.ci_low if best else None),
+        "best_possible_ci_high": cell_text(best.ci_high if best else None),
     }
 
 
@@ -169,7 +165,7 @@ def _speedups_row(pair: PairResult, floor: NativeEstimate | None = None) -> dict
     return {
         "function": pair.function,
         "workload": pair.workload,
-        "size": _optional(pair.size),
+        "size": cell_text(pair.size),
         "size_unit": pair.size_unit,
         "rust_median_ns": pair.rust.median_ns,
         "python_median_ns": pair.python.median_ns,
@@ -181,7 +177,7 @@ def _speedups_row(pair: PairResult, floor: NativeEstimate | None = None) -> dict
         "ci_above_pct": speedup.relative_reach_above * 100,
         "rounds_look_bimodal": rounds_look_bimodal(pair),
         "rounds": len(pair.rust.values_ns),
-        "claimed_speedup": _optional(pair.claimed_speedup),
+        "claimed_speedup": cell_text(pair.claimed_speedup),
         "verdict": str(pair.verdict),
         **_floor_columns(pair, floor),
         **_fallback_columns(pair),
@@ -193,10 +189,6 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]
         writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def pyperf_suite(run: RunResult, impl: Impl) -> pyperf.BenchmarkSuite | None:
@@ -233,7 +225,7 @@ def pyperf_suite(run: RunResult, impl: Impl) -> pyperf.BenchmarkSuite | None:
 def write_run_files(run: RunResult, run_dir: Path) -> None:
     """The run's own files into ``run_dir``: run.json, environment.json, the CSVs, the pyperf JSON."""
     save_run(run, run_dir)
-    _write_json(run_dir / "environment.json", dict(run.environment))
+    write_json_atomic(run_dir / "environment.json", dict(run.environment))
     pairs = _all_pairs(run)
     _write_csv(
         run_dir / "results.csv",

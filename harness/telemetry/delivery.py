@@ -6,16 +6,12 @@ A sink that could not deliver leaves its payload in ``RUN_DIR/unsent/`` so nothi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-
-from harness.atomic import write_bytes_atomic
+from harness.atomic import write_bytes_atomic, write_json_atomic
 from harness.inputs import InputFileError, parse_json
 from harness.run_json import inside_run_folder, read_inside
 
@@ -76,13 +72,8 @@ def write_atomically(path: Path, payload: bytes) -> None:
 
 def save_report(run_dir: Path, report: DeliveryReport) -> Path:
     path = run_dir / DELIVERY_REPORT_NAME
-    write_atomically(path, (json.dumps(report.to_json_dict(), indent=2, sort_keys=True) + "\n").encode())
+    write_json_atomic(path, report.to_json_dict())
     return path
-
-
-@cache
-def _report_adapter() -> TypeAdapter[DeliveryReport]:
-    return TypeAdapter(DeliveryReport)
 
 
 def load_report(run_dir: Path) -> DeliveryReport | None:
@@ -91,7 +82,7 @@ def load_report(run_dir: Path) -> DeliveryReport | None:
     if raw is None:
         return None
     path = run_dir / DELIVERY_REPORT_NAME
-    report = parse_json(_report_adapter(), raw, path)
+    report = parse_json(DeliveryReport, raw, path)
     names = [sink.sink for sink in report.sinks]
     unknown = sorted(set(names) - set(SINKS))
     if unknown or len(set(names)) != len(names):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 import socket
 from pathlib import Path
 
@@ -9,11 +11,16 @@ import pytest
 
 from harness.functions.pairs.io_utils import occupy_ports_ahead
 from harness.functions.pairs.workload_types import (
+    ALL_MODES,
     GENERATOR_VERSION,
     NOOP_FUNCTION,
+    NOOP_WORKLOAD,
     DataItem,
     Mode,
+    batch_rng,
     ensure_data,
+    generated_item,
+    prepare,
 )
 from harness.functions.reference import find_free_port
 from harness.functions.registry import (
@@ -106,6 +113,46 @@ def test_data_is_seeded_and_reused(tmp_path: Path) -> None:
     assert ensure_data(item, tmp_path / "a", seed=2).read_bytes() != first, "a new seed regenerates"
     marker = (tmp_path / "a" / "data" / "sample.bin.marker.json").read_text()
     assert f'"generator_version": {GENERATOR_VERSION}' in marker
+
+
+def test_a_generated_items_marker_records_the_arguments_it_was_written_with(tmp_path: Path) -> None:
+    written: list[int] = []
+
+    def write(path: Path, rng: random.Random, size_bytes: int) -> None:
+        written.append(size_bytes)
+        path.write_bytes(rng.randbytes(size_bytes))
+
+    small = ensure_data(generated_item("sample.bin", write, size_bytes=8), tmp_path, seed=0)
+    marker = json.loads((tmp_path / "data" / "sample.bin.marker.json").read_text())
+    assert marker["params"] == [["size_bytes", 8]] and small.stat().st_size == 8
+    larger = ensure_data(generated_item("sample.bin", write, size_bytes=16), tmp_path, seed=0)
+    assert larger.stat().st_size == 16
+    assert written == [8, 16], "a changed argument must rebuild the item"
+
+
+def test_an_item_and_a_batch_of_the_same_name_and_seed_draw_the_same_numbers(tmp_path: Path) -> None:
+    item = _counting_item([])
+    assert ensure_data(item, tmp_path, seed=3).read_bytes() == batch_rng(3, "sample.bin").randbytes(64)
+
+
+def test_the_call_floor_is_one_call_without_arguments_in_every_mode(tmp_path: Path) -> None:
+    assert (NOOP_WORKLOAD.function, NOOP_WORKLOAD.id, NOOP_WORKLOAD.data) == (NOOP_FUNCTION, "call", ())
+    assert NOOP_WORKLOAD.modes == ALL_MODES and NOOP_WORKLOAD.size is None
+    assert prepare(NOOP_WORKLOAD, tmp_path, seed=5).batch == ((),)
+
+
+@pytest.mark.parametrize(
+    ("function", "workload", "params"),
+    [
+        ("read_last_n_lines", "1MB-crlf-n1000", (("size_bytes", 1_000_000), ("style", "crlf"))),
+        ("hash_file", "md5-4KiB", (("size_bytes", 4096),)),
+        ("hash_file", "md5-tree-2000", (("file_count", 2000),)),
+        ("estimate_fd_for_directory", "dir-10", (("entry_count", 10),)),
+    ],
+)
+def test_data_markers_keep_their_parameters(function: str, workload: str, params: tuple[object, ...]) -> None:
+    # A marker that changed would rebuild every machine's scratch data (up to 1 GB) for nothing.
+    assert find_workload(function, workload).data[0].params == params
 
 
 def test_real_generators_are_deterministic(tmp_path: Path) -> None:

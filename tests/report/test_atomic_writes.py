@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.atomic import open_atomic_text, replace_symlink_atomic, write_text_atomic
+from harness.atomic import open_atomic_text, replace_symlink_atomic, write_json_atomic, write_text_atomic
 from harness.gate.calibrate import (
     Calibration,
     ComparisonNoise,
@@ -198,3 +198,15 @@ def test_symlink_swap_replaces_the_link_in_place(tmp_path: Path) -> None:
     replace_symlink_atomic(latest, Path("b"))
     assert os.readlink(latest) == "b"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a", "b", "latest"]
+
+
+def test_json_is_written_sorted_indented_and_newline_terminated(tmp_path: Path) -> None:
+    # run.json, telemetry.json, gate-comparisons.json, history.json, the baseline sidecar and
+    # environment.json are all written by write_json_atomic: a rerun compares byte for byte.
+    target = write_json_atomic(tmp_path / "run.json", {"b": [1, 2.5], "a": {"z": None, "y": "é"}})
+    assert target.read_text(encoding="utf-8") == (
+        '{\n  "a": {\n    "y": "\\u00e9",\n    "z": null\n  },\n  "b": [\n    1,\n    2.5\n  ]\n}\n'
+    )
+    run = synthetic_run()
+    expected = write_json_atomic(tmp_path / "expected.json", run.to_json_dict()).read_bytes()
+    assert save_run(run, tmp_path).read_bytes() == expected

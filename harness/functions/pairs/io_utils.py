@@ -29,6 +29,7 @@ from harness.functions.pairs.workload_types import (
     Mode,
     PreparedWorkload,
     Workload,
+    generated_item,
 )
 
 # --- log files (read_last_n_lines) --------------------------------------------------------------------------
@@ -103,11 +104,7 @@ def _write_log(path: Path, rng: random.Random, size_bytes: int, style: str) -> N
 
 def _log_item(size_bytes: int, label: str, style: str = "plain") -> DataItem:
     suffix = "" if style == "plain" else f"-{style}"
-    return DataItem(
-        name=f"log-{label}{suffix}.log",
-        params=(("size_bytes", size_bytes), ("style", style)),
-        generate=lambda path, rng: _write_log(path, rng, size_bytes, style),
-    )
+    return generated_item(f"log-{label}{suffix}.log", _write_log, size_bytes=size_bytes, style=style)
 
 
 def _read_last_n_lines_workloads() -> list[Workload]:
@@ -215,18 +212,10 @@ def _hash_file_workloads() -> list[Workload]:
         (256 * MIB, "256MiB", DEFAULT_AND_FULL),
         (1 * GIB, "1GiB", FULL_ONLY),
     )
-    tree = DataItem(
-        name=f"tree-{_TREE_FILE_COUNT}",
-        params=(("file_count", _TREE_FILE_COUNT),),
-        generate=lambda path, rng: _write_tree(path, rng, _TREE_FILE_COUNT),
-    )
+    tree = generated_item(f"tree-{_TREE_FILE_COUNT}", _write_tree, file_count=_TREE_FILE_COUNT)
     for algorithm in ("md5", "sha256"):
         for size_bytes, label, modes in sizes:
-            item = DataItem(
-                name=f"bytes-{label}.bin",
-                params=(("size_bytes", size_bytes),),
-                generate=partial(_write_random_bytes, size_bytes=size_bytes),
-            )
+            item = generated_item(f"bytes-{label}.bin", _write_random_bytes, size_bytes=size_bytes)
             workloads.append(
                 Workload(
                     function="hash_file",

@@ -17,9 +17,9 @@ from harness.functions.pairs.declaration import PairDeclaration, builtin_pair
 from harness.functions.pairs.workload_types import (
     ALL_MODES,
     DEFAULT_AND_FULL,
-    DataItem,
     PreparedWorkload,
     Workload,
+    generated_item,
     single_call,
 )
 
@@ -68,11 +68,7 @@ def _directory_workloads(function: str) -> list[Workload]:
         (10_000, DEFAULT_AND_FULL),
         (100_000, DEFAULT_AND_FULL),
     ):
-        item = DataItem(
-            name=f"dir-{entry_count}",
-            params=(("entry_count", entry_count),),
-            generate=partial(_write_directory, entry_count=entry_count),
-        )
+        item = generated_item(f"dir-{entry_count}", _write_directory, entry_count=entry_count)
         workloads.append(
             Workload(
                 function=function,

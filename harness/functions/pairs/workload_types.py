@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,12 @@ class DataItem:
     name: str
     params: tuple[tuple[str, Any], ...]
     generate: Callable[[Path, random.Random], None]
+
+
+def generated_item(name: str, write: Callable[..., None], **params: Any) -> DataItem:
+    """The item ``write(path, rng, **params)`` writes. Its marker records exactly the arguments it was
+    written with, so changing one of them rebuilds it."""
+    return DataItem(name=name, params=tuple(params.items()), generate=partial(write, **params))
 
 
 @dataclass
@@ -120,7 +127,7 @@ def single_call(function: str, workload_id: str, description: str, args: Callabl
 
 
 def batch_rng(seed: int, name: str) -> random.Random:
-    """The random source of one generated batch: the same seed and name give the same batch."""
+    """The random source of one generated batch or data item: the same seed and name give the same one."""
     return random.Random(f"{seed}:{name}")
 
 
@@ -173,12 +180,12 @@ def ensure_data(item: DataItem, scratch: Path, seed: int) -> Path:
                 pass  # an unreadable marker means: rebuild
         # Generate under a temporary name and rename, so an interrupted run never leaves a half-written
         # item behind a valid marker.
-        partial = path.with_name(path.name + ".partial")
+        partial_path = path.with_name(path.name + ".partial")
         _remove(marker)
-        _remove(partial)
-        item.generate(partial, random.Random(f"{seed}:{item.name}"))
+        _remove(partial_path)
+        item.generate(partial_path, batch_rng(seed, item.name))
         _remove(path)
-        partial.rename(path)
+        partial_path.rename(path)
         marker.write_text(json.dumps(expected), encoding="utf-8")
     return path
 
@@ -192,13 +199,4 @@ def prepare(workload: Workload, scratch: Path, seed: int) -> PreparedWorkload:
 # --- the call floor -----------------------------------------------------------------------------------------
 
 NOOP_FUNCTION = "_noop"
-NOOP_WORKLOAD = Workload(
-    function=NOOP_FUNCTION,
-    id="call",
-    modes=ALL_MODES,
-    size=None,
-    size_unit="",
-    description="a call that does nothing: the floor of each side",
-    data=(),
-    build=lambda _paths, _seed: PreparedWorkload(batch=((),)),
-)
+NOOP_WORKLOAD = single_call(NOOP_FUNCTION, "call", "a call that does nothing: the floor of each side", tuple)
