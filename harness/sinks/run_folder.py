@@ -149,13 +149,13 @@ def _floor_columns(pair: PairResult, floor: NativeEstimate | None) -> dict[str, 
 def _fallback_columns(pair: PairResult) -> dict[str, Any]:
     production, overhead = pair.production_speedup, pair.dispatch_overhead
     return {
-        "fallback_median_ns": _optional(pair.fallback.median_ns if pair.fallback else None),
-        "production_speedup": _optional(production.value if production else None),
-        "production_ci_low": _optional(production.ci_low if production else None),
-        "production_ci_high": _optional(production.ci_high if production else None),
-        "dispatch_overhead_ns": _optional(overhead.value_ns if overhead else None),
-        "dispatch_overhead_ci_low_ns": _optional(overhead.ci_low_ns if overhead else None),
-        "dispatch_overhead_ci_high_ns": _optional(overhead.ci_high_ns if overhead else None),
+        "fallback_median_ns": cell_text(pair.fallback.median_ns if pair.fallback else None),
+        "production_speedup": cell_text(production.value if production else None),
+        "production_ci_low": cell_text(production.ci_low if production else None),
+        "production_ci_high": cell_text(production.ci_high if production else None),
+        "dispatch_overhead_ns": cell_text(overhead.value_ns if overhead else None),
+        "dispatch_overhead_ci_low_ns": cell_text(overhead.ci_low_ns if overhead else None),
+        "dispatch_overhead_ci_high_ns": cell_text(overhead.ci_high_ns if overhead else None),
         "fallback_slower_than_python": fallback_slower_than_python(pair) if production else "",
     }
 
