@@ -121,3 +121,16 @@ def test_auto_counts_in_quick_mode_only(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert not should_count(SuspectInstructions.AUTO, Mode.DEFAULT)[0]
     assert should_count(SuspectInstructions.ON, Mode.DEFAULT) == (True, "")
     assert not should_count(SuspectInstructions.OFF, Mode.QUICK)[0]
+
+
+def test_the_gate_reports_the_count_it_did_not_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.gate.gate import GateOptions, _suspect_instructions  # noqa: PLC0415
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    said: list[str] = []
+    options = GateOptions(mode=Mode.QUICK)
+    counting = should_count(options.suspect_instructions, options.mode)
+    counted = _suspect_instructions(
+        options, counting, (BASE, CANDIDATE), [_time("w", GateOutcome.PASS)], said.append
+    )
+    assert counted.comparisons == () and "NOT counted" in counted.note and said == [counted.note]
