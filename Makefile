@@ -39,7 +39,7 @@ telemetry-deps: ## Install Prometheus, the Pushgateway and collectd from Debian'
 	bash scripts/install-telemetry-deps.sh
 
 .PHONY: test-deps
-test-deps: ## Install strace, headless Chromium and stress-ng from Debian's packages for the tests (idempotent)
+test-deps: ## Install strace, headless Chromium, stress-ng and valgrind from Debian's packages for the tests (idempotent)
 	bash scripts/install-test-deps.sh
 
 # --- checks -------------------------------------------------------------------------------------------

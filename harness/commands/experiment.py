@@ -29,6 +29,7 @@ from harness.gate.experiment.runs import run_experiment
 from harness.gate.instructions import InstructionCountError
 from harness.gate.measure import Target
 from harness.gate.outcome import ExitCode, GateToolError
+from harness.measure.engine import MeasurePlan, RoundStatistic, SideOrder
 from harness.measure.neighbour import NeighbourError, neighbour_scratch, running_neighbour
 from harness.measure.worker_client import WorkerError
 from harness.results import Impl
@@ -79,8 +80,38 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--out", type=Path, help="results folder (default: reports/experiments/<UTC time>)")
     add_measure_arguments(parser)
+    add_engine_arguments(parser)
     add_neighbour_argument(parser)
     parser.set_defaults(handler=experiment_command)
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """The engine's interference options (docs/gate.md, "Measuring beside a neighbour"); off by default."""
+    group = parser.add_argument_group("measuring beside a neighbour (each off by default, as measured)")
+    group.add_argument("--order", choices=[o.value for o in SideOrder], default=SideOrder.ALTERNATE.value,
+                       help="order of the sides within a round: the A B / B A alternation, or drawn at "
+                       "random from the seed (recorded per round); default: %(default)s")  # fmt: skip
+    group.add_argument(
+        "--affinity",
+        action="store_true",
+        help="pin base and candidate workers to processors of their own, swapped every round",
+    )
+    group.add_argument(
+        "--round-statistic",
+        choices=[s.value for s in RoundStatistic],
+        default=RoundStatistic.MEDIAN.value,
+        help="a round's value from its values: median or min (default: %(default)s)",
+    )
+
+
+def engine_plan(arguments: argparse.Namespace, plan: MeasurePlan) -> MeasurePlan:
+    """``plan`` with the interference options ``add_engine_arguments``' flags ask for."""
+    return replace(
+        plan,
+        side_order=SideOrder(arguments.order),
+        affinity=arguments.affinity,
+        round_statistic=RoundStatistic(arguments.round_statistic),
+    )
 
 
 def experiment_options(arguments: argparse.Namespace, repo: Path, out_dir: Path) -> ExperimentOptions:
@@ -93,7 +124,7 @@ def experiment_options(arguments: argparse.Namespace, repo: Path, out_dir: Path)
         aa_runs=arguments.aa_runs,
         mode=mode_of(arguments),
         only=only_of(arguments),
-        plan=replace(measure_plan(arguments), memory_calls=0),
+        plan=replace(engine_plan(arguments, measure_plan(arguments)), memory_calls=0),
         config=load_config(arguments.config),
         calibration=arguments.calibration,
         use_calibration=not arguments.no_calibration,

@@ -37,6 +37,7 @@ from harness.gate.noise_floors import machine_fingerprint_here
 from harness.gate.outcome import ExitCode, GateToolError, GateUsageError
 from harness.gate.outputs import format_table, write_outputs
 from harness.gate.source_digest import ensure_fresh_candidate
+from harness.gate.suspect_instructions import SuspectInstructions
 from harness.gate.telemetry import gate_run, send_gate_run
 from harness.measure.engine import MeasurePlan
 from harness.measure.neighbour import NeighbourError, NeighbourKind, neighbour_scratch, running_neighbour
@@ -89,6 +90,13 @@ def _register_gate(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         "--instructions",
         action="store_true",
         help="count instructions per call under callgrind instead of time",
+    )
+    gate.add_argument(
+        "--suspect-instructions",
+        choices=[s.value for s in SuspectInstructions],
+        default=SuspectInstructions.AUTO.value,
+        help="also count the Rust time suspects' instructions under callgrind (auto: in --quick mode when "
+        "valgrind is found; default: %(default)s)",
     )
     add_measure_arguments(gate)
     gate.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
@@ -170,6 +178,7 @@ def gate_options(args: argparse.Namespace) -> GateCommandOptions:
         rebuild_candidate=not args.no_rebuild,
         lock_wait_s=args.lock_timeout,
         profile_dir=args.out / "profiles",
+        suspect_instructions=SuspectInstructions(args.suspect_instructions),
     )
     return GateCommandOptions(gate=gate, out=args.out, telemetry=telemetry)
 

@@ -55,6 +55,13 @@ from harness.gate.outcome import (
 )
 from harness.gate.profile import PROFILED_METRICS, profile_regression
 from harness.gate.source_digest import ensure_fresh_candidate
+from harness.gate.suspect_instructions import (
+    SuspectCounts,
+    SuspectInstructions,
+    callgrind_counter,
+    count_suspects,
+    should_count,
+)
 from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage, unresolved
 from harness.measure.engine import MeasurePlan, Purpose, plan_for
 from harness.measure.environment import collect_environment
@@ -84,6 +91,7 @@ class GateOptions:
     profile_dir: Path | None = None  # where each flagged regression's differential profile goes; None: none
     rebuild_candidate: bool = True  # False (--no-rebuild): a stale candidate build is exit 2, not rebuilt
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S  # how long to wait for another gate using the same gate dir
+    suspect_instructions: SuspectInstructions = SuspectInstructions.AUTO  # count the Rust suspects too
 
 
 def targets_for(mode: Mode, only: Sequence[str]) -> list[Target]:
@@ -172,6 +180,7 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
     floors, notes = noise_floors(
         repo, calibration=options.calibration, use_calibration=options.use_calibration
     )
+    counting = should_count(options.suspect_instructions, options.mode)  # `on` without valgrind: exit 2 now
     scratch = options.scratch.resolve()
     measurements = measure_interleaved(
         base, candidate, targets, options.plan, scratch=scratch, progress=progress
@@ -179,6 +188,9 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
     policy = options.config.policy
     remeasure = remeasure_on(base, candidate, options.plan, scratch=scratch, policy=policy, progress=progress)
     comparisons = judge_measurements(measurements, options.config, floors, remeasure=remeasure)
+    counted = _suspect_instructions(options, counting, (base, candidate), comparisons, progress)
+    comparisons += counted.comparisons
+    notes.append(counted.note)
     notes.append(
         f"two stages: a screen of {options.plan.rounds} interleaved rounds (suspect: slower, with raw p < "
         f"{policy.screen_level} or a median beyond the minimum effect), then up to {policy.max_suspects} "
@@ -200,6 +212,28 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
         notes=tuple(notes),
         noise_floors=used_floors,
         profiles=profiles,
+        evidence=counted.evidence or {},
+    )
+
+
+def _suspect_instructions(
+    options: GateOptions,
+    counting: tuple[bool, str],
+    builds: tuple[Build, Build],
+    comparisons: list[GateComparison],
+    progress: Progress,
+) -> SuspectCounts:
+    """The Rust time suspects counted under callgrind too, or the note that says they were not."""
+    count, why_not = counting
+    if not count:
+        progress(why_not)
+        return SuspectCounts(note=why_not)
+    return count_suspects(
+        comparisons,
+        builds,
+        threshold=options.config.policy.instructions_threshold,
+        counter=callgrind_counter(options.scratch.resolve(), options.instruction_calls),
+        progress=progress,
     )
 
 

@@ -94,7 +94,7 @@ def measure_interleaved(
     memory: list[MatchupMemory] = []
     with ExitStack() as stack:
         pool = WorkerPool(sources, plan.processes, stack)
-        rounds = measure_rounds(pool, matchups, plan, progress=progress)
+        rounds = measure_rounds(pool, matchups, plan, seed=plan.order_seed, progress=progress)
         if plan.memory_calls:
             progress("allocations per call on both builds")
             pool.restart()

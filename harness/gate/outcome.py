@@ -74,6 +74,9 @@ class GateReport:
     environment: Mapping[str, str] = field(default_factory=dict)  # where the head was measured
     base_environment: Mapping[str, str] = field(default_factory=dict)  # where the base was, if known
     profiles: Mapping[str, str] = field(default_factory=dict)  # comparison key -> differential profile file
+    # Rust time suspect's comparison key -> what saw its change ("time and counts", "time only", "counts
+    # only", "neither"): --suspect-instructions, harness/gate/suspect_instructions.py
+    evidence: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def regressions(self) -> tuple[GateComparison, ...]:
@@ -102,6 +105,7 @@ class GateReport:
         data["environment"] = dict(self.environment)
         data["base_environment"] = dict(self.base_environment)
         data["profiles"] = dict(self.profiles)
+        data["evidence"] = dict(self.evidence)
         reason = self.why_cannot_judge
         data["cannot_judge"] = None if reason is None else reason.to_json_dict()
         return data

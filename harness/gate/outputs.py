@@ -10,7 +10,7 @@ from pathlib import Path
 
 from harness.atomic import write_json_atomic, write_text_atomic
 from harness.gate.outcome import ExitCode, GateReport, comparison_key
-from harness.gate.summary import could_see, render_summary, summaries
+from harness.gate.summary import could_see, evidence_label, render_summary, summaries
 from harness.results import GateComparison, GateOutcome
 from harness.sinks.report_html import HTML_FILENAME, write_html_page
 
@@ -41,7 +41,7 @@ def format_change(ratio: float) -> str:
     return f"{(ratio - 1) * 100:+.1f}%"
 
 
-def _row(comparison: GateComparison) -> tuple[str, ...]:
+def _row(comparison: GateComparison, label: str = "") -> tuple[str, ...]:
     interval = (
         "-"
         if comparison.ci_low == comparison.ci_high
@@ -57,7 +57,7 @@ def _row(comparison: GateComparison) -> tuple[str, ...]:
         interval,
         p_value,
         could_see(comparison),
-        _VERDICT_WORDS[comparison.outcome],
+        _VERDICT_WORDS[comparison.outcome] + label,
     )
 
 
@@ -74,7 +74,7 @@ def _ordered(comparisons: Sequence[GateComparison]) -> list[GateComparison]:
 
 def format_table(report: GateReport) -> str:
     """Plain-text table for the terminal, then the conclusion line."""
-    rows = [_HEADERS, *(_row(c) for c in _ordered(report.comparisons))]
+    rows = [_HEADERS, *(_row(c, evidence_label(report, c)) for c in _ordered(report.comparisons))]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADERS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))

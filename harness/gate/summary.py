@@ -48,6 +48,14 @@ def could_see(comparison: GateComparison) -> str:
     return "-" if seen is None else f"+{seen * 100:.1f}%"
 
 
+def evidence_label(report: GateReport, comparison: GateComparison) -> str:
+    """`` (time only)`` and the like on a Rust suspect's time and instruction rows (suspect_instructions)."""
+    if comparison.metric not in ("time", "instructions"):
+        return ""
+    label = report.evidence.get(f"{comparison.function}/{comparison.impl}/{comparison.workload}/time")
+    return f" ({label})" if label else ""
+
+
 def _name(comparison: GateComparison) -> str:
     side = _SIDE.get(str(comparison.impl), str(comparison.impl))
     metric = "" if comparison.metric == "time" else f", {comparison.metric}"
@@ -157,7 +165,7 @@ def _table_line(cells: Iterable[str]) -> str:
 _MATTERS = ("comparison", "base", "head", "change", "interval", "p (adj.)", "could see", "verdict")
 
 
-def _matters_row(comparison: GateComparison) -> tuple[str, ...]:
+def _matters_row(comparison: GateComparison, label: str = "") -> tuple[str, ...]:
     p_value = "-" if comparison.p_value_adjusted is None else f"{comparison.p_value_adjusted:.3g}"
     verdict = {
         GateOutcome.REGRESSION: "**regression**",
@@ -167,6 +175,7 @@ def _matters_row(comparison: GateComparison) -> tuple[str, ...]:
     }[comparison.outcome]
     if comparison.presence != "both":
         verdict = f"{comparison.presence}: {comparison.detail}"
+    verdict += label
     changed = comparison.outcome is not GateOutcome.CANNOT_JUDGE
     return (
         _name(comparison),
@@ -180,9 +189,9 @@ def _matters_row(comparison: GateComparison) -> tuple[str, ...]:
     )
 
 
-def _passed_row(comparison: GateComparison) -> tuple[str, ...]:
+def _passed_row(comparison: GateComparison, label: str = "") -> tuple[str, ...]:
     return (
-        _name(comparison),
+        _name(comparison) + label,
         _percent(comparison.change_ratio),
         _interval(comparison),
         could_see(comparison),
@@ -206,7 +215,7 @@ def sections(report: GateReport) -> list[Section]:
         ("New and dropped", "In one build only: nothing to compare.", moved),
     ]
     result = [
-        Section(title, intro, _MATTERS, tuple(_matters_row(c) for c in rows))
+        Section(title, intro, _MATTERS, tuple(_matters_row(c, evidence_label(report, c)) for c in rows))
         for title, intro, rows in matters
         if rows
     ]
@@ -217,7 +226,9 @@ def sections(report: GateReport) -> list[Section]:
             "so a pass means nothing above that figure happened here. Closest to failing first."
         )
         header = ("comparison", "change", "interval", "could have seen")
-        result.append(Section("Passed", intro, header, tuple(_passed_row(c) for c in passed)))
+        result.append(
+            Section("Passed", intro, header, tuple(_passed_row(c, evidence_label(report, c)) for c in passed))
+        )
     return result
 
 

@@ -46,6 +46,7 @@ Remeasure = Callable[[Sequence[PairedRounds]], Sequence[PairedRounds | str]]
 
 # How the details of suspects that stage 2 left open begin. The gate turns an otherwise clean run that has
 # one into "cannot judge" (exit 3), since a real slowdown may be among them:
+SCREEN_DECIDED = "stage 1 (screen) decided"  # not a suspect: the screen's verdict stands
 UNCONFIRMED = "suspect not confirmed"  # the stage-2 budget (max_suspects) did not reach it
 NOT_CLEARED = "suspect not cleared"  # re-measured, but too noisy to rule out a slowdown of clear_effect
 NOT_REMEASURED = "stage 2 (confirm) could not re-measure"  # its worker failed
@@ -313,7 +314,7 @@ def _screen_verdict(
         )
         outcome = GateOutcome.IMPROVEMENT if improved else GateOutcome.PASS
         detail = (
-            f"stage 1 (screen) decided: {'faster (corrected)' if improved else 'not a suspect'}"
+            f"{SCREEN_DECIDED}: {'faster (corrected)' if improved else 'not a suspect'}"
             f" (raw p {decision.screen_p_values[index]:.3g}, minimum effect {threshold:.1%})"
         )
     rounds = len(comparison.base_values)

@@ -58,6 +58,7 @@ class FakeWorker:
         self._slot = slot
         self._generation = generation
         self.alive = True
+        self.pid = 1000 * source.starts + slot  # unique per started worker; only the affinity tests read it
 
     def _logged(self, request: Request) -> None:
         self._source.log.append(request)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import os
 from contextlib import ExitStack
 
 import pytest
 
 from harness.measure.engine import Matchup, MeasurePlan, Side, WorkerPool, measure_rounds
+from harness.measure.engine.plans import RoundStatistic, SideOrder
 from harness.results import Impl
 
 from .fake_workers import FakeSource, Request, timed
@@ -167,3 +169,65 @@ def test_a_failing_side_ends_its_matchup_only_and_keeps_the_rounds_paired() -> N
     assert len(failed.values_ns[BASE]) == len(failed.values_ns[CANDIDATE]) == len(failed.orders) == 2
     assert other.failure is None and len(other.values_ns[CANDIDATE]) == 4
     assert candidate.starts == 2  # the dead worker was replaced so "g" could go on
+
+
+def test_random_order_is_drawn_from_the_seed_recorded_and_not_the_alternation() -> None:
+    sides = (BASE, CANDIDATE, Side("fallback", Impl.RUST))
+
+    def run(seed: int) -> tuple[tuple[Side, ...], ...]:
+        log: list[Request] = []
+        sources = [FakeSource(name, log) for name in ("base", "candidate", "fallback")]
+        with ExitStack() as stack:
+            [result] = measure_rounds(
+                _pool(stack, *sources), [Matchup("f", "w", sides)], _plan(12, side_order=SideOrder.RANDOM),
+                seed=seed,
+            )  # fmt: skip
+        executed = [request.source for request in timed(log)]
+        assert executed == [side.source for order in result.orders for side in order]  # recorded as run
+        return result.orders
+
+    first = run(seed=7)
+    assert first == run(seed=7)  # the same seed draws the same orders
+    assert first != run(seed=8)
+    assert len(set(first)) > 2  # not the two orders of the alternation
+    assert all(sorted(order, key=str) == sorted(sides, key=str) for order in first)
+
+
+@pytest.mark.parametrize(
+    ("statistic", "expected_ns"), [(RoundStatistic.MEDIAN, 5.0), (RoundStatistic.MIN, 1.0)]
+)
+def test_the_round_statistic_picks_a_rounds_value(statistic: RoundStatistic, expected_ns: float) -> None:
+    log: list[Request] = []
+    spiky = FakeSource("tree", log, value_ns=lambda impl, index: (1.0, 5.0, 90.0)[index % 3])
+    with ExitStack() as stack:
+        [result] = measure_rounds(
+            _pool(stack, spiky), [PAIR], _plan(2, values_per_round=3, round_statistic=statistic)
+        )
+    assert result.values_ns[RUST] == (expected_ns, expected_ns)
+
+
+def test_affinity_pins_each_source_to_a_processor_of_its_own_and_swaps_them_every_round() -> None:
+    log: list[Request] = []
+    pinned: list[tuple[int, set[int]]] = []
+    processors = sorted(os.sched_getaffinity(0))
+    with ExitStack() as stack:
+        sources = {name: FakeSource(name, log) for name in ("base", "candidate")}
+        pool = WorkerPool(sources, 1, stack, set_affinity=lambda pid, cpus: pinned.append((pid, cpus)))
+        measure_rounds(pool, [Matchup("f", "w", (BASE, CANDIDATE))], _plan(3, affinity=True))
+    assert len(pinned) == 6  # both sources, every round
+    by_round = [(pinned[2 * r][1], pinned[2 * r + 1][1]) for r in range(3)]
+    first, second = {processors[0]}, {processors[1 % len(processors)]}
+    assert by_round == [(first, second), (second, first), (first, second)]
+
+
+def test_no_affinity_unless_asked() -> None:
+    pinned: list[tuple[int, set[int]]] = []
+    with ExitStack() as stack:
+        pool = WorkerPool(
+            {"tree": FakeSource("tree", [])},
+            1,
+            stack,
+            set_affinity=lambda pid, cpus: pinned.append((pid, cpus)),
+        )
+        measure_rounds(pool, [PAIR], _plan(2))
+    assert pinned == []

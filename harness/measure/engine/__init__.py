@@ -1,6 +1,7 @@
 """The one measurement engine of bench, baseline, gate, calibrate and experiment.
 
-- ``plans``: ``MeasurePlan`` and ``PLANS``, the one table of plans, keyed by (``Purpose``, ``Mode``);
+- ``plans``: ``MeasurePlan`` (its interference options ``SideOrder``, ``RoundStatistic``) and ``PLANS``,
+  the one table of plans, keyed by (``Purpose``, ``Mode``);
 - ``pool``: worker sources (``WorkerCommand``) and ``WorkerPool``, which also decides the warm-ups;
 - ``rounds``: ``Side``, ``Matchup``, the calibration rule and the round scheduler ``measure_rounds``;
 - ``memory_pass``: ``measure_memory``, allocations per call and peak resident growth.
@@ -9,7 +10,7 @@ docs/interfaces.md (section "The measurement engine") describes the rules.
 """
 
 from harness.measure.engine.memory_pass import MatchupMemory, SideAllocations, measure_memory
-from harness.measure.engine.plans import PLANS, MeasurePlan, Purpose, plan_for
+from harness.measure.engine.plans import PLANS, MeasurePlan, Purpose, RoundStatistic, SideOrder, plan_for
 from harness.measure.engine.pool import TimingWorker, WorkerCommand, WorkerPool, WorkerSource
 from harness.measure.engine.rounds import (
     CALIBRATIONS,
@@ -30,9 +31,11 @@ __all__ = [
     "MatchupRounds",
     "MeasurePlan",
     "Purpose",
+    "RoundStatistic",
     "Side",
     "SideAllocations",
     "SideFailure",
+    "SideOrder",
     "TimingWorker",
     "WorkerCommand",
     "WorkerPool",

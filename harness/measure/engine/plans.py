@@ -27,6 +27,20 @@ class Purpose(StrEnum):
     GATE = "gate"  # changes of each side between two builds (gate, calibrate, experiment)
 
 
+class SideOrder(StrEnum):
+    """How the sides of a matchup are ordered within a round."""
+
+    ALTERNATE = "alternate"  # A B, then B A: reversed from one cycle and one matchup to the next
+    RANDOM = "random"  # drawn per round and matchup from the measurement's seed (Abedi & Brecht)
+
+
+class RoundStatistic(StrEnum):
+    """How a round's ``values_per_round`` values become the round's one value."""
+
+    MEDIAN = "median"
+    MIN = "min"  # the least disturbed value: interference only ever adds time
+
+
 @dataclass(frozen=True)
 class MeasurePlan:
     """How hard to measure: rounds, worker processes, values, warm-ups, the memory pass.
@@ -49,6 +63,12 @@ class MeasurePlan:
     bootstrap_resamples: int = 2000
     memory_calls: int = 20  # calls per allocation measurement; 0 skips the memory pass
     memory_passes: int = 1  # allocation measurements per side, in A B / B A order
+    # Interference options (docs/gate.md, "Measuring beside a neighbour"): all off by default, as measured.
+    side_order: SideOrder = SideOrder.ALTERNATE
+    order_seed: int = 0  # the seed of the random order (each round's order is in ``MatchupRounds.orders``)
+    # Pin each source's worker to a processor of its own, the processors swapped between sources every round.
+    affinity: bool = False
+    round_statistic: RoundStatistic = RoundStatistic.MEDIAN
 
     def __post_init__(self) -> None:
         if self.processes < 1 or self.min_rounds < 2 or self.max_rounds < self.min_rounds:

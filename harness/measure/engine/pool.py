@@ -8,7 +8,8 @@ restarts them all on request, and decides the warm-ups, so every caller warms up
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ class TimingWorker(Protocol):
 
     @property
     def alive(self) -> bool: ...
+
+    @property
+    def pid(self) -> int: ...
 
     def time(
         self,
@@ -69,7 +73,7 @@ class WorkerCommand:
     modules: Mapping[Impl, str] = field(default_factory=lambda: dict(DEFAULT_MODULES))
 
     def start(self, owner: ExitStack, slot: int) -> WorkerClient:
-        del slot  # every slot starts alike today; the seam for pinning a slot to a processor
+        del slot  # every slot starts alike; processor affinity is set by the pool (WorkerPool.pin)
         return WorkerClient(
             self.python, self.scratch, seed=self.seed, modules=self.modules, cwd=self.cwd, owner=owner
         )
@@ -100,12 +104,18 @@ class WorkerPool(Generic[WorkerT]):
     """``processes`` workers per source, all killed by ``owner`` however the caller ends."""
 
     def __init__(
-        self, sources: Mapping[str, WorkerSource[WorkerT]], processes: int, owner: ExitStack
+        self,
+        sources: Mapping[str, WorkerSource[WorkerT]],
+        processes: int,
+        owner: ExitStack,
+        *,
+        set_affinity: Callable[[int, set[int]], None] = os.sched_setaffinity,
     ) -> None:
         if processes < 1 or not sources:
             raise ValueError("a worker pool needs at least one source and one process per source")
         self._sources = dict(sources)
         self._owner = owner
+        self._set_affinity = set_affinity
         self.processes = processes
         self._slots = {name: [self._start(name, slot) for slot in range(processes)] for name in sources}
 
@@ -144,6 +154,18 @@ class WorkerPool(Generic[WorkerT]):
         )
         process.warm.add(impl)
         return response
+
+    def pin(self, slot: int, turn: int) -> None:
+        """Pins slot ``slot`` of source i to allowed processor (i + turn) mod n: base and candidate on
+        processors of their own, swapped every turn, so neither keeps the core the harness or a neighbour
+        favours. A worker that has just died is left to ``revive``."""
+        processors = sorted(os.sched_getaffinity(0))
+        for index, processes in enumerate(self._slots.values()):
+            processor = processors[(index + turn) % len(processors)]
+            try:
+                self._set_affinity(processes[slot].client.pid, {processor})
+            except ProcessLookupError:
+                continue
 
     def peak_rss_bytes(self, source: str, function: str, impl: Impl, workload: str) -> int:
         return self._sources[source].peak_rss_bytes(function, impl, workload)

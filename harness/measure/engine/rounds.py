@@ -9,10 +9,12 @@ one (function, workload) and the sides timed against each other on it. For each 
   the largest count is kept per implementation. A load spike stops one doubling early; the larger count keeps
   a side's values long. Sides of the same implementation (one function on two builds) share the count, so a
   change in calibration cannot pass for a change in speed.
-- **A round** takes one value (the median of ``values_per_round``) of every side, back to back in process
-  ``round % processes`` of each source. The order of the sides is reversed from one cycle over the
-  processes to the next and from one matchup to the next (A B, B A), so drift hits every side alike; the
-  order is recorded per round.
+- **A round** takes one value (the median, or with ``round_statistic`` min the least, of
+  ``values_per_round``) of every side, back to back in process ``round % processes`` of each source. The
+  order of the sides is reversed from one cycle over the processes to the next and from one matchup to the
+  next (A B, B A), so drift hits every side alike, or (``side_order`` random) drawn from the seed per round
+  and matchup; the order is recorded per round. With ``affinity`` each source's worker of the round is
+  pinned to a processor of its own, the processors rotated between sources every round (``WorkerPool.pin``).
 - **Warm-ups** precede a side's first request in a process since the process started or last ran another
   target (``WorkerPool.time``); their values are kept apart and never enter the statistics.
 - **Fresh processes**: every ``fresh_processes_every`` rounds all workers are replaced (0: never).
@@ -26,12 +28,13 @@ the other matchups go on.
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from harness.measure.engine.plans import MeasurePlan
+from harness.measure.engine.plans import MeasurePlan, RoundStatistic, SideOrder
 from harness.measure.engine.pool import WorkerPool, WorkerT
 from harness.measure.worker_client import TimeResponse, WorkerError
 from harness.results import Impl, Speedup
@@ -120,6 +123,26 @@ def side_order(sides: tuple[Side, ...], turn: int) -> tuple[Side, ...]:
     return sides if turn % 2 == 0 else sides[::-1]
 
 
+def random_side_order(sides: tuple[Side, ...], seed: int, round_index: int, matchup: int) -> tuple[Side, ...]:
+    """A shuffle drawn from (seed, round, matchup) alone, so a run's orders can be drawn again."""
+    shuffled = list(sides)
+    random.Random(f"{seed}:{round_index}:{matchup}").shuffle(shuffled)
+    return tuple(shuffled)
+
+
+def _order_of(
+    plan: MeasurePlan, sides: tuple[Side, ...], *, seed: int, round_index: int, cycle: int, matchup: int
+) -> tuple[Side, ...]:
+    if plan.side_order is SideOrder.RANDOM:
+        return random_side_order(sides, seed, round_index, matchup)
+    return side_order(sides, cycle + matchup)
+
+
+def round_value(values_ns: Sequence[float], statistic: RoundStatistic) -> float:
+    """A round's one value from its ``values_per_round`` values."""
+    return min(values_ns) if statistic is RoundStatistic.MIN else statistics.median(values_ns)
+
+
 def _request(
     pool: WorkerPool[WorkerT],
     state: _Progress,
@@ -182,7 +205,7 @@ def _time_round(
             return
         responses[side] = response
     for side, response in responses.items():
-        state.values_ns.setdefault(side, []).append(statistics.median(response.values_ns))
+        state.values_ns.setdefault(side, []).append(round_value(response.values_ns, plan.round_statistic))
         state.warmup_values_ns.setdefault(side, []).extend(response.warmup_values_ns)
     state.orders.append(order)
 
@@ -217,9 +240,14 @@ def measure_rounds(
             pool.restart()
         progress(f"round {round_index + 1}/{plan.max_rounds}")
         slot, cycle = round_index % pool.processes, round_index // pool.processes
+        if plan.affinity:
+            pool.pin(slot, round_index)
         for index, state in enumerate(states):
             if state.failure is None:
-                _time_round(pool, state, plan, slot, side_order(state.matchup.sides, cycle + index))
+                order = _order_of(
+                    plan, state.matchup.sides, seed=seed, round_index=round_index, cycle=cycle, matchup=index
+                )
+                _time_round(pool, state, plan, slot, order)
         round_index += 1
         if round_index < plan.min_rounds or round_index % pool.processes:
             continue
