@@ -367,7 +367,7 @@ def _rust_floors(measurements: Measurements, config: GateConfig) -> list[GateCom
         python_key = (function, Impl.PYTHON, workload)
         if impl is Impl.PYTHON or python_key not in candidate:
             continue
-        floor = config.floor_for(function)
+        floor = config.floor_for(function, impl)
         if floor <= 0:
             continue
         verdicts.append(

@@ -7,9 +7,10 @@ change: ``time and counts``, ``time only``, ``counts only`` or ``neither``.
 
 What fails CI (docs/gate.md, "Instruction counts beside time"): a time regression confirmed by stage 2 fails
 as before, whatever the counts say (time is what users feel, and counts miss system calls, cache misses and
-waits); an instruction count above ``instructions_threshold`` fails too, even where time did not confirm it
-(the counts are deterministic, so such a change is real work added, just too small or too noisy for time);
-a count that moved less than the threshold is only shown.
+waits). A count above ``instructions_threshold`` that time did not confirm ("counts only") is a warning, not
+a failure: the counted region includes the interpreter's call loop, and two builds of the same Rust source
+differ by about 1% (+1.1% on truncate_long_string commands-25 in the CI gate of 2026-12-02, Rust unchanged),
+so a count alone at this threshold cannot tell added work from a different build.
 """
 
 from __future__ import annotations
@@ -125,11 +126,13 @@ def count_suspects(
         count = by_workload[suspect.function, suspect.workload]
         label = evidence_of(suspect, count)
         evidence[comparison_key(suspect)] = label.value
+        if label is Evidence.COUNTS_ONLY:  # a warning (module docstring): shown, never failing on its own
+            count = replace(count, outcome=GateOutcome.PASS, detail=f"{count.detail} warning:".strip())
         labelled.append(replace(count, detail=f"{count.detail} [{label.value}]".strip()))
     tally = {label: sum(value == label.value for value in evidence.values()) for label in Evidence}
     note = (
         f"suspect instructions: {len(suspects)} Rust suspect(s) counted under callgrind on both builds, "
-        f"fail above +{threshold:.1%}: "
+        f"above +{threshold:.1%} (a warning unless time confirms it): "
         + ", ".join(f"{number} {label.value}" for label, number in tally.items() if number)
     )
     return SuspectCounts(tuple(labelled), evidence, note)
