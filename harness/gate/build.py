@@ -34,6 +34,16 @@ from harness.processes import run_bounded
 
 GATE_DIR = Path(".skybench/gate")
 WORKER_MODULE_PATH = "harness/worker.py"
+# Driver code run in a build's interpreter (python -c) imports that build's registry, whichever layout the
+# commit has: a base commit may predate harness/functions/.
+BUILD_REGISTRY_IMPORTS = """
+try:
+    from harness.functions.registry import find_workload, resolve_callable
+    from harness.functions.pairs.workload_types import prepare
+except ImportError:
+    from harness.registry import find_workload, resolve_callable
+    from harness.workloads import prepare
+"""
 _SHARED_PTH_NAME = "zz_skybench_gate_shared.pth"  # sorts after the editable install's .pth
 _STAMP_NAME = ".skybench-gate-build.json"
 _BUILD_TIMEOUT_S = 1800.0

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.gate.build import BUILD_REGISTRY_IMPORTS
 from harness.gate.compare import judge_deterministic
 from harness.gate.outcome import cannot_judge_comparison
 from harness.processes import run_bounded
@@ -42,20 +43,17 @@ _PART = re.compile(r"^part:\s*(\d+)", re.MULTILINE)
 
 # Runs inside the measured build's interpreter (python -c), so it may only use that build's modules.
 # argv: factory "module:attr" ("" = the registry's call), calls, scratch, jobs JSON. One JSON line per job.
-_DRIVER = r"""
+_DRIVER = (
+    r"""
 import functools, importlib, json, sys
 from pathlib import Path
 calls = int(sys.argv[2]); scratch = Path(sys.argv[3]); jobs = json.loads(sys.argv[4])
 from harness.results import Impl
-
+"""
+    + BUILD_REGISTRY_IMPORTS
+    + r"""
 def registry_factory(function, impl, workload, scratch):
     # The timing worker's call, rebuilt from the registry of the build being measured.
-    try:  # the build's own layout: a base commit may predate harness/functions/
-        from harness.functions.registry import find_workload, resolve_callable
-        from harness.functions.pairs.workload_types import prepare
-    except ImportError:
-        from harness.registry import find_workload, resolve_callable
-        from harness.workloads import prepare
     prepared = prepare(find_workload(function, workload), scratch, 0)
     target = resolve_callable(function, impl)
     function_to_call = prepared.adapter(target) if prepared.adapter else target
@@ -87,6 +85,7 @@ for job in jobs:
         record["error"] = f"{type(error).__name__}: {error}"
     print(json.dumps(record), flush=True)
 """
+)
 
 
 class InstructionCountError(RuntimeError):

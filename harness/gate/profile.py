@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.atomic import write_text_atomic
-from harness.gate.build import Build
+from harness.gate.build import BUILD_REGISTRY_IMPORTS, Build
 from harness.processes import run_bounded
 from harness.results import GateComparison
 
@@ -44,17 +44,15 @@ _NOISE_SHARE = 0.01
 _ANNOTATE_LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$")
 
 # Runs in the profiled build's interpreter: argv = function, impl, workload, scratch, calls, mode, out file.
-_DRIVER = r"""
+_DRIVER = (
+    r"""
 import cProfile, functools, sys
 from pathlib import Path
 function, impl, workload, scratch, calls, mode, out = sys.argv[1:8]
 from harness.results import Impl
-try:  # the build's own layout: a base commit may predate harness/functions/
-    from harness.functions.registry import find_workload, resolve_callable
-    from harness.functions.pairs.workload_types import prepare
-except ImportError:
-    from harness.registry import find_workload, resolve_callable
-    from harness.workloads import prepare
+"""
+    + BUILD_REGISTRY_IMPORTS
+    + r"""
 prepared = prepare(find_workload(function, workload), Path(scratch), 0)
 target = resolve_callable(function, Impl(impl))
 call_one = prepared.adapter(target) if prepared.adapter else target
@@ -74,6 +72,7 @@ else:
     functools.reduce(lambda accumulator, _: call(), range(int(calls)), None)
 print(len(batch) * int(calls))
 """
+)
 
 
 class ProfileError(RuntimeError):
