@@ -9,7 +9,7 @@ pub use hashing::{
     READ_BLOCK_BYTES,
 };
 pub use last_lines::{
-    decode, read_last_lines, read_last_n_lines, DecodeErrors, Encoding, LastLines, NamedPath,
+    decode, line_text, read_last_lines, read_last_n_lines, DecodeErrors, Encoding, NamedPath, TailLines,
 };
 
 use crate::errors::SkyError;

@@ -250,72 +250,153 @@ fn tail_start(file: &mut File, file_size: u64, n: u64, chunk_size: u64) -> Resul
     Ok(0)
 }
 
-/// The bytes from the start of the last `n` lines to the end of the file.
-fn read_tail(file: &mut File, n: u64, chunk_size: u64) -> Result<Vec<u8>, TailError> {
-    let file_size = file.seek(SeekFrom::End(0)).map_err(|_| TailError::NotSeekable)?;
-    let start = tail_start(file, file_size, n, chunk_size)?;
-    let mut tail = try_buffer(file_size - start)?;
-    file.seek(SeekFrom::Start(start))?;
-    let filled = read_fully(file, &mut tail)?;
-    tail.truncate(filled);
-    Ok(tail)
+/// The tail is read forward in windows of this size once its start is known: small enough that glibc serves
+/// the buffer from its heap, never a fresh `mmap` per call (a file-sized buffer cost a page fault per 4 KiB
+/// on every call, and how often depended on the process's allocation history), and large enough that the
+/// system calls are few.
+const TAIL_WINDOW_BYTES: usize = 64 * 1024;
+
+/// The last `n` lines of a file, read forward from where they start one window at a time: memory is one
+/// window plus the longest line, whatever the size of the tail. `fill` reads (no Python needed, so the
+/// adapter can release the GIL), `drain_lines` hands out the complete lines read so far.
+#[derive(Debug)]
+pub struct TailLines {
+    file: Option<File>,
+    /// Bytes of the tail not read yet (the file as it was measured; a file that shrinks ends it early).
+    unread_bytes: u64,
+    /// Bytes read and not yet handed out: a partial line carried over, then the last window.
+    pending: Vec<u8>,
+    context: ReadContext,
 }
 
-/// The end of a file holding exactly its last `n` lines (or all of them), with the lines' places in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LastLines {
-    tail: Vec<u8>,
+/// What a read error's message names.
+#[derive(Debug, Clone)]
+struct ReadContext {
+    n: i64,
+    shown_as: String,
 }
 
-impl LastLines {
-    /// The lines: their byte ranges in the tail (without the `\n`), and whether each is the last. A trailing
-    /// newline ends the last line; it does not start another.
-    pub fn pieces(&self) -> impl Iterator<Item = (Range<usize>, bool)> + '_ {
-        let end = self.tail.len() - usize::from(self.tail.last() == Some(&b'\n'));
-        let newlines = memchr::memchr_iter(b'\n', &self.tail[..end]);
-        let starts = std::iter::once(0).chain(newlines.clone().map(|newline| newline + 1));
-        let ends = newlines.chain(std::iter::once(end));
-        let lines = if self.tail.is_empty() { 0 } else { usize::MAX };
-        starts.zip(ends).take(lines).map(move |(start, stop)| (start..stop, stop == end))
+impl ReadContext {
+    /// `opened`: the path an open error names (read errors name none, as in Python).
+    fn failure(&self, error: TailError, opened: Option<&std::path::Path>) -> SkyError {
+        let context = || format!("Failed to read last {} lines from {}", self.n, self.shown_as);
+        let wrapped = |error: std::io::Error, filename: Option<PathBuf>| SkyError::WrappedOs {
+            context: context(),
+            errno: io_errno(&error),
+            filename,
+        };
+        match error {
+            TailError::NotSeekable => SkyError::WrappedNotSeekable { context: context() },
+            TailError::Open(error) => wrapped(error, opened.map(std::path::Path::to_path_buf)),
+            TailError::Read(error) => wrapped(error, None),
+            TailError::Memory => SkyError::Memory,
+        }
+    }
+}
+
+impl TailLines {
+    /// Whether every byte of the tail has been read.
+    pub fn is_read(&self) -> bool {
+        self.unread_bytes == 0
     }
 
-    /// A line as SkyPilot returns it (spec 2.1 step 7): decoded, every trailing `\r` removed, `'\n'` added
-    /// unless it is the last. Borrowed from the tail where its bytes already read that way.
-    pub fn line_text(
-        &self,
-        piece: Range<usize>,
-        is_last: bool,
-        encoding: Encoding,
-        errors: DecodeErrors,
-    ) -> Result<Cow<'_, str>, SkyError> {
-        let bytes = &self.tail[piece.clone()];
-        let kept = bytes.len() - bytes.iter().rev().take_while(|&&b| b == b'\r').count();
-        if kept == bytes.len() {
-            // ASCII reads the same in all three codecs, and valid UTF-8 needs no decoding in UTF-8: then the
-            // bytes with their '\n' are the line.
-            let with_newline = &self.tail[piece.start..piece.end + usize::from(!is_last)];
-            if encoding == Encoding::Utf8 || with_newline.is_ascii() {
-                if let Ok(text) = std::str::from_utf8(with_newline) {
-                    return Ok(Cow::Borrowed(text));
-                }
+    /// Reads the next window of the tail (nothing once it is all read).
+    pub fn fill(&mut self) -> Result<(), SkyError> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        // The carried partial line and the new bytes share one window, so the buffer keeps its size; a line
+        // that (nearly) fills a window doubles it, so a long line costs amortised linear copying.
+        let kept = self.pending.len();
+        let room = match TAIL_WINDOW_BYTES.checked_sub(kept) {
+            Some(free) if free >= MIN_SCAN_WINDOW_BYTES as usize => free,
+            _ => kept.max(TAIL_WINDOW_BYTES),
+        };
+        let window = usize::try_from(self.unread_bytes).unwrap_or(usize::MAX).min(room);
+        if self.pending.try_reserve_exact(window).is_err() {
+            return Err(SkyError::Memory);
+        }
+        self.pending.resize(kept + window, 0);
+        let filled = read_fully(file, &mut self.pending[kept..])
+            .map_err(|error| self.context.failure(TailError::Read(error), None))?;
+        self.pending.truncate(kept + filled);
+        // A short read is the end of the file: the tail ends there, as Python's read() does.
+        self.unread_bytes = if filled < window { 0 } else { self.unread_bytes - filled as u64 };
+        if self.unread_bytes == 0 {
+            self.file = None;
+        }
+        Ok(())
+    }
+
+    /// Hands each complete line read so far to `emit`: its bytes, with the `\n` unless it is the last, and
+    /// whether it is the last. A trailing newline ends the last line; it does not start another. A line whose
+    /// `\n` ends the bytes read waits for the next window, which tells whether it is the last.
+    pub fn drain_lines<E>(&mut self, mut emit: impl FnMut(&[u8], bool) -> Result<(), E>) -> Result<(), E> {
+        let at_end = self.is_read();
+        let mut start = 0;
+        for newline in memchr::memchr_iter(b'\n', &self.pending) {
+            let ends_the_bytes = newline + 1 == self.pending.len();
+            if ends_the_bytes && !at_end {
+                break;
             }
+            if ends_the_bytes {
+                emit(&self.pending[start..newline], true)?;
+            } else {
+                emit(&self.pending[start..=newline], false)?;
+            }
+            start = newline + 1;
         }
-        // Stripping the '\r's before decoding is the same as after when the bytes decode as they are; an
-        // invalid line is decoded whole, so a strict error names the same bytes as Python's.
-        let plain =
-            if encoding == Encoding::Utf8 { std::str::from_utf8(bytes).is_ok() } else { bytes.is_ascii() };
-        let mut line = decode(if plain { &bytes[..kept] } else { bytes }, encoding, errors)?;
-        line.truncate(line.trim_end_matches('\r').len());
-        if !is_last {
-            push_fallibly(&mut line, "\n")?;
+        if at_end && start < self.pending.len() {
+            emit(&self.pending[start..], true)?;
+            start = self.pending.len();
         }
-        Ok(Cow::Owned(line))
+        self.pending.drain(..start);
+        Ok(())
     }
 }
 
-/// The precondition checks and the read of `read_last_n_lines` (spec 2.1 steps 1-4): `AssertionError`s first,
-/// then the tail holding the last `n` lines; read failures are `RuntimeError` chained from the `OSError`.
-pub fn read_last_lines(file: &NamedPath, n: i64, chunk_size: i64) -> Result<LastLines, SkyError> {
+/// A line as SkyPilot returns it (spec 2.1 step 7): decoded, every trailing `\r` removed, `'\n'` added unless
+/// it is the last. `line` holds its bytes with their `\n` unless it is the last (as `drain_lines` gives it);
+/// the result borrows them where they already read that way.
+pub fn line_text(
+    line: &[u8],
+    is_last: bool,
+    encoding: Encoding,
+    errors: DecodeErrors,
+) -> Result<Cow<'_, str>, SkyError> {
+    let bytes = &line[..line.len() - usize::from(!is_last)];
+    let kept = bytes.len() - bytes.iter().rev().take_while(|&&b| b == b'\r').count();
+    if kept == bytes.len() && (encoding == Encoding::Utf8 || line.is_ascii()) {
+        // ASCII reads the same in all three codecs, and valid UTF-8 needs no decoding in UTF-8: then the
+        // bytes with their '\n' are the line.
+        if let Ok(text) = std::str::from_utf8(line) {
+            return Ok(Cow::Borrowed(text));
+        }
+    }
+    // Stripping the '\r's before decoding is the same as after when the bytes decode as they are; an
+    // invalid line is decoded whole, so a strict error names the same bytes as Python's.
+    let plain =
+        if encoding == Encoding::Utf8 { std::str::from_utf8(bytes).is_ok() } else { bytes.is_ascii() };
+    let mut text = decode(if plain { &bytes[..kept] } else { bytes }, encoding, errors)?;
+    text.truncate(text.trim_end_matches('\r').len());
+    if !is_last {
+        push_fallibly(&mut text, "\n")?;
+    }
+    Ok(Cow::Owned(text))
+}
+
+/// Opens the file and finds where its last `n` lines start, leaving it there.
+fn open_tail(file: &NamedPath, n: u64, chunk_size: u64) -> Result<(File, u64), TailError> {
+    let mut handle = open_regular(&file.path).map_err(TailError::Open)?;
+    let file_size = handle.seek(SeekFrom::End(0)).map_err(|_| TailError::NotSeekable)?;
+    let start = tail_start(&mut handle, file_size, n, chunk_size)?;
+    handle.seek(SeekFrom::Start(start))?;
+    Ok((handle, file_size - start))
+}
+
+/// The precondition checks of `read_last_n_lines` and the scan for where its lines start (spec 2.1 steps
+/// 1-4): `AssertionError`s first, then read failures as `RuntimeError` chained from the `OSError`.
+pub fn read_last_lines(file: &NamedPath, n: i64, chunk_size: i64) -> Result<TailLines, SkyError> {
     if n < 0 {
         return Err(SkyError::Assertion(format!("n must be non-negative. Got {n}")));
     }
@@ -326,24 +407,16 @@ pub fn read_last_lines(file: &NamedPath, n: i64, chunk_size: i64) -> Result<Last
     if std::fs::metadata(&file.path).is_err() {
         return Err(SkyError::Assertion(format!("File not found: {}", file.shown_as)));
     }
+    let context = ReadContext { n, shown_as: file.shown_as.clone() };
     if n == 0 {
-        return Ok(LastLines { tail: Vec::new() });
+        return Ok(TailLines { file: None, unread_bytes: 0, pending: Vec::new(), context });
     }
-    let tail = open_regular(&file.path)
-        .map_err(TailError::Open)
-        .and_then(|mut handle| read_tail(&mut handle, n.unsigned_abs(), chunk_size.unsigned_abs()));
-    let context = || format!("Failed to read last {n} lines from {}", file.shown_as);
-    let wrapped = |error: std::io::Error, filename: Option<PathBuf>| SkyError::WrappedOs {
-        context: context(),
-        errno: io_errno(&error),
-        filename,
-    };
-    match tail {
-        Ok(tail) => Ok(LastLines { tail }),
-        Err(TailError::NotSeekable) => Err(SkyError::WrappedNotSeekable { context: context() }),
-        Err(TailError::Open(error)) => Err(wrapped(error, Some(file.path.clone()))),
-        Err(TailError::Read(error)) => Err(wrapped(error, None)),
-        Err(TailError::Memory) => Err(SkyError::Memory),
+    match open_tail(file, n.unsigned_abs(), chunk_size.unsigned_abs()) {
+        Ok((handle, unread_bytes)) => {
+            let handle = (unread_bytes > 0).then_some(handle);
+            Ok(TailLines { file: handle, unread_bytes, pending: Vec::new(), context })
+        }
+        Err(error) => Err(context.failure(error, Some(&file.path))),
     }
 }
 
@@ -356,14 +429,20 @@ pub fn read_last_n_lines(
     encoding: Encoding,
     errors: DecodeErrors,
 ) -> Result<Vec<String>, SkyError> {
-    let last_lines = read_last_lines(file, n, chunk_size)?;
+    let mut tail = read_last_lines(file, n, chunk_size)?;
     let mut lines = Vec::new();
-    for (piece, is_last) in last_lines.pieces() {
-        let line = last_lines.line_text(piece, is_last, encoding, errors)?;
-        lines.try_reserve(1)?;
-        lines.push(line.into_owned());
+    loop {
+        tail.fill()?;
+        tail.drain_lines(|line, is_last| {
+            let text = line_text(line, is_last, encoding, errors)?;
+            lines.try_reserve(1)?;
+            lines.push(text.into_owned());
+            Ok::<(), SkyError>(())
+        })?;
+        if tail.is_read() {
+            return Ok(lines);
+        }
     }
-    Ok(lines)
 }
 
 #[cfg(test)]

@@ -136,15 +136,62 @@ fn the_scan_agrees_with_the_whole_file_definition() {
     }
 }
 
+/// Every line `drain_lines` hands out after each `fill`, with the bytes held once it is done.
+fn drained(tail: &mut TailLines) -> (Vec<(Vec<u8>, bool)>, Vec<usize>) {
+    let mut lines = Vec::new();
+    let mut held = Vec::new();
+    loop {
+        tail.fill().expect("fill");
+        held.push(tail.pending.capacity());
+        tail.drain_lines(|line, is_last| {
+            lines.push((line.to_vec(), is_last));
+            Ok::<(), SkyError>(())
+        })
+        .expect("drain");
+        if tail.is_read() {
+            return (lines, held);
+        }
+    }
+}
+
 #[test]
 fn only_the_returned_lines_are_read_into_memory() {
     let mut content = b"old\n".repeat(100_000);
     content.extend_from_slice(b"x\ny\n");
     let file = file_with(&content);
-    let tail = read_last_lines(&named(&file), 2, 8192).expect("read");
-    assert_eq!(tail.tail, b"x\ny\n");
-    let pieces: Vec<_> = tail.pieces().collect();
-    assert_eq!(pieces, vec![(0..1, false), (2..3, true)]);
+    let mut tail = read_last_lines(&named(&file), 2, 8192).expect("read");
+    assert_eq!(tail.unread_bytes, 4);
+    let (lines, _) = drained(&mut tail);
+    assert_eq!(lines, vec![(b"x\n".to_vec(), false), (b"y".to_vec(), true)]);
+}
+
+#[test]
+fn a_long_tail_is_read_in_windows_and_a_line_across_them_is_whole() {
+    // 100,000 lines of 20 bytes: 2 MB of tail, held one window (plus a partial line) at a time.
+    let line = b"0123456789abcdefghi\n";
+    let mut content = line.repeat(100_000);
+    content.extend_from_slice(&[b'z'; 3 * TAIL_WINDOW_BYTES]);
+    content.extend_from_slice(b"\r\n");
+    let file = file_with(&content);
+    let (lines, held) = drained(&mut read_last_lines(&named(&file), 200_000, 8192).expect("read"));
+    assert_eq!(lines.len(), 100_001);
+    assert!(lines[..100_000].iter().all(|(bytes, last)| bytes == line && !last));
+    assert_eq!(lines[100_000].0.len(), 3 * TAIL_WINDOW_BYTES + 1);
+    assert!(lines[100_000].1);
+    // Until the long line, one window and a line; the long line alone grows the buffer to its length.
+    assert!(held[..30].iter().all(|&bytes| bytes <= TAIL_WINDOW_BYTES), "{:?}", &held[..30]);
+}
+
+#[test]
+fn line_text_borrows_plain_lines_and_strips_carriage_returns() {
+    let borrowed = line_text(b"ab\n", false, Encoding::Utf8, DecodeErrors::Strict).expect("text");
+    assert!(matches!(borrowed, Cow::Borrowed("ab\n")));
+    let stripped = line_text(b"ab\r\r\n", false, Encoding::Latin1, DecodeErrors::Strict).expect("text");
+    assert_eq!(stripped, "ab\n");
+    assert_eq!(
+        line_text(b"caf\xe9\r", true, Encoding::Latin1, DecodeErrors::Strict).expect("text"),
+        "caf\u{e9}"
+    );
 }
 
 #[test]
@@ -160,7 +207,7 @@ fn a_file_that_opens_but_cannot_seek_reads_as_in_python() {
         libc::close(fds[1]);
     }
     assert_eq!(
-        result.map_err(|error| error.to_string()),
+        result.map(|_| ()).map_err(|error| error.to_string()),
         Err(format!("Failed to read last 1 lines from {path}: File or stream is not seekable."))
     );
 }

@@ -51,18 +51,25 @@ pub fn read_last_n_lines<'py>(
         // os.path.exists is False for a path the file system encoding cannot carry.
         StatPath::Unencodable(_) => return Err(file_not_found(file_path)),
     };
-    let read = py.detach(|| io_utils::read_last_lines(&file, line_count, chunk_bytes));
-    let last_lines = read.map_err(|error| {
+    let remap = |error: SkyError| {
         if is_plain_i64(n) && !has_lone_surrogates(file_path) {
             return error.into();
         }
         python_texts_in_message(error, n, file_path)
-    })?;
-    // One line at a time from the tail to a Python str: no second copy of the lines in Rust.
+    };
+    let mut tail = py.detach(|| io_utils::read_last_lines(&file, line_count, chunk_bytes)).map_err(remap)?;
+    // One window at a time, read without the GIL, its lines straight to Python strs: no copy of the lines
+    // in Rust, and no buffer the size of the tail.
     let lines = PyList::empty(py);
-    for (piece, is_last) in last_lines.pieces() {
-        let text = last_lines.line_text(piece, is_last, decoding, decode_errors)?;
-        lines.append(PyString::from_bytes(py, text.as_bytes())?)?;
+    loop {
+        py.detach(|| tail.fill()).map_err(remap)?;
+        tail.drain_lines(|line, is_last| {
+            let text = io_utils::line_text(line, is_last, decoding, decode_errors)?;
+            lines.append(PyString::from_bytes(py, text.as_bytes())?)
+        })?;
+        if tail.is_read() {
+            break;
+        }
     }
     Ok(lines)
 }
