@@ -270,7 +270,7 @@ def test_baseline_over_a_spoilt_previous_baseline_says_so_and_records_a_sound_on
     csv_path.write_bytes(truncated(csv_path.read_bytes(), 0.5))
     command = [
         "baseline", "--quick", "--only", "get_parallel_threads", "--no-memory", "--no-criterion",
-        "--no-progress", "--no-push", "--out", str(tmp_path / "reports"),
+        "--no-floors", "--no-progress", "--no-push", "--out", str(tmp_path / "reports"),
         "--scratch", str(tmp_path / "scratch"), "--baselines-dir", str(tmp_path / "baselines"),
     ]  # fmt: skip
     case = Case("", truncated, "", command=command)

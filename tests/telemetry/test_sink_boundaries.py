@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 # The smallest real bench: one cheap function, two rounds, Python on both sides.
 TINY_BENCH = [
     "bench", "--quick", "--only", "get_parallel_threads", "--rust-module", "harness.functions.reference",
-    "--no-memory",
+    "--no-memory", "--no-floors",
     "--no-criterion", "--no-progress", "--min-rounds", "2", "--max-rounds", "2", "--min-time", "0.001",
 ]  # fmt: skip
 
