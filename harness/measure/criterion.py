@@ -33,11 +33,9 @@ NATIVE_DIR = Path(__file__).resolve().parents[2] / "native"
 BENCH_TARGET = "functions"
 
 # (warm-up seconds, measurement seconds, samples) per benchmark. Criterion's defaults (3 s, 5 s, 100) would
-# take minutes for a few dozen benches; the report needs a median, not Criterion's change detection. The
-# default's 2 s per bench (74 benches: the functions and the floors) keeps `make bench` under 10 minutes
-# from a fresh clone, build included (at 4 s it took 11).
+# take minutes for a few dozen benches; the report needs a median, not Criterion's change detection.
 QUICK_SETTINGS = (0.3, 1.0, 20)
-DEFAULT_SETTINGS = (0.5, 1.5, 30)
+DEFAULT_SETTINGS = (1.0, 3.0, 50)
 _CARGO_TIMEOUT_S = 3600.0
 
 
