@@ -32,7 +32,7 @@ from harness.functions.pairs.workload_types import (
     prepare,
 )
 from harness.functions.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
-from harness.measure.criterion import CriterionError, run_criterion
+from harness.measure.criterion import BENCH_TARGET, CriterionError, build_bench_targets, run_criterion
 from harness.measure.engine import (
     Matchup,
     MeasurePlan,
@@ -45,7 +45,7 @@ from harness.measure.engine import (
     plan_for,
 )
 from harness.measure.environment import collect_environment
-from harness.measure.floors import run_floors
+from harness.measure.floors import FLOOR_TARGET, run_floors
 from harness.measure.parity import capture
 from harness.measure.physical import REFERENCE_VALUES, measure_references
 from harness.measure.timing import measure_import_time_ns, measure_timer_overhead_ns
@@ -282,6 +282,7 @@ def _measure_after_pairs(
     if collected.pairs and dict(options.modules) == dict(DEFAULT_MODULES):
         bar.set_description("fallback dispatch")
         collected.fallback_calls = _fallback_calls(tasks, collected.pairs, options)
+    _build_rust_benches(options, collected, bar)
     if options.criterion:
         bar.set_description("criterion (Rust without Python)")
         try:
@@ -293,6 +294,18 @@ def _measure_after_pairs(
     if options.floors and collected.pairs:
         bar.set_description("physical floors (Rust, no Python)")
         _measure_floors(tasks, options, collected, bar.write)
+
+
+def _build_rust_benches(options: BenchOptions, collected: _Collected, bar: tqdm[None]) -> None:
+    """Builds the Criterion and floor benches the run will use in one cargo call (see build_bench_targets)."""
+    targets = [BENCH_TARGET] if options.criterion else []
+    targets += [FLOOR_TARGET] if options.floors and collected.pairs else []
+    if len(targets) > 1:
+        bar.set_description("building the Rust benches")
+        try:
+            build_bench_targets(targets)
+        except CriterionError as error:
+            bar.write(f"Rust benches not built together: {error}")
 
 
 def _measure_floors(
