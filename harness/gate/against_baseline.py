@@ -61,7 +61,7 @@ def gate_against_baseline(options: GateOptions, progress: Progress) -> GateRepor
             mode=options.mode, only=options.only, scratch=options.scratch, repo_root=repo, progress=False
         )
     )
-    comparisons = _baseline_comparisons(run.pairs, baseline, options) + _dropped(run.pairs, baseline, options)
+    comparisons = baseline_comparisons(run.pairs, baseline, options) + _dropped(run.pairs, baseline, options)
     return GateReport(
         mode=mode,
         base=base_label,
@@ -91,7 +91,7 @@ def _dropped(pairs: Sequence[PairResult], baseline: Baseline, options: GateOptio
     ]
 
 
-def _baseline_comparisons(
+def baseline_comparisons(
     pairs: Sequence[PairResult], baseline: Baseline, options: GateOptions
 ) -> list[GateComparison]:
     """Each pair's times (or, with --ratios-only, its speedup) against the baseline's row."""
@@ -124,7 +124,10 @@ def _baseline_comparisons(
                 )
             )
             continue
-        for impl, sample in ((Impl.RUST, pair.rust), (Impl.PYTHON, pair.python)):
+        for impl in (Impl.RUST, Impl.PYTHON, Impl.FALLBACK):
+            sample = pair.timing(impl)
+            if sample is None:  # the fallback of a pair it does not route
+                continue
             row = baseline.rows.get((pair.function, pair.workload, impl))
             if row is None:
                 comparisons.append(

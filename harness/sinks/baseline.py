@@ -28,7 +28,7 @@ from typing import Any
 from harness.atomic import write_bytes_atomic, write_json_atomic
 from harness.cells import cell_text, optional_cell
 from harness.inputs import InputFileError, one_line, parse_json, read_bytes, read_text
-from harness.results import Impl, PairResult, RunResult
+from harness.results import Impl, MemorySample, PairResult, RunResult, Speedup, TimingSample
 from harness.sinks.formatting import format_ns, format_ratio
 from harness.stats import median_interval
 
@@ -125,8 +125,17 @@ def rows_from_run(run: RunResult) -> list[BaselineRow]:
 
 
 def _pair_rows(pair: PairResult, with_speedup: bool) -> list[BaselineRow]:
+    """The pair's Python and Rust rows (each with Python / Rust), and its fallback's row where the fallback
+    routes it (with what callers get, Python / fallback): ``gate --baseline`` judges all three sides."""
+    sides: list[tuple[TimingSample, MemorySample | None, Speedup | None]] = [
+        (pair.python, pair.python_memory, pair.speedup),
+        (pair.rust, pair.rust_memory, pair.speedup),
+    ]
+    if pair.fallback is not None:
+        sides.append((pair.fallback, None, pair.production_speedup))
     rows = []
-    for sample, memory in ((pair.python, pair.python_memory), (pair.rust, pair.rust_memory)):
+    for sample, memory, side_speedup in sides:
+        speedup = side_speedup if with_speedup else None
         median_low_ns, median_high_ns = median_interval(sample.values_ns)
         rows.append(
             BaselineRow(
@@ -137,9 +146,9 @@ def _pair_rows(pair: PairResult, with_speedup: bool) -> list[BaselineRow]:
                 median_ci_low_ns=median_low_ns,
                 median_ci_high_ns=median_high_ns,
                 rounds=len(sample.values_ns),
-                speedup=pair.speedup.value if with_speedup else None,
-                ci_low=pair.speedup.ci_low if with_speedup else None,
-                ci_high=pair.speedup.ci_high if with_speedup else None,
+                speedup=speedup.value if speedup else None,
+                ci_low=speedup.ci_low if speedup else None,
+                ci_high=speedup.ci_high if speedup else None,
                 alloc_bytes_per_call=memory.alloc_bytes_per_call if memory else None,
                 allocs_per_call=memory.allocs_per_call if memory else None,
                 peak_rss_bytes=memory.peak_rss_bytes if memory else None,

@@ -15,10 +15,12 @@ from harness.commands import bench as bench_cli
 from harness.commands import gate as gate_cli
 from harness.functions.pairs.workload_types import Mode
 from harness.functions.registry import DEFAULT_MODULES
+from harness.gate.against_baseline import baseline_comparisons
+from harness.gate.gate import GateOptions
 from harness.gate.outcome import ExitCode
 from harness.measure.bench import BenchOptions
 from harness.measure.engine import Purpose, plan_for
-from harness.results import Impl, RunResult
+from harness.results import GateOutcome, Impl, RunResult, TimingSample
 from harness.sinks.baseline import (
     BASELINE_COLUMNS,
     SIDECAR_FORMAT_VERSION,
@@ -32,7 +34,7 @@ from harness.sinks.baseline import (
     write_baseline,
 )
 
-from .synthetic import ENVIRONMENT, synthetic_run, timing
+from .synthetic import ENVIRONMENT, run_with_fallback, synthetic_run, timing
 
 
 def test_write_then_load_gives_back_every_row(tmp_path: Path) -> None:
@@ -225,3 +227,41 @@ def test_the_gate_exits_2_on_a_torn_baseline(
     arguments = parser.parse_args(["gate", "--baseline", str(csv_path), "--out", str(tmp_path / "out")])
     assert arguments.handler(arguments) == ExitCode.USAGE_OR_TOOL_ERROR
     assert "baseline is corrupt" in capsys.readouterr().err
+
+
+def scaled(sample: TimingSample, factor: float) -> TimingSample:
+    """``sample`` with every value ``factor`` times as long."""
+    values = tuple(value * factor for value in sample.values_ns)
+    return dataclasses.replace(sample, values_ns=values)
+
+
+def test_the_fallback_has_a_row_with_what_callers_get(tmp_path: Path) -> None:
+    run = run_with_fallback()
+    baseline = load_baseline(write_baseline(run, tmp_path))
+    routed = [pair for pair in run.pairs if pair.fallback is not None]
+    assert routed and len(baseline.rows) == 2 * len(run.pairs) + len(routed) + 2
+    for pair in routed:
+        row = baseline.rows[(pair.function, pair.workload, Impl.FALLBACK)]
+        assert pair.fallback is not None and pair.production_speedup is not None
+        assert row.median_ns == pytest.approx(pair.fallback.median_ns)
+        assert row.speedup == pytest.approx(pair.production_speedup.value)  # Python / fallback
+        assert row.alloc_bytes_per_call is None  # the fallback's memory is not measured
+    untouched = next(pair for pair in run.pairs if pair.fallback is None)
+    assert (untouched.function, untouched.workload, Impl.FALLBACK) not in baseline.rows
+
+
+def test_gate_against_a_baseline_judges_the_fallback_side(tmp_path: Path) -> None:
+    run = run_with_fallback()
+    baseline = load_baseline(write_baseline(run, tmp_path))
+    slowed = tuple(
+        dataclasses.replace(pair, fallback=scaled(pair.fallback, 1.5)) if pair.fallback else pair
+        for pair in run.pairs
+    )
+    comparisons = baseline_comparisons(slowed, baseline, GateOptions(mode=Mode.QUICK))
+    by_side = {(c.function, c.workload, c.impl): c.outcome for c in comparisons}
+    for pair in slowed:
+        assert by_side[(pair.function, pair.workload, Impl.RUST)] is GateOutcome.PASS
+        if pair.fallback is not None:
+            assert by_side[(pair.function, pair.workload, Impl.FALLBACK)] is GateOutcome.REGRESSION
+        else:
+            assert (pair.function, pair.workload, Impl.FALLBACK) not in by_side
