@@ -50,20 +50,29 @@ pub fn base36_encode<'py>(py: Python<'py>, hex_str: &Bound<'py, PyAny>) -> PyRes
 }
 
 /// `format(value, '.' + str(precision) + 'f')` in Python: the exact result or error for anything unusual.
-fn python_format<'py>(value: &Bound<'py, PyAny>, precision: &Bound<'py, PyAny>) -> PyResult<String> {
+fn python_format<'py>(
+    value: &Bound<'py, PyAny>,
+    precision: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyString>> {
     let spec = format!(".{}f", precision.str()?);
     let builtins = value.py().import("builtins")?;
-    builtins.getattr("format")?.call1((value, spec))?.extract()
+    Ok(builtins.getattr("format")?.call1((value, spec))?.cast_into::<PyString>()?)
 }
 
 /// `str(num)` for an int (bools included), no decimals for a whole float, else `precision` decimals
 /// (spec 2.5). Other types go through Python exactly as SkyPilot would treat them (`num.is_integer()`).
 #[pyfunction]
 #[pyo3(signature = (num, precision = OptionalArg::Omitted), text_signature = "(num, precision=1)")]
-pub fn format_float(num: &Bound<'_, PyAny>, precision: OptionalArg<'_>) -> PyResult<String> {
+pub fn format_float<'py>(
+    num: &Bound<'py, PyAny>,
+    precision: OptionalArg<'py>,
+) -> PyResult<Bound<'py, PyString>> {
+    // An int's str() is the answer: handed back as it is, not copied into Rust and out again (that copy
+    // made Rust slower than Python on ints).
     if num.is_instance_of::<PyInt>() {
-        return Ok(num.str()?.to_string());
+        return num.str();
     }
+    let py = num.py();
     let precision_object = match precision {
         OptionalArg::Omitted => None,
         OptionalArg::Given(object) => Some(object),
@@ -78,10 +87,10 @@ pub fn format_float(num: &Bound<'_, PyAny>, precision: OptionalArg<'_>) -> PyRes
             Some(_) => None,
         };
         if string_utils::is_whole_number(value) {
-            return Ok(string_utils::format_float(value, 0));
+            return Ok(PyString::new(py, &string_utils::format_float(value, 0)));
         }
         if let Some(digits) = rust_precision.and_then(|p| usize::try_from(p).ok()) {
-            return Ok(string_utils::format_float(value, digits));
+            return Ok(PyString::new(py, &string_utils::format_float(value, digits)));
         }
     }
     // Not an int or float, or an unusual precision: what SkyPilot's code does, done by Python.
