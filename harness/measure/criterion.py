@@ -60,21 +60,37 @@ def build_bench_targets(targets: Sequence[str], native_dir: Path = NATIVE_DIR) -
     (the lib crate changed, 2-core machine), and a fresh clone builds both. Raises ``CriterionError``; the
     run of each target would report the same failure.
     """
+    arguments = ["--no-run"]
+    for target in targets:
+        arguments += ["--bench", target]
+    _run_cargo_bench(arguments, native_dir, what="building the Rust benches")
+
+
+def _run_cargo_bench(
+    arguments: Sequence[str], native_dir: Path, *, what: str, env: Mapping[str, str] | None = None
+) -> None:
+    """``cargo bench --no-default-features <arguments>`` in ``native_dir``; any failure a ``CriterionError``
+    naming ``what`` failed, with the tail of cargo's output."""
     cargo = shutil.which("cargo")
     if cargo is None:
-        raise CriterionError("cargo is not on PATH: the Rust benches cannot be built")
-    command = [cargo, "bench", "--no-default-features", "--no-run"]
-    for target in targets:
-        command += ["--bench", target]
+        raise CriterionError(f"cargo is not on PATH: {what} cannot run")
+    command = [cargo, "bench", "--no-default-features", *arguments]
     try:
-        completed = run_bounded(command, cwd=native_dir, timeout_s=_CARGO_TIMEOUT_S)
+        completed = run_bounded(
+            command,
+            cwd=native_dir,
+            timeout_s=_CARGO_TIMEOUT_S,
+            environment={**os.environ, **env} if env else None,
+        )
     except subprocess.TimeoutExpired as error:
-        raise CriterionError(f"cargo bench --no-run took over {_CARGO_TIMEOUT_S:.0f} s") from error
+        raise CriterionError(
+            f"{what}: cargo bench took over {_CARGO_TIMEOUT_S:.0f} s and was stopped"
+        ) from error
     except OSError as error:
-        raise CriterionError(f"cargo bench could not start in {native_dir}: {error}") from error
+        raise CriterionError(f"{what}: cargo bench could not start in {native_dir}: {error}") from error
     if completed.returncode != 0:
         tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
-        raise CriterionError(f"building the Rust benches failed (exit {completed.returncode}):\n{tail}")
+        raise CriterionError(f"{what}: cargo bench failed (exit {completed.returncode}):\n{tail}")
 
 
 def run_bench_target(
@@ -89,41 +105,12 @@ def run_bench_target(
     ``env`` is added to the environment; ``criterion_dir`` is where the target writes its estimates
     (default: Cargo's ``target/criterion``). Raises ``CriterionError`` as ``run_criterion`` does.
     """
-    cargo = shutil.which("cargo")
-    if cargo is None:
-        raise CriterionError("cargo is not on PATH: the Rust-only (Criterion) times cannot be measured")
     warm_up_s, measurement_s, samples = QUICK_SETTINGS if quick else DEFAULT_SETTINGS
-    command = [
-        cargo,
-        "bench",
-        "--no-default-features",
-        "--bench",
-        target,
-        "--",
-        "--noplot",
-        "--warm-up-time",
-        str(warm_up_s),
-        "--measurement-time",
-        str(measurement_s),
-        "--sample-size",
-        str(samples),
-    ]
+    settings = ["--warm-up-time", str(warm_up_s), "--measurement-time", str(measurement_s)]
+    arguments = ["--bench", target, "--", "--noplot", *settings, "--sample-size", str(samples)]
     # Estimates older than this run are leftovers. A little slack for coarse file-system timestamps.
     started_at_s = time.time() - 2.0
-    try:
-        completed = run_bounded(
-            command,
-            cwd=native_dir,
-            timeout_s=_CARGO_TIMEOUT_S,
-            environment={**os.environ, **env} if env else None,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise CriterionError(f"cargo bench took over {_CARGO_TIMEOUT_S:.0f} s and was stopped") from error
-    except OSError as error:
-        raise CriterionError(f"cargo bench could not start in {native_dir}: {error}") from error
-    if completed.returncode != 0:
-        tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
-        raise CriterionError(f"cargo bench failed (exit {completed.returncode}):\n{tail}")
+    _run_cargo_bench(arguments, native_dir, what=f"the {target} bench", env=env)
     if criterion_dir is None:
         criterion_dir = target_directory(native_dir) / "criterion"
     estimates = read_estimate_intervals(criterion_dir, newer_than_unix_s=started_at_s)
