@@ -9,6 +9,7 @@ import os
 import random
 import socket
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -262,6 +263,23 @@ def _bindable_on_any_address(port: int) -> bool:
     return True
 
 
+# The windows this process holds (one port before, the held ones, the stop port). A window must not start
+# inside another: a window of 0 held ports holds no socket, so only this set keeps a later window (prepared
+# in the same process: the floor inputs, a gate worker's keys) from taking its start port.
+_reserved_ports: set[int] = set()
+
+
+@dataclass(frozen=True)
+class PortWindowRelease:
+    """Frees a window's reservation when the workload holding it is closed."""
+
+    start: int
+    occupied: int
+
+    def close(self) -> None:
+        _reserved_ports.difference_update(range(self.start - 1, self.start + self.occupied + 1))
+
+
 def occupy_ports_ahead(occupied: int) -> tuple[int, list[socket.socket]]:
     """A start port with ``occupied`` ports held just ahead of it, and the sockets holding them.
 
@@ -277,7 +295,9 @@ def occupy_ports_ahead(occupied: int) -> tuple[int, list[socket.socket]]:
     start = _PORT_SEARCH_START + 1
     while start + occupied < _PORT_SEARCH_END:
         window = range(start - 1, start + occupied + 1)  # the free port before, the held ones, the stop
-        blocked = next((port for port in window if not _bindable_on_any_address(port)), None)
+        blocked = next(
+            (port for port in window if port in _reserved_ports or not _bindable_on_any_address(port)), None
+        )
         if blocked is None:
             held: list[socket.socket] = []
             try:
@@ -290,6 +310,7 @@ def occupy_ports_ahead(occupied: int) -> tuple[int, list[socket.socket]]:
                     holder.close()
                 start += occupied + 2  # someone took a port meanwhile: move on
                 continue
+            _reserved_ports.update(window)
             return start, held
         start = blocked + 2
     raise OSError(
@@ -301,7 +322,7 @@ def _find_free_port_workloads() -> list[Workload]:
     def build(occupied: int) -> Builder:
         def prepare_ports(_paths: Mapping[str, Path], _seed: int) -> PreparedWorkload:
             start, held = occupy_ports_ahead(occupied)
-            return PreparedWorkload(batch=((start,),), resources=held)
+            return PreparedWorkload(batch=((start,),), resources=[*held, PortWindowRelease(start, occupied)])
 
         return prepare_ports
 

@@ -15,14 +15,13 @@ import fcntl
 import json
 import random
 import shutil
-import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 # Bump when any generator of a pair module changes what it writes: every run then rebuilds its data.
 GENERATOR_VERSION = 1
@@ -53,6 +52,12 @@ Args = tuple[Any, ...]
 Adapter = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
+class Closeable(Protocol):
+    """What a prepared workload holds and releases: a socket, a port window's reservation."""
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class DataItem:
     """A file or directory under the scratch folder, written by ``generate(path, rng)``."""
@@ -75,7 +80,7 @@ class PreparedWorkload:
     batch: tuple[Args, ...]
     # Wraps each side's function the same way, e.g. to finalise a hash object as SkyPilot's callers do.
     adapter: Adapter | None = None
-    resources: list[socket.socket] = field(default_factory=list)
+    resources: list[Closeable] = field(default_factory=list)  # closed with the workload (held ports)
 
     def close(self) -> None:
         for resource in self.resources:
