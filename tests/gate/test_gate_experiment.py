@@ -63,7 +63,7 @@ def test_rust_patch_goes_first_in_the_pyfunction_body(tmp_path: Path) -> None:
     shutil.copytree(REPO / "native" / "src" / "python", tree / "native" / "src" / "python")
     patched_path = inject_rust_slowdown(tree, "format_float", 777)
     source = patched_path.read_text(encoding="utf-8")
-    signature_at = source.index("pub fn format_float(")
+    signature_at = source.index("pub fn format_float")  # generic over a lifetime: `format_float<'py>(`
     body_at = source.index("{\n", signature_at) + 2
     assert source[body_at:].startswith("".join(rust_spin_lines(777)))
     assert source.count("std::hint::black_box(777)") == 1
