@@ -269,6 +269,11 @@ def _bindable_on_any_address(port: int) -> bool:
 _reserved_ports: set[int] = set()
 
 
+def _port_window(start: int, occupied: int) -> range:
+    """A window's ports: the free one before it, the ``occupied`` held ones, and the stop port after."""
+    return range(start - 1, start + occupied + 1)
+
+
 @dataclass(frozen=True)
 class PortWindowRelease:
     """Frees a window's reservation when the workload holding it is closed."""
@@ -277,7 +282,7 @@ class PortWindowRelease:
     occupied: int
 
     def close(self) -> None:
-        _reserved_ports.difference_update(range(self.start - 1, self.start + self.occupied + 1))
+        _reserved_ports.difference_update(_port_window(self.start, self.occupied))
 
 
 def occupy_ports_ahead(occupied: int) -> tuple[int, list[socket.socket]]:
@@ -294,7 +299,7 @@ def occupy_ports_ahead(occupied: int) -> tuple[int, list[socket.socket]]:
     """
     start = _PORT_SEARCH_START + 1
     while start + occupied < _PORT_SEARCH_END:
-        window = range(start - 1, start + occupied + 1)  # the free port before, the held ones, the stop
+        window = _port_window(start, occupied)
         blocked = next(
             (port for port in window if port in _reserved_ports or not _bindable_on_any_address(port)), None
         )
