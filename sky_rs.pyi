@@ -11,7 +11,7 @@ with the GIL released.
 
 from collections.abc import Mapping
 from os import PathLike
-from typing import Final, SupportsIndex, final
+from typing import Any, Final, Protocol, SupportsIndex, final
 
 __all__ = [
     "SUPPORTED_HASH_ALGORITHMS",
@@ -25,6 +25,7 @@ __all__ = [
     "_is_process_alive_at",
     "_noop",
     "base36_encode",
+    "dispatch",
     "estimate_fd_for_directory",
     "find_free_port",
     "format_float",
@@ -244,3 +245,23 @@ def estimate_fd_for_directory(path: _StrPath) -> int:
 
 def _noop() -> None:
     """Does nothing: the cost of a call into the module."""
+
+# --- dispatch ---------------------------------------------------------------------------------------------
+
+class _Dispatch(Protocol):
+    """``sky_rs.dispatch``: the entry points ``harness.functions.fallback`` hands to callers, one per
+    function above with its arguments. The common exact argument types run the function here; any other
+    shape, and every call while the function's fast path is off, calls the routing function bound to it."""
+
+    def __getattr__(self, function_name: str) -> Any: ...
+    def bind(self, name: str, route: Any, fast: bool) -> None:
+        """Binds the routing function of ``name`` and turns its fast path on or off (``ValueError`` for a
+        name it does not route, ``TypeError`` for a route that is not callable)."""
+
+    def calls(self, name: str) -> int:
+        """Calls of ``name`` since ``reset_calls``, whichever side served them."""
+
+    def reset_calls(self) -> None:
+        """Sets every call count to 0."""
+
+dispatch: Final[_Dispatch]

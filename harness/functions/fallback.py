@@ -2,9 +2,8 @@
 
 Each of the 12 names calls ``sky_rs`` when the module imports, exports the function and supports the
 arguments; otherwise ``harness.functions.reference``. Errors raised by Rust propagate unchanged: unlike the
-report's
-``rust_fallback``, a failed Rust call is never retried in Python (that hid bugs and did the work twice). The
-parity suite holds both sides to the same errors.
+report's ``rust_fallback``, a failed Rust call is never retried in Python (that hid bugs and did the work
+twice). The parity suite holds both sides to the same errors.
 
 Forcing Python: ``force_python(True)`` (or ``with forcing_python():``) serves every call with Python until
 ``force_python(False)``; ``SKYBENCH_FORCE_PYTHON=1`` in the environment when this module is imported starts
@@ -32,16 +31,15 @@ Arguments routed to Python (everything else goes to Rust):
   raises ``OverflowError`` outside the C int range like the reference.
 - ``estimate_fd_for_directory``: a path that is not a ``str``.
 
-How the dispatch stays cheap: each public name is one Python frame behind a C-level call counter. The frame
-tests the common argument types exactly (``type(x) is str``) and calls the Rust function bound to a module
-global; any other shape takes the full rules above. The side (Rust, or Python when forced or missing) is
-bound once, not looked up per call; the routing of an encoding or an algorithm name is remembered. Counting
-takes no lock and no Python call on the Rust path: every call is counted by ``functools.lru_cache(maxsize=0)``
-(which caches nothing and only counts, under the GIL), Python-served calls once more the same way, and
-Rust's count is the difference. A Python-served call also notes the call count under a lock (0.75 us
-measured here), which is what ``last_served`` compares. Counts and ``last_served`` are exact once the calls
-they cover have been dispatched; a count read while other threads are inside a call may show a call bound
-for Python as Rust's until it gets there, and of calls that overlap in time ``last_served`` names one.
+How the dispatch stays cheap: the public names are ``sky_rs.dispatch``'s entry points when the extension has
+them (else Python functions behind a C-level counter). An entry tests the common argument types exactly
+(``type(x) is str``) and runs the Rust function itself, without a Python frame; any other shape, and every
+call while Python is forced or ``sky_rs``'s function is missing or replaced, goes to the ``_route_<name>``
+function here, which applies the full rules above. The entry counts every call (an atomic counter in Rust);
+a Python-served call is counted once more here and notes that total under a lock, which is what
+``last_served`` compares; Rust's count is the difference. Counts and ``last_served`` are exact once the
+calls they cover have been dispatched; a count read while other threads are inside a call may show a call
+bound for Python as Rust's until it gets there, and of calls that overlap in time ``last_served`` names one.
 """
 
 from __future__ import annotations
@@ -53,7 +51,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from harness.functions import reference
 from harness.functions.registry import builtin_function_names
@@ -131,7 +129,7 @@ def _dispatch_of(name: str) -> _Dispatch:
     @functools.wraps(reference_function)
     def serve_with_python(*args: Any, **kwargs: Any) -> Any:
         with _python_lock:
-            dispatch.python_at = _calls(FUNCTIONS[name])
+            dispatch.python_at = _total_calls(name)
         return reference_function(*args, **kwargs)
 
     dispatch = _Dispatch(name, _counted(serve_with_python))
@@ -181,9 +179,10 @@ def _bind_sides() -> None:
     for name, dispatch in _DISPATCH.items():
         rust_function = None if _python_forced or not RUST_AVAILABLE else getattr(sky_rs, name, None)
         globals()[f"_rust_{name}"] = rust_function if callable(rust_function) else dispatch.python
-
-
-_bind_sides()
+        if _DISPATCHER is not None:
+            # The entry's fast path runs sky_rs's own function: only while that is the function to call.
+            built = _BUILT_RUST[name]
+            _DISPATCHER.bind(name, _ROUTES[name], built is not None and rust_function is built)
 
 
 def force_python(forced: bool = True) -> None:
@@ -215,7 +214,7 @@ def last_served(function: str) -> Impl | None:
     """The implementation that served the latest call of ``function``, None if it was not called."""
     if function not in _DISPATCH:
         return None
-    calls = _calls(FUNCTIONS[function])
+    calls = _total_calls(function)
     if calls == 0:
         return None
     return _PYTHON if _DISPATCH[function].python_at == calls else _RUST
@@ -227,7 +226,7 @@ def served_counts() -> dict[str, dict[Impl, int]]:
     for name, dispatch in _DISPATCH.items():
         # Python's count first: every Python-served call was counted in the total before it.
         python_calls = _calls(dispatch.python)
-        rust_calls = _calls(FUNCTIONS[name]) - python_calls
+        rust_calls = _total_calls(name) - python_calls
         sides = ((_RUST, rust_calls), (_PYTHON, python_calls))
         per_impl = {impl: calls for impl, calls in sides if calls > 0}
         if per_impl:
@@ -238,8 +237,8 @@ def served_counts() -> dict[str, dict[Impl, int]]:
 def reset_served_counts() -> None:
     """Forget all counts and last-served records (meant for a moment when no call is running)."""
     with _python_lock:
-        for name, dispatch in _DISPATCH.items():
-            cast(_CallCounter, FUNCTIONS[name]).cache_clear()
+        _reset_total_calls()
+        for dispatch in _DISPATCH.values():
             cast(_CallCounter, dispatch.python).cache_clear()
             dispatch.python_at = 0
 
@@ -293,11 +292,10 @@ def _is_str_mapping(mounts: Mapping[str, str]) -> bool:
     return True
 
 
-# --- the 12 functions: the common argument types first, then the full rules ---------------------------------
+# --- the 12 routing functions: the common argument types first, then the full rules -----------------------
 
 
-@_counted
-def read_last_n_lines(
+def _route_read_last_n_lines(
     file_path: str,
     n: int,
     chunk_size: int = 8192,
@@ -315,8 +313,7 @@ def read_last_n_lines(
     return _python_read_last_n_lines(file_path, n, chunk_size, encoding, errors)
 
 
-@_counted
-def hash_file(path: str, hash_alg: str) -> FileHash:
+def _route_hash_file(path: str, hash_alg: str) -> FileHash:
     """See ``harness.functions.reference.hash_file``."""
     if type(path) is str and type(hash_alg) is str:
         rust_hashes = _hash_routes.get(hash_alg)
@@ -327,16 +324,14 @@ def hash_file(path: str, hash_alg: str) -> FileHash:
     return _python_hash_file(path, hash_alg)
 
 
-@_counted
-def find_free_port(start_port: int) -> int:
+def _route_find_free_port(start_port: int) -> int:
     """See ``harness.functions.reference.find_free_port``."""
     if type(start_port) is int:
         return _rust_find_free_port(start_port)
     return _python_find_free_port(start_port)
 
 
-@_counted
-def base36_encode(hex_str: str) -> str:
+def _route_base36_encode(hex_str: str) -> str:
     """See ``harness.functions.reference.base36_encode``."""
     if type(hex_str) is str:
         return _rust_base36_encode(hex_str)
@@ -345,8 +340,7 @@ def base36_encode(hex_str: str) -> str:
     return _python_base36_encode(hex_str)
 
 
-@_counted
-def format_float(num: float | int, precision: int = 1) -> str:
+def _route_format_float(num: float | int, precision: int = 1) -> str:
     """See ``harness.functions.reference.format_float``."""
     num_type = type(num)
     if (num_type is float or num_type is int) and type(precision) is int:
@@ -356,36 +350,31 @@ def format_float(num: float | int, precision: int = 1) -> str:
     return _python_format_float(num, precision)
 
 
-@_counted
-def truncate_long_string(s: str, max_length: int = 35, truncate_middle: bool = False) -> str:
+def _route_truncate_long_string(s: str, max_length: int = 35, truncate_middle: bool = False) -> str:
     """See ``harness.functions.reference.truncate_long_string``."""
     if type(s) is str and type(max_length) is int and type(truncate_middle) is bool:
         return _rust_truncate_long_string(s, max_length, truncate_middle)
     return _python_truncate_long_string(s, max_length, truncate_middle)
 
 
-@_counted
-def get_cpu_count() -> int:
+def _route_get_cpu_count() -> int:
     """See ``harness.functions.reference.get_cpu_count``."""
     return _rust_get_cpu_count()
 
 
-@_counted
-def get_mem_size_gb() -> float:
+def _route_get_mem_size_gb() -> float:
     """See ``harness.functions.reference.get_mem_size_gb``."""
     return _rust_get_mem_size_gb()
 
 
-@_counted
-def get_parallel_threads(cloud_str: str | None = None) -> int:
+def _route_get_parallel_threads(cloud_str: str | None = None) -> int:
     """See ``harness.functions.reference.get_parallel_threads``."""
     if cloud_str is None or type(cloud_str) is str:
         return _rust_get_parallel_threads(cloud_str)
     return _python_get_parallel_threads(cloud_str)
 
 
-@_counted
-def get_max_workers_for_file_mounts(
+def _route_get_max_workers_for_file_mounts(
     common_file_mounts: Mapping[str, str], cloud_str: str | None = None
 ) -> int:
     """See ``harness.functions.reference.get_max_workers_for_file_mounts``."""
@@ -396,23 +385,84 @@ def get_max_workers_for_file_mounts(
     return _python_get_max_workers_for_file_mounts(common_file_mounts, cloud_str)
 
 
-@_counted
-def is_process_alive(pid: int) -> bool:
+def _route_is_process_alive(pid: int) -> bool:
     """See ``harness.functions.reference.is_process_alive``."""
     if type(pid) is int:
         return _rust_is_process_alive(pid)
     return _python_is_process_alive(pid)
 
 
-@_counted
-def estimate_fd_for_directory(path: str) -> int:
+def _route_estimate_fd_for_directory(path: str) -> int:
     """See ``harness.functions.reference.estimate_fd_for_directory``."""
     if type(path) is str:
         return _rust_estimate_fd_for_directory(path)
     return _python_estimate_fd_for_directory(path)
 
 
-FUNCTIONS: Mapping[str, Callable[..., object]] = {name: globals()[name] for name in _DISPATCH}
+# --- the entry points callers get ---------------------------------------------------------------------------
+
+_ROUTES: dict[str, Callable[..., Any]] = {name: globals()[f"_route_{name}"] for name in _DISPATCH}
+_DISPATCH_API = ("bind", "calls", "reset_calls")
+
+
+def _rust_dispatcher() -> sky_rs._Dispatch | None:
+    """``sky_rs.dispatch`` when this build has all of it, else None (the entries are Python's then)."""
+    dispatcher = getattr(sky_rs, "dispatch", None) if RUST_AVAILABLE else None
+    needed = (*_DISPATCH, *_DISPATCH_API)
+    if dispatcher is None or not all(callable(getattr(dispatcher, name, None)) for name in needed):
+        return None
+    return cast("sky_rs._Dispatch", dispatcher)
+
+
+def _python_entry(name: str) -> Callable[..., Any]:
+    entry = _counted(_ROUTES[name])
+    entry.__name__ = entry.__qualname__ = name
+    return entry
+
+
+_DISPATCHER = _rust_dispatcher()
+# sky_rs's functions as built: the entries' fast paths call these, so a replaced one turns its fast path off.
+_BUILT_RUST: dict[str, object] = {
+    name: getattr(sky_rs, name, None) if RUST_AVAILABLE else None for name in _DISPATCH
+}
+_ENTRIES: dict[str, Callable[..., Any]] = {
+    name: getattr(_DISPATCHER, name) if _DISPATCHER is not None else _python_entry(name) for name in _DISPATCH
+}
+
+
+def _total_calls(name: str) -> int:
+    """Calls of ``name`` through its entry, whichever side served them."""
+    if _DISPATCHER is not None:
+        return _DISPATCHER.calls(name)
+    return _calls(_ENTRIES[name])
+
+
+def _reset_total_calls() -> None:
+    if _DISPATCHER is not None:
+        _DISPATCHER.reset_calls()
+        return
+    for entry in _ENTRIES.values():
+        cast(_CallCounter, entry).cache_clear()
+
+
+if TYPE_CHECKING:  # each entry takes its routing function's arguments and returns what it returns
+    read_last_n_lines = _route_read_last_n_lines
+    hash_file = _route_hash_file
+    find_free_port = _route_find_free_port
+    base36_encode = _route_base36_encode
+    format_float = _route_format_float
+    truncate_long_string = _route_truncate_long_string
+    get_cpu_count = _route_get_cpu_count
+    get_mem_size_gb = _route_get_mem_size_gb
+    get_parallel_threads = _route_get_parallel_threads
+    get_max_workers_for_file_mounts = _route_get_max_workers_for_file_mounts
+    is_process_alive = _route_is_process_alive
+    estimate_fd_for_directory = _route_estimate_fd_for_directory
+else:
+    globals().update(_ENTRIES)
+
+FUNCTIONS: Mapping[str, Callable[..., object]] = _ENTRIES
+_bind_sides()
 
 __all__ = [
     "FORCE_PYTHON_ENV",

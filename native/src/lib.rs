@@ -29,6 +29,17 @@ mod sky_rs {
 
     use pyo3::prelude::*;
 
+    /// The entry points `harness.functions.fallback` hands to callers (python/dispatch).
+    #[pymodule]
+    mod dispatch {
+        #[pymodule_export]
+        use crate::python::dispatch::{
+            base36_encode, bind, calls, estimate_fd_for_directory, find_free_port, format_float,
+            get_cpu_count, get_max_workers_for_file_mounts, get_mem_size_gb, get_parallel_threads, hash_file,
+            is_process_alive, read_last_n_lines, reset_calls, truncate_long_string,
+        };
+    }
+
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
         module.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -1,6 +1,6 @@
-"""The gate catches +400 ns in the fallback: a scratch commit slows harness.functions.fallback's
-truncate_long_string by a 400 ns busy-wait, and the quick gate against the clean commit exits 1 naming the
-fallback side.
+"""The gate catches +400 ns in the fallback: a scratch commit puts a 400 ns busy-wait in front of
+harness.functions.fallback's truncate_long_string, and the quick gate against the clean commit exits 1
+naming the fallback side.
 
 The scratch commit lives in a linked worktree of this repository (removed afterwards), so the gate's base
 build of the clean commit is the one the other gate tests keep in ``.skybench/test-gate`` (incremental after
@@ -35,31 +35,31 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 def add_busy_wait(source: str, function: str, delay_ns: int) -> str:
-    """``source`` with a ``delay_ns`` busy-wait (time.perf_counter_ns) first in ``function``'s body."""
+    """``source`` with ``function`` rebound, at the end of the module, to a Python wrapper that busy-waits
+    ``delay_ns`` (time.perf_counter_ns) and then calls the entry it replaces: the fallback's fast path is
+    ``sky_rs.dispatch``'s, so a slower fallback in a Python-only commit is a wrapper in front of it."""
     module = ast.parse(source)
-    lines = source.splitlines(keepends=True)
-    [node] = [n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == function]
-    first = node.body[0]
-    body_at = first.end_lineno if isinstance(first, ast.Expr) else first.lineno - 1  # after a docstring
-    indent = " " * first.col_offset
-    lines[body_at:body_at] = [
-        f"{indent}_spin_end_ns = _spin_time.perf_counter_ns() + {delay_ns}\n",
-        f"{indent}while _spin_time.perf_counter_ns() < _spin_end_ns:\n",
-        f"{indent}    pass\n",
-    ]
-    [future] = [n for n in module.body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
-    lines.insert(future.end_lineno or future.lineno, "import time as _spin_time\n")
-    return "".join(lines)
+    assert any(isinstance(n, ast.Assign | ast.AnnAssign | ast.If) for n in module.body), "a module body"
+    wrapper = (
+        "\n\nimport time as _spin_time\n"
+        f"_unslowed_{function} = {function}\n\n\n"
+        f"def {function}(*args, **kwargs):\n"
+        f"    _spin_end_ns = _spin_time.perf_counter_ns() + {delay_ns}\n"
+        "    while _spin_time.perf_counter_ns() < _spin_end_ns:\n"
+        "        pass\n"
+        f"    return _unslowed_{function}(*args, **kwargs)\n"
+    )
+    return source + wrapper
 
 
-def test_the_busy_wait_goes_first_in_the_function() -> None:
-    source = '"""Doc."""\nfrom __future__ import annotations\n\ndef f(x):\n    """Doc."""\n    return x\n'
+def test_the_busy_wait_wraps_the_function_callers_get() -> None:
+    source = '"""Doc."""\nfrom __future__ import annotations\n\nf = abs\n'
     namespace: dict[str, object] = {}
     patched = add_busy_wait(source, "f", 10)
     exec(compile(patched, "<patched>", "exec"), namespace)
-    assert namespace["f"](3) == 3  # type: ignore[operator]
-    assert patched.index("_spin_end_ns") < patched.index("return x")
-    assert "import time as _spin_time" in patched
+    assert namespace["f"](-3) == 3  # type: ignore[operator]
+    assert namespace["_unslowed_f"] is abs
+    assert "_spin_end_ns" in patched
 
 
 @pytest.fixture

@@ -219,3 +219,61 @@ def test_rust_errors_propagate_without_a_python_retry(rebinding: pytest.MonkeyPa
     assert rust_calls == ["ff"]
     assert fallback.served_counts() == {"base36_encode": {RUST: 1}}
     assert fallback.last_served("base36_encode") is RUST
+
+
+def test_callers_get_the_rust_entries_of_sky_rs_dispatch() -> None:
+    dispatch = rust_module().dispatch
+    for name in builtin_function_names():
+        entry = getattr(dispatch, name)
+        assert getattr(fallback, name) is entry, name
+        assert fallback.FUNCTIONS[name] is entry, name
+
+
+def test_the_dispatch_module_refuses_unknown_names_and_uncallable_routes() -> None:
+    dispatch = rust_module().dispatch
+    with pytest.raises(ValueError, match='no function named "nope"'):
+        dispatch.bind("nope", reference.format_float, True)
+    with pytest.raises(ValueError, match='no function named "nope"'):
+        dispatch.calls("nope")
+    with pytest.raises(TypeError, match="callable"):
+        dispatch.bind("format_float", 42, True)
+
+
+def _run_python(script: str) -> str:
+    completed = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True, cwd=REPO_ROOT
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip()
+
+
+def test_an_entry_with_no_routing_function_raises_instead_of_guessing() -> None:
+    # Before the fallback binds it, an entry's fast path is off and it has nowhere to send the call.
+    script = (
+        "import sky_rs\n"
+        "try:\n"
+        "    sky_rs.dispatch.format_float(2.5)\n"
+        "except RuntimeError as error:\n"
+        "    print(error)\n"
+    )
+    assert "has no routing function" in _run_python(script)
+
+
+@pytest.mark.parametrize(
+    "hide", ["import sky_rs; del sky_rs.dispatch", "import sys; sys.modules['sky_rs'] = None"]
+)
+def test_without_the_rust_entries_python_entries_route_and_count(hide: str) -> None:
+    script = (
+        f"{hide}\n"
+        "from harness.functions import fallback\n"
+        "entry = fallback.truncate_long_string\n"
+        "print(entry.__name__, fallback.FUNCTIONS['truncate_long_string'] is entry)\n"
+        "entry('abc def', 2); entry('abc def', 2, 1)\n"
+        "print(fallback.last_served('truncate_long_string'))\n"
+        "print(sorted((i.value, n) for i, n in fallback.served_counts()['truncate_long_string'].items()))\n"
+        "fallback.reset_served_counts(); print(fallback.served_counts())\n"
+    )
+    lines = _run_python(script).splitlines()
+    rust_served = 1 if "del sky_rs.dispatch" in hide else 0
+    expected_counts = [("python", 1), ("rust", 1)] if rust_served else [("python", 2)]
+    assert lines == ["truncate_long_string True", "python", str(expected_counts), "{}"]

@@ -2,6 +2,7 @@
 //! and directory I/O), and let `SkyError` become the Python exception at the edge.
 
 pub mod arguments;
+pub mod dispatch;
 pub mod io;
 pub mod process;
 pub mod strings;
