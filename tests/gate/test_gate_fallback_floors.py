@@ -34,7 +34,7 @@ def test_an_unknown_function_or_a_bad_value_under_floors_fallback_is_refused() -
         parse_config(_config({"default": 1.0, "fallback": {"format_float": "0.8"}}))
 
 
-def test_the_committed_settings_lower_only_the_two_measured_shortfalls() -> None:
+def test_the_committed_settings_lower_no_fallback_floor() -> None:
     config = load_config()
-    assert dict(config.fallback_floors) == {"truncate_long_string": 0.85, "format_float": 0.85}
+    assert dict(config.fallback_floors) == {}
     assert config.floor_for("truncate_long_string", Impl.RUST) == 1.0
