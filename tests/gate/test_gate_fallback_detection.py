@@ -38,8 +38,8 @@ def add_busy_wait(source: str, function: str, delay_ns: int) -> str:
     """``source`` with ``function`` rebound, at the end of the module, to a Python wrapper that busy-waits
     ``delay_ns`` (time.perf_counter_ns) and then calls the entry it replaces: the fallback's fast path is
     ``sky_rs.dispatch``'s, so a slower fallback in a Python-only commit is a wrapper in front of it."""
-    module = ast.parse(source)
-    assert any(isinstance(n, ast.Assign | ast.AnnAssign | ast.If) for n in module.body), "a module body"
+    names = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+    assert function in names, f"the module never names {function}: nothing to wrap"
     wrapper = (
         "\n\nimport time as _spin_time\n"
         f"_unslowed_{function} = {function}\n\n\n"

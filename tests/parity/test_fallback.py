@@ -60,6 +60,20 @@ def sample_calls(tmp_path: Path) -> dict[str, tuple[Any, ...]]:
     }
 
 
+def _run_python(script: str, environment: dict[str, str] | None = None) -> str:
+    """The stripped stdout of ``script`` in a fresh interpreter, which must exit 0."""
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=REPO_ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip()
+
+
 def _call(name: str, args: tuple[Any, ...]) -> object:
     function: Callable[..., object] = getattr(fallback, name)
     return function(*args)
@@ -133,16 +147,7 @@ def test_the_environment_variable_is_read_once_at_import(monkeypatch: pytest.Mon
         "print(fallback.python_forced(), fallback.last_served('base36_encode'))\n"
     )
     for value, expected in (("1", "True python"), ("0", "False rust")):
-        environment = {**os.environ, fallback.FORCE_PYTHON_ENV: value}
-        completed = subprocess.run(
-            [sys.executable, "-c", script],
-            check=False,
-            capture_output=True,
-            text=True,
-            env=environment,
-            cwd=REPO_ROOT,
-        )
-        assert completed.stdout.strip() == expected, completed.stderr
+        assert _run_python(script, {**os.environ, fallback.FORCE_PYTHON_ENV: value}) == expected
 
 
 def test_counts_and_last_served_follow_each_call() -> None:
@@ -237,14 +242,6 @@ def test_the_dispatch_module_refuses_unknown_names_and_uncallable_routes() -> No
         dispatch.calls("nope")
     with pytest.raises(TypeError, match="callable"):
         dispatch.bind("format_float", 42, True)
-
-
-def _run_python(script: str) -> str:
-    completed = subprocess.run(
-        [sys.executable, "-c", script], check=False, capture_output=True, text=True, cwd=REPO_ROOT
-    )
-    assert completed.returncode == 0, completed.stderr
-    return completed.stdout.strip()
 
 
 def test_an_entry_with_no_routing_function_raises_instead_of_guessing() -> None:

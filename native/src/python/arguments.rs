@@ -73,6 +73,16 @@ pub enum OptionalArg<'py> {
     Given(Bound<'py, PyAny>),
 }
 
+impl<'py> OptionalArg<'py> {
+    /// The value given, None when the argument was left out.
+    pub fn given(&self) -> Option<&Bound<'py, PyAny>> {
+        match self {
+            OptionalArg::Omitted => None,
+            OptionalArg::Given(value) => Some(value),
+        }
+    }
+}
+
 impl<'py> FromPyObject<'_, 'py> for OptionalArg<'py> {
     type Error = PyErr;
 

@@ -73,10 +73,7 @@ pub fn format_float<'py>(
         return num.str();
     }
     let py = num.py();
-    let precision_object = match precision {
-        OptionalArg::Omitted => None,
-        OptionalArg::Given(object) => Some(object),
-    };
+    let precision_object = precision.given().cloned();
     if let Ok(float) = num.cast::<PyFloat>() {
         let value = float.value();
         let rust_precision = match &precision_object {

@@ -3,22 +3,12 @@
 //! rules for Rust (harness/functions/fallback.py), so a shape taken here is one the rules send to Rust.
 
 use super::Routed;
-use crate::io_utils::HASH_ALGORITHMS;
+use crate::io_utils::{DecodeErrors, HASH_ALGORITHMS};
 use crate::python::arguments::OptionalArg;
 use crate::python::{io, process, strings, system};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use pyo3::PyTypeInfo;
-
-/// The decode error handlers Rust has (the fallback's `_RUST_DECODE_ERRORS`).
-const RUST_DECODE_ERRORS: [&str; 3] = ["strict", "replace", "ignore"];
-
-fn given<'a, 'py>(argument: &'a OptionalArg<'py>) -> Option<&'a Bound<'py, PyAny>> {
-    match argument {
-        OptionalArg::Omitted => None,
-        OptionalArg::Given(value) => Some(value),
-    }
-}
 
 fn is_exact_str(value: &Bound<'_, PyAny>) -> bool {
     value.is_exact_instance_of::<PyString>()
@@ -30,7 +20,7 @@ fn is_exact_int(value: &Bound<'_, PyAny>) -> bool {
 
 /// An optional argument left out, or given with exactly the type `T`.
 fn omitted_or<T: PyTypeInfo>(argument: &OptionalArg<'_>) -> bool {
-    given(argument).is_none_or(|value| value.is_exact_instance_of::<T>())
+    argument.given().is_none_or(|value| value.is_exact_instance_of::<T>())
 }
 
 /// A `cloud_str` of None or exactly a `str`.
@@ -38,11 +28,9 @@ fn is_cloud_str(cloud_str: Option<&Bound<'_, PyAny>>) -> bool {
     cloud_str.is_none_or(|cloud| cloud.is_none() || is_exact_str(cloud))
 }
 
-/// The text of an exact `str` argument equal to one of `accepted`.
-fn accepted_text<'a>(value: &Bound<'_, PyAny>, accepted: &[&'a str]) -> Option<&'a str> {
-    let text = value.cast_exact::<PyString>().ok()?;
-    let text = text.to_str().ok()?;
-    accepted.iter().find(|known| **known == text).copied()
+/// The text of an argument that is exactly a `str` (and valid UTF-8).
+fn exact_text<'a>(value: &'a Bound<'_, PyAny>) -> Option<&'a str> {
+    value.cast_exact::<PyString>().ok()?.to_str().ok()
 }
 
 #[pyfunction]
@@ -63,16 +51,17 @@ pub fn read_last_n_lines<'py>(
         && is_exact_str(file_path)
         && is_exact_int(n)
         && omitted_or::<PyInt>(&chunk_size)
-        && given(&encoding).is_none_or(|value| accepted_text(value, &["utf-8"]).is_some());
-    let decode_errors = match given(&errors) {
+        && encoding.given().is_none_or(|value| exact_text(value) == Some("utf-8"));
+    // A handler Rust has, by the adapter's own test of the name.
+    let decode_errors = match errors.given() {
         None => Some("replace"),
-        Some(value) => accepted_text(value, &RUST_DECODE_ERRORS),
+        Some(value) => exact_text(value).filter(|name| DecodeErrors::from_python_name(name).is_some()),
     };
     if let (true, Some(decode_errors)) = (fast, decode_errors) {
         return Ok(io::read_last_n_lines(py, file_path, n, chunk_size, "utf-8", decode_errors)?.into_any());
     }
     let optional =
-        [("chunk_size", given(&chunk_size)), ("encoding", given(&encoding)), ("errors", given(&errors))];
+        [("chunk_size", chunk_size.given()), ("encoding", encoding.given()), ("errors", errors.given())];
     Routed::ReadLastNLines.route(py, &[file_path, n], &optional)
 }
 
@@ -85,7 +74,7 @@ pub fn hash_file<'py>(
     // hashlib's canonical names only: other spellings Rust takes ('SHA256') are the routing function's.
     let canonical =
         |name: &str| HASH_ALGORITHMS.iter().any(|known| known.name == name && known.is_available());
-    let rust_hashes = hash_alg.cast_exact::<PyString>().is_ok_and(|name| name.to_str().is_ok_and(canonical));
+    let rust_hashes = exact_text(hash_alg).is_some_and(canonical);
     if Routed::HashFile.enter() && is_exact_str(path) && rust_hashes {
         return Ok(Bound::new(py, io::hash_file(py, path, hash_alg)?)?.into_any());
     }
@@ -118,7 +107,7 @@ pub fn format_float<'py>(
     if Routed::FormatFloat.enter() && number && omitted_or::<PyInt>(&precision) {
         return Ok(strings::format_float(num, precision)?.into_any());
     }
-    Routed::FormatFloat.route(num.py(), &[num], &[("precision", given(&precision))])
+    Routed::FormatFloat.route(num.py(), &[num], &[("precision", precision.given())])
 }
 
 #[pyfunction]
@@ -136,9 +125,9 @@ pub fn truncate_long_string<'py>(
         && omitted_or::<PyInt>(&max_length)
         && omitted_or::<PyBool>(&truncate_middle);
     if fast {
-        return strings::truncate_long_string(s, max_length, given(&truncate_middle));
+        return strings::truncate_long_string(s, max_length, truncate_middle.given());
     }
-    let optional = [("max_length", given(&max_length)), ("truncate_middle", given(&truncate_middle))];
+    let optional = [("max_length", max_length.given()), ("truncate_middle", truncate_middle.given())];
     Routed::TruncateLongString.route(s.py(), &[s], &optional)
 }
 
