@@ -8,6 +8,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 RUST_SOURCES := $(shell find native/src -name '*.rs') native/Cargo.toml native/Cargo.lock sky_rs.pyi
 BENCH_ARGS ?=
+# Every core (the tests that share a scratch build or the telemetry stack stay on one worker: tests/conftest.py);
+# PYTEST_ARGS="-n 0" runs the suite serially.
+PYTEST_ARGS ?= -n auto --dist loadgroup
 
 .PHONY: help
 help: ## Show this help
@@ -45,7 +48,7 @@ test-deps: ## Install strace, headless Chromium, stress-ng and valgrind from Deb
 # --- checks -------------------------------------------------------------------------------------------
 .PHONY: test
 test: venv telemetry-deps test-deps lint rust-test ## Everything CI checks: lint, cargo test, the pytest suites
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: rust-test
 rust-test: ## cargo test of the pure Rust logic (no Python needed)

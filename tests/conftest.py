@@ -13,6 +13,14 @@ from harness.functions.registry import PAIRS_ENV, reset_registered_pairs
 _REGISTRATION_ENVIRONMENT = (PAIRS_ENV, "PYTHONPATH")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs the suite on every core (pytest-xdist, ``--dist loadgroup``): the tests that need the
+    live telemetry stack share one worker, so one stack (a session fixture) serves them all."""
+    for item in items:
+        if item.get_closest_marker("servers"):
+            item.add_marker(pytest.mark.xdist_group("telemetry-stack"))
+
+
 @pytest.fixture(autouse=True)
 def registry_of_built_in_pairs() -> Iterator[None]:
     """The pair registry is process state: every test ends with the built-in pairs only and the environment

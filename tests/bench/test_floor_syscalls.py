@@ -23,7 +23,9 @@ from harness.functions.pairs.workload_types import Workload
 from harness.functions.registry import all_workloads
 from harness.measure.floors import INPUTS_ENV, ONCE_ENV, FloorError, build_floor_binary, prepared_inputs
 
-pytestmark = pytest.mark.slow
+# One worker builds the floor bench and runs these when the suite runs in parallel (a second would wait on
+# cargo's lock of the same target folder).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("floor-bench")]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_MARKER = "skybench-floor-start"

@@ -21,6 +21,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_GATE_DIR = REPO / ".skybench" / "test-gate"
+# The tests that build into TEST_GATE_DIR run on one worker when the suite runs in parallel.
+pytestmark = pytest.mark.xdist_group("test-gate")
 FALLBACK_SOURCE = Path("harness/functions/fallback.py")
 FUNCTION = "truncate_long_string"
 DELAY_NS = 400

@@ -15,6 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURE = "tests.pairs_fixture.pairs"
 # Kept between runs (ignored by git, as .skybench/gate is), so the base build is incremental after the first.
 TEST_GATE_DIR = REPO / ".skybench" / "test-gate"
+# The tests that build into TEST_GATE_DIR run on one worker when the suite runs in parallel.
+pytestmark = pytest.mark.xdist_group("test-gate")
 _QUICK_BENCH = ["--quick", "--no-memory", "--no-criterion", "--no-floors", "--no-progress", "--no-push"]
 
 

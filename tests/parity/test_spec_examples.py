@@ -600,11 +600,12 @@ def test_get_parallel_threads_truthy_non_string_via_python(python_routed: Module
 @pytest.mark.parametrize(
     ("pid", "expected"),
     [
-        (os.getpid(), True),
+        # Ids that do not depend on the process: parallel workers must collect the same test names.
+        pytest.param(os.getpid(), True, id="own-pid"),
         (1, True),
         (0, False),
         (-1, False),
-        (-os.getpgid(0), False),
+        pytest.param(-os.getpgid(0), False, id="own-process-group-negated"),
         (9_999_999, False),  # above Linux's largest pid_max (2**22)
         (2**31, Raises(OverflowError)),
         (2**64, Raises(OverflowError)),
