@@ -15,6 +15,8 @@ Format history of ``run.json`` (``RESULTS_FORMAT_VERSION``):
      ``fallback`` (its ``TimingSample``, impl "fallback"), ``production_speedup`` (Python / fallback) and
      ``dispatch_overhead`` (fallback - Rust, ns), all None for a pair the fallback does not route; a gate
      comparison's ``impl`` may be "fallback". Version-1 and 2 files load as before, with none of them.
+  4: a pair has ``fallback_memory`` (the fallback's ``MemorySample``, impl "fallback"; None where the fallback
+     does not route the pair or memory was not measured). Older files load with it None.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-RESULTS_FORMAT_VERSION = 3
+RESULTS_FORMAT_VERSION = 4
 # Versions this harness reads: each one after 1 only added fields with defaults, so older files load as is.
-READABLE_FORMAT_VERSIONS = frozenset({1, 2, 3})
+READABLE_FORMAT_VERSIONS = frozenset({1, 2, 3, 4})
 
 
 class Impl(StrEnum):
@@ -224,10 +226,19 @@ class PairResult:
     fallback: TimingSample | None = None  # what callers get: harness.functions.fallback's function
     production_speedup: Speedup | None = None  # Python time / fallback time, paired by round
     dispatch_overhead: Difference | None = None  # fallback time - Rust time per call, paired by round
+    fallback_memory: MemorySample | None = None  # measured in the fallback's own memory pass, as the others
 
     def timing(self, impl: Impl) -> TimingSample | None:
         """The side ``impl``'s timing (None: the fallback of a pair it does not route)."""
         return {Impl.RUST: self.rust, Impl.PYTHON: self.python, Impl.FALLBACK: self.fallback}[impl]
+
+    def memory(self, impl: Impl) -> MemorySample | None:
+        """The side ``impl``'s memory (None: not measured, or the fallback of a pair it does not route)."""
+        return {
+            Impl.RUST: self.rust_memory,
+            Impl.PYTHON: self.python_memory,
+            Impl.FALLBACK: self.fallback_memory,
+        }[impl]
 
 
 @dataclass(frozen=True)
@@ -356,6 +367,7 @@ def _pair_from_dict(data: Mapping[str, Any]) -> PairResult:
         fallback=_timing_from_dict(data["fallback"]) if data.get("fallback") else None,
         production_speedup=Speedup(**p) if (p := data.get("production_speedup")) else None,
         dispatch_overhead=Difference(**d) if (d := data.get("dispatch_overhead")) else None,
+        fallback_memory=_memory_from_dict(data.get("fallback_memory")),
     )
 
 

@@ -26,6 +26,8 @@ from harness.functions.pairs.workload_types import NOOP_FUNCTION, NOOP_WORKLOAD,
 from harness.results import Impl
 
 DEFAULT_MODULES: Mapping[Impl, str] = {Impl.RUST: "sky_rs", Impl.PYTHON: "harness.functions.reference"}
+# The third side: the dispatching wrapper callers use, always this tree's, whatever modules the others use.
+FALLBACK_MODULE = "harness.functions.fallback"
 # In the spec's order (../shared/spec/functions.md, section 1): one module per group of
 # harness.functions.reference.
 BUILTIN_PAIR_MODULES: tuple[str, ...] = (
@@ -295,3 +297,15 @@ def resolve_callable(
     if not callable(target):
         raise TypeError(f"{module_name}.{attribute} is not callable")
     return target  # type: ignore[no-any-return]
+
+
+def resolve_side(
+    function: str, impl: Impl, modules: Mapping[Impl, str] = DEFAULT_MODULES
+) -> Callable[..., Any]:
+    """``resolve_callable`` for any of the three sides; the fallback's function is ``FALLBACK_MODULE``'s.
+
+    The timing worker and the peak-RSS process both resolve through here, so they measure the same call.
+    """
+    if impl is Impl.FALLBACK:
+        return resolve_callable(function, Impl.PYTHON, {Impl.PYTHON: FALLBACK_MODULE})
+    return resolve_callable(function, impl, modules)

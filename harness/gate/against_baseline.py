@@ -1,7 +1,8 @@
 """The gate against a committed baseline file (``--baseline``), and ``--ratios-only``.
 
-Only on the machine the baseline was measured on, unless ``--ratios-only`` compares the in-run Rust/Python
-speedups, which travel between machines better. The baseline keeps medians and intervals, not rounds, so the
+Only on the machine the baseline was measured on, unless ``--ratios-only`` compares the in-run speedups
+(Python / Rust, and Python / fallback where the fallback routes the pair), which travel between machines
+better. The baseline keeps medians and intervals, not rounds, so the
 verdicts use conservative intervals (no p-values).
 """
 
@@ -12,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from harness.gate.build import repo_root
-from harness.gate.compare import GatePolicy
+from harness.gate.compare import GatePolicy, floor_metric
 from harness.gate.outcome import (
     CannotJudge,
     CannotJudgeCode,
@@ -94,61 +95,64 @@ def _dropped(pairs: Sequence[PairResult], baseline: Baseline, options: GateOptio
 def baseline_comparisons(
     pairs: Sequence[PairResult], baseline: Baseline, options: GateOptions
 ) -> list[GateComparison]:
-    """Each pair's times (or, with --ratios-only, its speedup) against the baseline's row."""
-    policy = options.config.policy
+    """Each pair's times (or, with --ratios-only, its speedups) against the baseline's rows: Rust, Python and,
+    where the fallback routes the pair, the fallback (its production speedup with --ratios-only)."""
     comparisons: list[GateComparison] = []
     for pair in pairs:
         if options.ratios_only:
-            row = baseline.rows.get((pair.function, pair.workload, Impl.RUST))
-            if row is None or row.speedup is None or row.ci_low is None or row.ci_high is None:
-                comparisons.append(
-                    cannot_judge_comparison(
-                        pair.function, Impl.RUST, pair.workload, "rust_vs_python", "not in baseline"
-                    )
-                )
-                continue
-            # Rust's advantage shrank if base speedup / candidate speedup > 1; conservative interval.
-            estimate = RatioInterval(
-                row.speedup / pair.speedup.value,
-                row.ci_low / pair.speedup.ci_high,
-                row.ci_high / pair.speedup.ci_low,
-            )
+            comparisons += _ratio_comparisons(pair, baseline, options.config.policy)
+        else:
+            comparisons += _time_comparisons(pair, baseline, options.config.policy)
+    return comparisons
+
+
+def _ratio_comparisons(pair: PairResult, baseline: Baseline, policy: GatePolicy) -> list[GateComparison]:
+    """Python / Rust on the Rust row and Python / fallback on the fallback's row, against the baseline's."""
+    comparisons: list[GateComparison] = []
+    for impl, speedup in ((Impl.RUST, pair.speedup), (Impl.FALLBACK, pair.production_speedup)):
+        if speedup is None:  # the fallback of a pair it does not route
+            continue
+        metric = floor_metric(impl)  # rust_vs_python, fallback_vs_python
+        row = baseline.rows.get((pair.function, pair.workload, impl))
+        if row is None or row.speedup is None or row.ci_low is None or row.ci_high is None:
             comparisons.append(
-                _interval_verdict(
-                    pair.function,
-                    Impl.RUST,
-                    pair.workload,
-                    "rust_vs_python",
-                    estimate=estimate,
-                    policy=policy,
+                cannot_judge_comparison(pair.function, impl, pair.workload, metric, "not in baseline")
+            )
+            continue
+        # The side's advantage shrank if base speedup / candidate speedup > 1; conservative interval.
+        estimate = RatioInterval(
+            row.speedup / speedup.value, row.ci_low / speedup.ci_high, row.ci_high / speedup.ci_low
+        )
+        comparisons.append(
+            _interval_verdict(pair.function, impl, pair.workload, metric, estimate=estimate, policy=policy)
+        )
+    return comparisons
+
+
+def _time_comparisons(pair: PairResult, baseline: Baseline, policy: GatePolicy) -> list[GateComparison]:
+    """Each timed side's median against the baseline row's, with conservative intervals."""
+    comparisons: list[GateComparison] = []
+    for impl in (Impl.RUST, Impl.PYTHON, Impl.FALLBACK):
+        sample = pair.timing(impl)
+        if sample is None:  # the fallback of a pair it does not route
+            continue
+        row = baseline.rows.get((pair.function, pair.workload, impl))
+        if row is None:
+            comparisons.append(
+                replace(
+                    cannot_judge_comparison(pair.function, impl, pair.workload, "time", "not in baseline"),
+                    presence="new",
+                    candidate_median=sample.median_ns,
                 )
             )
             continue
-        for impl in (Impl.RUST, Impl.PYTHON, Impl.FALLBACK):
-            sample = pair.timing(impl)
-            if sample is None:  # the fallback of a pair it does not route
-                continue
-            row = baseline.rows.get((pair.function, pair.workload, impl))
-            if row is None:
-                comparisons.append(
-                    replace(
-                        cannot_judge_comparison(
-                            pair.function, impl, pair.workload, "time", "not in baseline"
-                        ),
-                        presence="new",
-                        candidate_median=sample.median_ns,
-                    )
-                )
-                continue
-            low, high = median_interval(sample.values_ns)
-            estimate = RatioInterval(
-                sample.median_ns / row.median_ns, low / row.median_ci_high_ns, high / row.median_ci_low_ns
-            )
-            comparisons.append(
-                _interval_verdict(
-                    pair.function, impl, pair.workload, "time", estimate=estimate, policy=policy
-                )
-            )
+        low, high = median_interval(sample.values_ns)
+        estimate = RatioInterval(
+            sample.median_ns / row.median_ns, low / row.median_ci_high_ns, high / row.median_ci_low_ns
+        )
+        comparisons.append(
+            _interval_verdict(pair.function, impl, pair.workload, "time", estimate=estimate, policy=policy)
+        )
     return comparisons
 
 

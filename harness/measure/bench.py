@@ -376,13 +376,25 @@ def _measure_task(
         return NotComparable(task.function, task.workload.id, f"could not be measured: {error}")
     if memory_pool is None:
         return pair
-    matchup = Matchup(task.function, task.workload.id, (RUST_SIDE, PYTHON_SIDE))
-    [memory] = measure_memory(memory_pool, [matchup], options.timing_plan, peak_rss=task.workload.large)
+    return _with_memory(pair, task, options.timing_plan, memory_pool, warn)
+
+
+def _with_memory(
+    pair: PairResult,
+    task: _Task,
+    plan: MeasurePlan,
+    memory_pool: WorkerPool[WorkerClient],
+    warn: Callable[[str], None],
+) -> PairResult:
+    """The pair with every timed side's memory: the fallback gets a pass of its own, never Rust's figures."""
+    sides = (RUST_SIDE, PYTHON_SIDE, FALLBACK_SIDE) if pair.fallback is not None else (RUST_SIDE, PYTHON_SIDE)
+    matchup = Matchup(task.function, task.workload.id, sides)
+    [memory] = measure_memory(memory_pool, [matchup], plan, peak_rss=task.workload.large)
     if memory.failure is not None:
         warn(f"memory of {task.function}[{task.workload.id}] not measured: {memory.failure}")
         return pair
-    rust_memory, python_memory = (
-        MemorySample(
+    samples = {
+        side.impl: MemorySample(
             task.function,
             side.impl,
             task.workload.id,
@@ -390,9 +402,14 @@ def _measure_task(
             statistics.median(memory.sides[side].allocs_per_call),
             memory.sides[side].peak_rss_bytes,
         )
-        for side in (RUST_SIDE, PYTHON_SIDE)
+        for side in sides
+    }
+    return replace(
+        pair,
+        rust_memory=samples[Impl.RUST],
+        python_memory=samples[Impl.PYTHON],
+        fallback_memory=samples.get(Impl.FALLBACK),
     )
-    return replace(pair, rust_memory=rust_memory, python_memory=python_memory)
 
 
 def _fallback_calls(

@@ -38,7 +38,7 @@ from typing import cast
 import memray
 
 from harness.functions.pairs.workload_types import prepare
-from harness.functions.registry import DEFAULT_MODULES, find_workload, resolve_callable
+from harness.functions.registry import DEFAULT_MODULES, find_workload, resolve_side
 from harness.results import Impl
 
 # Allocations made through Python's object/mem allocators (pymalloc, and its fallback for large blocks).
@@ -226,7 +226,7 @@ def build_workload_call(
     """
     modules = {**DEFAULT_MODULES, impl: module} if module else DEFAULT_MODULES
     prepared = prepare(find_workload(function, workload), scratch, seed)
-    target = resolve_callable(function, impl, modules)
+    target = resolve_side(function, impl, modules)
     if prepared.adapter is not None:
         target = prepared.adapter(target)
     batch = prepared.batch

@@ -34,14 +34,19 @@ from harness.functions.pairs.workload_types import (
     PreparedWorkload,
     prepare,
 )
-from harness.functions.registry import DEFAULT_MODULES, find_workload, parity_rules, resolve_callable
+from harness.functions.registry import (
+    DEFAULT_MODULES,
+    find_workload,
+    parity_rules,
+    resolve_callable,
+    resolve_side,
+)
 from harness.measure.parity import check_batch
 from harness.results import Impl
 
 PROTOCOL_VERSION = 1
 # The third ``impl`` a request may name: the dispatching wrapper callers use.
 FALLBACK_SIDE = Impl.FALLBACK
-FALLBACK_MODULE = "harness.functions.fallback"
 MAX_LOOPS = 2**32  # pyperf's limit for calibration
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,11 +151,7 @@ class Worker:
         return self._prepared[key]
 
     def _call(self, function: str, impl: Impl, prepared: PreparedWorkload) -> Callable[..., Any]:
-        if impl is Impl.FALLBACK:
-            # This tree's dispatching wrapper, whatever modules the two sides come from.
-            target = resolve_callable(function, Impl.PYTHON, {Impl.PYTHON: FALLBACK_MODULE})
-        else:
-            target = resolve_callable(function, impl, self._modules)
+        target = resolve_side(function, impl, self._modules)
         return prepared.adapter(target) if prepared.adapter else target
 
     def handle(self, request: Mapping[str, Any]) -> dict[str, Any]:

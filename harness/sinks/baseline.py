@@ -1,10 +1,10 @@
 """Committed baselines: one CSV per kind of machine under ``reports/baselines/``, and what changed since.
 
 ``make baseline`` (the command: ``harness.commands.baseline``) runs the bench and records the run as
-``reports/baselines/<fingerprint>.csv`` (one row per function x workload x implementation, the call floor
-included as ``_noop/call``) with a sidecar ``<fingerprint>.json`` holding the environment, run id, mode
-and git commit. Before overwriting, it prints per row what changed against the previous baseline of the
-same fingerprint.
+``reports/baselines/<fingerprint>.csv`` (one row per function x workload x implementation: Rust, Python
+and, for the pairs the fallback routes, the fallback; the call floor included as ``_noop/call``) with a
+sidecar ``<fingerprint>.json`` holding the environment, run id, mode and git commit. Before overwriting,
+it prints per row what changed against the previous baseline of the same fingerprint.
 
 The CSV is diff-friendly: rows sorted by function, workload, impl; fixed column order; floats written with
 ``repr`` (shortest round-trip form) so an unchanged value never shows as a diff; empty cells for values that
@@ -28,14 +28,15 @@ from typing import Any
 from harness.atomic import write_bytes_atomic, write_json_atomic
 from harness.cells import cell_text, optional_cell
 from harness.inputs import InputFileError, one_line, parse_json, read_bytes, read_text
-from harness.results import Impl, MemorySample, PairResult, RunResult, Speedup, TimingSample
+from harness.results import Difference, Impl, MemorySample, PairResult, RunResult, Speedup, TimingSample
 from harness.sinks.formatting import format_ns, format_ratio
 from harness.stats import median_interval
 
 BASELINES_DIR = Path(__file__).resolve().parents[2] / "reports" / "baselines"
 FLOOR_FUNCTION = "_noop"  # the call floor's row: function "_noop", workload "call"
 
-BASELINE_COLUMNS: tuple[str, ...] = (
+# The columns of a sidecar format 2 CSV (and of format 1): still read, with no dispatch overhead.
+FORMAT_2_COLUMNS: tuple[str, ...] = (
     "function",
     "workload",
     "impl",
@@ -50,12 +51,22 @@ BASELINE_COLUMNS: tuple[str, ...] = (
     "allocs_per_call",
     "peak_rss_bytes",
 )
+# Format 3 adds the fallback row's dispatch overhead (fallback - Rust per call) and its interval.
+OVERHEAD_COLUMNS: tuple[str, ...] = (
+    "dispatch_overhead_ns",
+    "dispatch_overhead_ci_low_ns",
+    "dispatch_overhead_ci_high_ns",
+)
+BASELINE_COLUMNS: tuple[str, ...] = FORMAT_2_COLUMNS + OVERHEAD_COLUMNS
 
 RowKey = tuple[str, str, Impl]  # (function, workload, impl)
 
 # Sidecar format history: 1 (no format_version field): environment, run id, mode, commit.
 # 2: adds format_version, csv_rows and csv_sha256 (of the CSV's bytes), so a torn CSV/sidecar pair is caught.
-SIDECAR_FORMAT_VERSION = 2
+# 3: the CSV has the fallback's rows with their memory and OVERHEAD_COLUMNS. Formats 1 and 2 still load (their
+#    fallback rows, where there are any, have no memory and no overhead); the CSV's header tells its columns.
+SIDECAR_FORMAT_VERSION = 3
+READABLE_SIDECAR_VERSIONS = frozenset({1, 2, 3})
 
 
 class BaselineFormatError(InputFileError):
@@ -75,7 +86,10 @@ class BaselineRow:
     """One function x workload x implementation of a baseline.
 
     ``speedup``, ``ci_low`` and ``ci_high`` belong to the pair (Python time / Rust time) and are repeated on
-    both of its rows; they are None on the call floor's rows. Memory fields are None where not measured.
+    its Python and Rust rows; on the fallback's row they are the production speedup (Python time / fallback
+    time, what callers get). They are None on the call floor's rows. The ``dispatch_overhead`` fields
+    (fallback time - Rust time per call, with its interval) are on the fallback's row only. Memory fields are
+    None where not measured.
     """
 
     function: str
@@ -91,6 +105,9 @@ class BaselineRow:
     alloc_bytes_per_call: float | None
     allocs_per_call: float | None
     peak_rss_bytes: int | None
+    dispatch_overhead_ns: float | None = None
+    dispatch_overhead_ci_low_ns: float | None = None
+    dispatch_overhead_ci_high_ns: float | None = None
 
     @property
     def key(self) -> RowKey:
@@ -127,14 +144,14 @@ def rows_from_run(run: RunResult) -> list[BaselineRow]:
 def _pair_rows(pair: PairResult, with_speedup: bool) -> list[BaselineRow]:
     """The pair's Python and Rust rows (each with Python / Rust), and its fallback's row where the fallback
     routes it (with what callers get, Python / fallback): ``gate --baseline`` judges all three sides."""
-    sides: list[tuple[TimingSample, MemorySample | None, Speedup | None]] = [
-        (pair.python, pair.python_memory, pair.speedup),
-        (pair.rust, pair.rust_memory, pair.speedup),
+    sides: list[tuple[TimingSample, MemorySample | None, Speedup | None, Difference | None]] = [
+        (pair.python, pair.python_memory, pair.speedup, None),
+        (pair.rust, pair.rust_memory, pair.speedup, None),
     ]
     if pair.fallback is not None:
-        sides.append((pair.fallback, None, pair.production_speedup))
+        sides.append((pair.fallback, pair.fallback_memory, pair.production_speedup, pair.dispatch_overhead))
     rows = []
-    for sample, memory, side_speedup in sides:
+    for sample, memory, side_speedup, overhead in sides:
         speedup = side_speedup if with_speedup else None
         median_low_ns, median_high_ns = median_interval(sample.values_ns)
         rows.append(
@@ -152,6 +169,9 @@ def _pair_rows(pair: PairResult, with_speedup: bool) -> list[BaselineRow]:
                 alloc_bytes_per_call=memory.alloc_bytes_per_call if memory else None,
                 allocs_per_call=memory.allocs_per_call if memory else None,
                 peak_rss_bytes=memory.peak_rss_bytes if memory else None,
+                dispatch_overhead_ns=overhead.value_ns if overhead else None,
+                dispatch_overhead_ci_low_ns=overhead.ci_low_ns if overhead else None,
+                dispatch_overhead_ci_high_ns=overhead.ci_high_ns if overhead else None,
             )
         )
     return rows
@@ -208,13 +228,13 @@ def _finite(text: str) -> float:
     return value
 
 
-def _row(record: Mapping[str | None, Any]) -> BaselineRow:
-    """One CSV record as a row; ValueError naming the bad cell."""
+def _row(record: Mapping[str | None, Any], columns: tuple[str, ...]) -> BaselineRow:
+    """One CSV record (of a file with ``columns``) as a row; ValueError naming the bad cell."""
     if None in record or any(value is None for value in record.values()):  # DictReader's extra / missing
-        raise ValueError(f"expected {len(BASELINE_COLUMNS)} cells")
+        raise ValueError(f"expected {len(columns)} cells")
 
     def cell(column: str, convert: Callable[[str], Any], *, optional: bool = False) -> Any:
-        text = record[column]
+        text = record.get(column, "")  # a column of a later format than the file's: an empty cell
         try:
             return optional_cell(text, convert) if optional else convert(text)
         except ValueError as error:
@@ -234,6 +254,9 @@ def _row(record: Mapping[str | None, Any]) -> BaselineRow:
         alloc_bytes_per_call=cell("alloc_bytes_per_call", _finite, optional=True),
         allocs_per_call=cell("allocs_per_call", _finite, optional=True),
         peak_rss_bytes=cell("peak_rss_bytes", int, optional=True),
+        dispatch_overhead_ns=cell("dispatch_overhead_ns", _finite, optional=True),
+        dispatch_overhead_ci_low_ns=cell("dispatch_overhead_ci_low_ns", _finite, optional=True),
+        dispatch_overhead_ci_high_ns=cell("dispatch_overhead_ci_high_ns", _finite, optional=True),
     )
     if not (row.function and row.workload):
         raise ValueError("function and workload must not be empty")
@@ -248,11 +271,12 @@ def _read_rows(path: Path) -> dict[RowKey, BaselineRow]:
     rows: dict[RowKey, BaselineRow] = {}
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        if tuple(reader.fieldnames or ()) != BASELINE_COLUMNS:
+        columns = tuple(reader.fieldnames or ())
+        if columns not in (BASELINE_COLUMNS, FORMAT_2_COLUMNS):
             raise BaselineFormatError(f"{path}: expected columns {BASELINE_COLUMNS}, got {reader.fieldnames}")
         for record in reader:
             try:
-                row = _row(record)
+                row = _row(record, columns)
             except ValueError as error:
                 raise BaselineFormatError(f"{path}:{reader.line_num}: {one_line(str(error))}") from error
             if row.key in rows:
@@ -303,9 +327,9 @@ def _check_integrity(csv_path: Path, sidecar_path: Path, metadata: Mapping[str, 
     if version == 1:
         return (
             f"{sidecar_path.name} is of format 1 (no row count or digest): the CSV's integrity is not "
-            "checked; `make baseline` rewrites it as format 2",
+            f"checked; `make baseline` rewrites it as format {SIDECAR_FORMAT_VERSION}",
         )
-    if version != SIDECAR_FORMAT_VERSION:
+    if version not in READABLE_SIDECAR_VERSIONS:
         raise BaselineFormatError(f"{sidecar_path}: sidecar format {version!r} is not supported")
     csv_bytes = csv_path.read_bytes()
     digest = hashlib.sha256(csv_bytes).hexdigest()
@@ -351,7 +375,8 @@ def load_baseline(path: Path) -> Baseline:
 
 
 def describe_changes(old: Baseline, new_rows: Iterable[BaselineRow]) -> list[str]:
-    """One line per row: old -> new median (ratio new/old), and the speedup's change on the Rust row.
+    """One line per row: old -> new median (ratio new/old), the speedup's change on the Rust row, and the
+    production speedup's and dispatch overhead's on the fallback's row.
 
     Rows only in the new run are marked ``new``, rows only in the old baseline ``gone``.
     """
@@ -368,10 +393,16 @@ def describe_changes(old: Baseline, new_rows: Iterable[BaselineRow]) -> list[str
             f"{name}: median {format_ns(previous.median_ns)} -> {format_ns(row.median_ns)} "
             f"({format_ratio(row.median_ns / previous.median_ns)})"
         )
-        if row.impl is Impl.RUST and row.speedup is not None and previous.speedup is not None:
+        if row.impl is not Impl.PYTHON and row.speedup is not None and previous.speedup is not None:
+            label = "production speedup" if row.impl is Impl.FALLBACK else "speedup"
             line += (
-                f"; speedup {format_ratio(previous.speedup)} -> {format_ratio(row.speedup)} "
+                f"; {label} {format_ratio(previous.speedup)} -> {format_ratio(row.speedup)} "
                 f"({format_ratio(row.speedup / previous.speedup)})"
+            )
+        if row.dispatch_overhead_ns is not None and previous.dispatch_overhead_ns is not None:
+            line += (
+                f"; dispatch overhead {previous.dispatch_overhead_ns:+.4g} -> "
+                f"{row.dispatch_overhead_ns:+.4g} ns"
             )
         if row.alloc_bytes_per_call is not None and previous.alloc_bytes_per_call is not None:
             line += (

@@ -238,50 +238,52 @@ def _criterion_section(run: RunResult) -> list[str]:
     ]
 
 
+def _memory_row(pair: PairResult, with_fallback: bool) -> tuple[str, ...]:
+    """Python and Rust (and, with ``with_fallback``, the fallback) side by side; "-" where not measured."""
+    sides = (pair.python_memory, pair.rust_memory) + ((pair.fallback_memory,) if with_fallback else ())
+    reduction = pair_memory_reduction(pair)
+    low, _ = CLAIMED_MEMORY_REDUCTION_RANGE
+    return (
+        pair.function,
+        pair.workload,
+        *(format_bytes(memory.alloc_bytes_per_call if memory else None) for memory in sides),
+        format_percent(reduction) + (" (below claim)" if reduction is not None and reduction < low else ""),
+        *(format_count(memory.allocs_per_call) if memory else "-" for memory in sides),
+        *(format_bytes(memory.peak_rss_bytes if memory else None) for memory in sides),
+    )
+
+
 def _memory_section(run: RunResult) -> list[str]:
     lines = ["## Memory", ""]
-    rows = []
-    for pair in run.pairs:
-        python_memory, rust_memory = pair.python_memory, pair.rust_memory
-        if python_memory is None and rust_memory is None:
-            continue
-        reduction = pair_memory_reduction(pair)
-        low, _ = CLAIMED_MEMORY_REDUCTION_RANGE
-        rows.append(
-            (
-                pair.function,
-                pair.workload,
-                format_bytes(python_memory.alloc_bytes_per_call if python_memory else None),
-                format_bytes(rust_memory.alloc_bytes_per_call if rust_memory else None),
-                format_percent(reduction)
-                + (" (below claim)" if reduction is not None and reduction < low else ""),
-                format_count(python_memory.allocs_per_call) if python_memory else "-",
-                format_count(rust_memory.allocs_per_call) if rust_memory else "-",
-                format_bytes(python_memory.peak_rss_bytes if python_memory else None),
-                format_bytes(rust_memory.peak_rss_bytes if rust_memory else None),
-            )
-        )
-    if not rows:
+    measured = [pair for pair in run.pairs if pair.python_memory is not None or pair.rust_memory is not None]
+    if not measured:
         return [*lines, "Memory was not measured in this run.", ""]
+    # The fallback's columns only where it was measured: runs without it read as they always did.
+    with_fallback = any(pair.fallback_memory is not None for pair in measured)
+    names = ("Python", "Rust", "Fallback") if with_fallback else ("Python", "Rust")
     header = (
         "function",
         "workload",
-        "Python bytes/call",
-        "Rust bytes/call",
+        *(f"{name} bytes/call" for name in names),
         "reduction",
-        "Python allocs/call",
-        "Rust allocs/call",
-        "Python peak RSS",
-        "Rust peak RSS",
+        *(f"{name} allocs/call" for name in names),
+        *(f"{name} peak RSS" for name in names),
+    )
+    fallback_note = (
+        " The fallback's figures are its own pass over the same calls (what callers' code allocates); it "
+        "should allocate about what Rust does, plus what its dispatch costs."
+        if with_fallback
+        else ""
     )
     return [
         *lines,
-        *markdown_table(header, rows),
+        *markdown_table(header, [_memory_row(pair, with_fallback) for pair in measured]),
         "",
         "Bytes and allocations per call are counted at the C allocator and pymalloc (memray), so Rust's "
         "allocations are included; the tracker's own frame objects and an empty loop's cost are subtracted, "
         "and objects CPython recycles from its free lists are not allocations. Peak RSS is the growth of a "
-        "fresh process's resident set while it runs the workload, measured for large workloads only.",
+        "fresh process's resident set while it runs the workload, measured for large workloads only."
+        + fallback_note,
         "",
     ]
 

@@ -89,7 +89,8 @@ def _headline(run: RunResult) -> list[str]:
 
 def _memory_cell(pair: PairResult) -> str:
     sides = []
-    for name, memory in (("Python", pair.python_memory), ("Rust", pair.rust_memory)):
+    named = (("Python", pair.python_memory), ("Rust", pair.rust_memory), ("Fallback", pair.fallback_memory))
+    for name, memory in named:
         if memory is not None:
             rss = "" if memory.peak_rss_bytes is None else f", peak RSS {format_bytes(memory.peak_rss_bytes)}"
             sides.append(f"{name} {format_bytes(memory.alloc_bytes_per_call)}/call{rss}")

@@ -128,9 +128,9 @@ def _results_row(pair: PairResult, sample: TimingSample, memory: MemorySample | 
 
 
 def _timed_sides(pair: PairResult) -> list[tuple[TimingSample, MemorySample | None]]:
-    """Rust, Python and (where timed) the fallback, whose memory is not measured."""
+    """Rust, Python and (where timed) the fallback, each with its own memory pass's figures."""
     sides = [(pair.rust, pair.rust_memory), (pair.python, pair.python_memory)]
-    return sides + ([(pair.fallback, None)] if pair.fallback else [])
+    return sides + ([(pair.fallback, pair.fallback_memory)] if pair.fallback else [])
 
 
 def _floor_columns(pair: PairResult, floor: NativeEstimate | None) -> dict[str, Any]:

@@ -249,7 +249,7 @@ class RunCollector(Collector):
         memories: list[MemorySample] = [
             memory
             for pair in pairs
-            for memory in (pair.rust_memory, pair.python_memory)
+            for memory in (pair.rust_memory, pair.python_memory, pair.fallback_memory)
             if memory is not None
         ]
         for memory in memories:

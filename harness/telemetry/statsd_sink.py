@@ -64,7 +64,7 @@ def _pair_gauges(prefix: str, pair: PairResult) -> Iterable[StatsdGauge]:
         yield StatsdGauge(f"{side}.stdev_ns", sample.stdev_ns)
         yield StatsdGauge(f"{side}.min_ns", sample.min_ns)
         yield StatsdGauge(f"{side}.max_ns", sample.max_ns)
-    for memory in (pair.rust_memory, pair.python_memory):
+    for memory in (pair.rust_memory, pair.python_memory, pair.fallback_memory):
         if memory is not None:
             yield StatsdGauge(f"{base}.{memory.impl}.alloc_bytes_per_call", memory.alloc_bytes_per_call)
     yield StatsdGauge(f"{base}.speedup_ratio", pair.speedup.value)

@@ -9,6 +9,7 @@ import pytest
 
 import harness.measure.bench
 import harness.measure.engine
+from harness.functions import fallback
 from harness.functions.registry import DEFAULT_MODULES
 from harness.measure.bench import (
     FALLBACK_SIDE,
@@ -18,7 +19,7 @@ from harness.measure.bench import (
     SPEEDUP_RATIO,
     run_bench,
 )
-from harness.measure.engine import Matchup
+from harness.measure.engine import Matchup, MatchupMemory, SideAllocations
 from harness.results import Impl
 from harness.stats import paired_difference_ns, paired_speedup
 
@@ -60,3 +61,87 @@ def test_no_fallback_side_when_told_not_to(tmp_path: Path) -> None:
     run = run_bench(options)
     assert run.pairs
     assert all(pair.fallback is None and pair.production_speedup is None for pair in run.pairs)
+
+
+def _fake_memory(pool, matchups, plan, *, peak_rss=False):  # type: ignore[no-untyped-def]
+    """Every side its own figures (Rust 100, Python 900, fallback 140 bytes): a copy shows as a mismatch."""
+    figures = {Impl.RUST: 100.0, Impl.PYTHON: 900.0, Impl.FALLBACK: 140.0}
+    return [
+        MatchupMemory(
+            matchup,
+            {
+                side: SideAllocations(
+                    (figures[side.impl],), (figures[side.impl] / 50,), 4096 if peak_rss else None
+                )
+                for side in matchup.sides
+            },
+        )
+        for matchup in matchups
+    ]
+
+
+def test_the_fallback_has_a_memory_pass_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness.measure.bench, "measure_memory", _fake_memory)
+    options = replace(tiny_options(tmp_path, only=("format_float",)), memory=True)
+    run = run_bench(options)
+    assert run.pairs, run.not_comparable
+    for pair in run.pairs:
+        memory = pair.fallback_memory
+        assert memory is not None, "the fallback's memory is missing"
+        assert memory.impl is Impl.FALLBACK and memory.workload == pair.workload
+        assert memory.alloc_bytes_per_call == 140.0 and memory.allocs_per_call == 2.8  # not Rust's 100
+        assert pair.rust_memory is not None and pair.rust_memory.alloc_bytes_per_call == 100.0
+
+
+def test_no_fallback_memory_without_the_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness.measure.bench, "measure_memory", _fake_memory)
+    options = replace(tiny_options(tmp_path, only=("format_float",)), memory=True, fallback=False)
+    run = run_bench(options)
+    assert run.pairs and all(pair.fallback_memory is None for pair in run.pairs)
+    assert all(pair.rust_memory is not None for pair in run.pairs)
+
+
+def test_the_fallback_allocates_about_what_rust_does(tmp_path: Path) -> None:
+    # Measured for real (memray in the worker): the fallback runs Rust for these exact argument types, so it
+    # allocates Rust's bytes plus its dispatch's, far from Python's; a copy of Rust's figures would be equal.
+    pytest.importorskip("sky_rs")
+    options = replace(
+        tiny_options(tmp_path, only=("base36_encode",)), modules=dict(DEFAULT_MODULES), memory=True
+    )
+    run = run_bench(options)
+    assert run.pairs, run.not_comparable
+    for pair in run.pairs:
+        rust, python, routed = pair.rust_memory, pair.python_memory, pair.fallback_memory
+        assert rust is not None and python is not None and routed is not None
+        assert routed.impl is Impl.FALLBACK
+        assert routed.alloc_bytes_per_call < python.alloc_bytes_per_call / 2, (rust, python, routed)
+        assert abs(routed.alloc_bytes_per_call - rust.alloc_bytes_per_call) < 256, (rust, routed)
+
+
+def test_a_fallback_workload_call_is_built_for_the_peak_rss_process(tmp_path: Path) -> None:
+    # The peak-RSS child builds its call through build_workload_call: the fallback side must resolve there.
+    from harness.measure.memory import build_workload_call  # noqa: PLC0415  (memray)
+
+    call, close = build_workload_call("format_float", Impl.FALLBACK, "mixed-p1", tmp_path, seed=0)
+    try:
+        call()
+    finally:
+        close()
+
+
+def test_the_fallback_forced_to_python_allocates_what_python_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers inherit the force switch: the fallback's own pass must then see Python's allocations
+    # (plus the routing's), which Rust's figures copied onto it would not show.
+    pytest.importorskip("sky_rs")
+    monkeypatch.setenv(fallback.FORCE_PYTHON_ENV, "1")
+    options = replace(
+        tiny_options(tmp_path, only=("base36_encode",)), modules=dict(DEFAULT_MODULES), memory=True
+    )
+    run = run_bench(options)
+    assert run.pairs, run.not_comparable
+    for pair in run.pairs:
+        rust, python, routed = pair.rust_memory, pair.python_memory, pair.fallback_memory
+        assert rust is not None and python is not None and routed is not None
+        assert routed.alloc_bytes_per_call >= 0.9 * python.alloc_bytes_per_call > rust.alloc_bytes_per_call

@@ -11,7 +11,7 @@ import pytest
 
 from harness.commands import gate as cli
 from harness.gate.outcome import ExitCode
-from harness.sinks.baseline import BASELINE_COLUMNS
+from harness.sinks.baseline import FORMAT_2_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -76,7 +76,7 @@ def test_baseline_of_another_machine_cannot_be_judged(
 ) -> None:
     baseline = tmp_path / "other-machine.csv"
     row = "format_float,mixed-p1,python,1000.0,990.0,1010.0,20,,,,,,"  # a baseline has rows
-    baseline.write_text(",".join(BASELINE_COLUMNS) + "\n" + row + "\n", encoding="utf-8")
+    baseline.write_text(",".join(FORMAT_2_COLUMNS) + "\n" + row + "\n", encoding="utf-8")
     baseline.with_suffix(".json").write_text('{"fingerprint": "other-machine-0000"}', encoding="utf-8")
     code = _run(["gate", "--baseline", str(baseline)], monkeypatch, tmp_path)
     assert code == ExitCode.CANNOT_JUDGE

@@ -108,7 +108,7 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def test_the_baselines_git_history_is_a_series_per_row(tmp_path: Path) -> None:
-    from harness.sinks.baseline import BASELINE_COLUMNS  # noqa: PLC0415
+    from harness.sinks.baseline import FORMAT_2_COLUMNS  # noqa: PLC0415  (rows as format 2 wrote them)
 
     repo = tmp_path / "repo"
     baselines = repo / "reports" / "baselines"
@@ -117,7 +117,7 @@ def test_the_baselines_git_history_is_a_series_per_row(tmp_path: Path) -> None:
     _git(repo, "config", "user.email", "t@example.invalid")
     _git(repo, "config", "user.name", "t")
     for index, rust_ns in enumerate([100.0, 101.0, 99.0, 100.5, 130.0, 131.0, 129.0, 130.5]):
-        rows = [",".join(BASELINE_COLUMNS)]
+        rows = [",".join(FORMAT_2_COLUMNS)]
         for impl, median in (("python", 900.0 + index % 2), ("rust", rust_ns)):
             rows.append(f"f,w,{impl},{median},{median * 0.99},{median * 1.01},30,,,,,,")
         (baselines / "box.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")

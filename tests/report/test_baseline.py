@@ -20,9 +20,11 @@ from harness.gate.gate import GateOptions
 from harness.gate.outcome import ExitCode
 from harness.measure.bench import BenchOptions
 from harness.measure.engine import Purpose, plan_for
-from harness.results import GateOutcome, Impl, RunResult, TimingSample
+from harness.results import GateOutcome, Impl, PairResult, RunResult, TimingSample
 from harness.sinks.baseline import (
     BASELINE_COLUMNS,
+    FORMAT_2_COLUMNS,
+    OVERHEAD_COLUMNS,
     SIDECAR_FORMAT_VERSION,
     BaselineCorruptError,
     BaselineFormatError,
@@ -33,8 +35,17 @@ from harness.sinks.baseline import (
     rows_from_run,
     write_baseline,
 )
+from harness.stats import with_fallback
 
-from .synthetic import ENVIRONMENT, run_with_fallback, synthetic_run, timing
+from .synthetic import (
+    ENVIRONMENT,
+    FALLBACK_EXTRA_BYTES,
+    run_with_fallback,
+    synthetic_run,
+    timing,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_write_then_load_gives_back_every_row(tmp_path: Path) -> None:
@@ -103,7 +114,7 @@ def test_load_baseline_rejects_wrong_columns_and_values(tmp_path: Path) -> None:
     with pytest.raises(BaselineFormatError, match="expected columns"):
         load_baseline(wrong_header)
     bad_value = tmp_path / "bad.csv"
-    cells = ["f", "w", "rust", "fast", "1", "2", "5", "", "", "", "", "", ""]
+    cells = ["f", "w", "rust", "fast", "1", "2", "5", *[""] * (len(BASELINE_COLUMNS) - 7)]
     bad_value.write_text(",".join(BASELINE_COLUMNS) + "\n" + ",".join(cells) + "\n", encoding="utf-8")
     with pytest.raises(BaselineFormatError, match=r"bad.csv:2"):
         load_baseline(bad_value)
@@ -114,7 +125,7 @@ def test_load_baseline_rejects_wrong_columns_and_values(tmp_path: Path) -> None:
 def test_sidecar_names_the_csv_row_count_and_digest(tmp_path: Path) -> None:
     csv_path = write_baseline(synthetic_run(), tmp_path)
     sidecar = json.loads(csv_path.with_suffix(".json").read_text(encoding="utf-8"))
-    assert sidecar["format_version"] == SIDECAR_FORMAT_VERSION == 2
+    assert sidecar["format_version"] == SIDECAR_FORMAT_VERSION == 3
     assert sidecar["csv_sha256"] == hashlib.sha256(csv_path.read_bytes()).hexdigest()
     assert sidecar["csv_rows"] == len(csv_path.read_text(encoding="utf-8").splitlines()) - 1
     assert load_baseline(csv_path).notes == ()
@@ -235,6 +246,15 @@ def scaled(sample: TimingSample, factor: float) -> TimingSample:
     return dataclasses.replace(sample, values_ns=values)
 
 
+def slowed_fallback(run: RunResult, factor: float) -> tuple[PairResult, ...]:
+    """The run's pairs with the fallback ``factor`` times as slow, its production speedup and overhead
+    recomputed from the slowed rounds as the bench would."""
+    return tuple(
+        with_fallback(pair, scaled(pair.fallback, factor), 0, 200) if pair.fallback else pair
+        for pair in run.pairs
+    )
+
+
 def test_the_fallback_has_a_row_with_what_callers_get(tmp_path: Path) -> None:
     run = run_with_fallback()
     baseline = load_baseline(write_baseline(run, tmp_path))
@@ -243,9 +263,24 @@ def test_the_fallback_has_a_row_with_what_callers_get(tmp_path: Path) -> None:
     for pair in routed:
         row = baseline.rows[(pair.function, pair.workload, Impl.FALLBACK)]
         assert pair.fallback is not None and pair.production_speedup is not None
+        assert pair.dispatch_overhead is not None
         assert row.median_ns == pytest.approx(pair.fallback.median_ns)
         assert row.speedup == pytest.approx(pair.production_speedup.value)  # Python / fallback
-        assert row.alloc_bytes_per_call is None  # the fallback's memory is not measured
+        assert (
+            row.dispatch_overhead_ns,
+            row.dispatch_overhead_ci_low_ns,
+            row.dispatch_overhead_ci_high_ns,
+        ) == (
+            pair.dispatch_overhead.value_ns,
+            pair.dispatch_overhead.ci_low_ns,
+            pair.dispatch_overhead.ci_high_ns,
+        )
+        rust_row = baseline.rows[(pair.function, pair.workload, Impl.RUST)]
+        assert rust_row.dispatch_overhead_ns is None  # the overhead is the fallback row's alone
+        if pair.rust_memory is None:
+            assert row.alloc_bytes_per_call is None
+        else:  # its own pass's figures, never Rust's copied
+            assert row.alloc_bytes_per_call == pair.rust_memory.alloc_bytes_per_call + FALLBACK_EXTRA_BYTES
     untouched = next(pair for pair in run.pairs if pair.fallback is None)
     assert (untouched.function, untouched.workload, Impl.FALLBACK) not in baseline.rows
 
@@ -265,3 +300,45 @@ def test_gate_against_a_baseline_judges_the_fallback_side(tmp_path: Path) -> Non
             assert by_side[(pair.function, pair.workload, Impl.FALLBACK)] is GateOutcome.REGRESSION
         else:
             assert (pair.function, pair.workload, Impl.FALLBACK) not in by_side
+
+
+def test_a_format_2_baseline_still_loads() -> None:
+    # As `make baseline` wrote it before the overhead columns (sidecar format 2, 13 columns), kept as it was.
+    csv_path = FIXTURES / "baseline-format-2.csv"
+    assert csv_path.read_text(encoding="utf-8").splitlines()[0] == ",".join(FORMAT_2_COLUMNS)
+    assert json.loads(csv_path.with_suffix(".json").read_text(encoding="utf-8"))["format_version"] == 2
+    baseline = load_baseline(csv_path)
+    assert baseline.notes == ()  # format 2's digest is still checked
+    assert len(baseline.rows) == 5
+    fallback_row = baseline.rows[("format_float", "batch", Impl.FALLBACK)]
+    assert fallback_row.median_ns == 300.0 and fallback_row.speedup == pytest.approx(10 / 3)
+    assert fallback_row.dispatch_overhead_ns is None and fallback_row.alloc_bytes_per_call is None
+    assert baseline.rows[("format_float", "batch", Impl.RUST)].alloc_bytes_per_call == 600.0
+
+
+def test_the_csv_of_format_3_adds_the_overhead_columns_last() -> None:
+    assert BASELINE_COLUMNS == FORMAT_2_COLUMNS + OVERHEAD_COLUMNS
+
+
+def test_changes_name_the_production_speedup_and_the_overhead(tmp_path: Path) -> None:
+    run = run_with_fallback()
+    old = load_baseline(write_baseline(run, tmp_path))
+    lines = describe_changes(old, rows_from_run(dataclasses.replace(run, pairs=slowed_fallback(run, 2.0))))
+    line = next(line for line in lines if line.startswith("format_float/batch/fallback:"))
+    assert "median 300 ns -> 600 ns (2x)" in line
+    assert "production speedup" in line and "dispatch overhead +40 -> +340 ns" in line
+
+
+def test_ratios_only_judges_the_production_speedup(tmp_path: Path) -> None:
+    run = run_with_fallback()
+    baseline = load_baseline(write_baseline(run, tmp_path))
+    judged = slowed_fallback(run, 1.5)
+    comparisons = baseline_comparisons(judged, baseline, GateOptions(mode=Mode.QUICK, ratios_only=True))
+    by_side = {(c.function, c.workload, c.impl): c for c in comparisons}
+    for pair in judged:
+        assert by_side[(pair.function, pair.workload, Impl.RUST)].outcome is GateOutcome.PASS
+        if pair.fallback is None:
+            assert (pair.function, pair.workload, Impl.FALLBACK) not in by_side
+            continue
+        fallback = by_side[(pair.function, pair.workload, Impl.FALLBACK)]
+        assert fallback.metric == "fallback_vs_python" and fallback.outcome is GateOutcome.REGRESSION
