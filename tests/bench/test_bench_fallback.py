@@ -20,7 +20,7 @@ from harness.measure.bench import (
     run_bench,
 )
 from harness.measure.engine import Matchup, MatchupMemory, SideAllocations
-from harness.results import Impl
+from harness.results import Impl, MemorySample
 from harness.stats import paired_difference_ns, paired_speedup
 
 from .conftest import TINY_PLAN, tiny_options
@@ -101,18 +101,26 @@ def test_no_fallback_memory_without_the_fallback(tmp_path: Path, monkeypatch: py
     assert all(pair.rust_memory is not None for pair in run.pairs)
 
 
-def test_the_fallback_allocates_about_what_rust_does(tmp_path: Path) -> None:
-    # Measured for real (memray in the worker): the fallback runs Rust for these exact argument types, so it
-    # allocates Rust's bytes plus its dispatch's, far from Python's; a copy of Rust's figures would be equal.
-    pytest.importorskip("sky_rs")
+def _measured_memory(tmp_path: Path) -> list[tuple[MemorySample, MemorySample, MemorySample]]:
+    """(Rust, Python, fallback) memory of each base36_encode pair of a tiny real bench with memray."""
     options = replace(
         tiny_options(tmp_path, only=("base36_encode",)), modules=dict(DEFAULT_MODULES), memory=True
     )
     run = run_bench(options)
     assert run.pairs, run.not_comparable
+    measured = []
     for pair in run.pairs:
         rust, python, routed = pair.rust_memory, pair.python_memory, pair.fallback_memory
-        assert rust is not None and python is not None and routed is not None
+        assert rust is not None and python is not None and routed is not None, pair
+        measured.append((rust, python, routed))
+    return measured
+
+
+def test_the_fallback_allocates_about_what_rust_does(tmp_path: Path) -> None:
+    # Measured for real (memray in the worker): the fallback runs Rust for these exact argument types, so it
+    # allocates Rust's bytes plus its dispatch's, far from Python's; a copy of Rust's figures would be equal.
+    pytest.importorskip("sky_rs")
+    for rust, python, routed in _measured_memory(tmp_path):
         assert routed.impl is Impl.FALLBACK
         assert routed.alloc_bytes_per_call < python.alloc_bytes_per_call / 2, (rust, python, routed)
         assert abs(routed.alloc_bytes_per_call - rust.alloc_bytes_per_call) < 256, (rust, routed)
@@ -136,12 +144,5 @@ def test_the_fallback_forced_to_python_allocates_what_python_does(
     # (plus the routing's), which Rust's figures copied onto it would not show.
     pytest.importorskip("sky_rs")
     monkeypatch.setenv(fallback.FORCE_PYTHON_ENV, "1")
-    options = replace(
-        tiny_options(tmp_path, only=("base36_encode",)), modules=dict(DEFAULT_MODULES), memory=True
-    )
-    run = run_bench(options)
-    assert run.pairs, run.not_comparable
-    for pair in run.pairs:
-        rust, python, routed = pair.rust_memory, pair.python_memory, pair.fallback_memory
-        assert rust is not None and python is not None and routed is not None
+    for rust, python, routed in _measured_memory(tmp_path):
         assert routed.alloc_bytes_per_call >= 0.9 * python.alloc_bytes_per_call > rust.alloc_bytes_per_call
