@@ -265,15 +265,24 @@ def _row(record: Mapping[str | None, Any], columns: tuple[str, ...]) -> Baseline
     return row
 
 
-def _read_rows(path: Path) -> dict[RowKey, BaselineRow]:
+def _expected_columns(sidecar_version: int | None) -> tuple[tuple[str, ...], ...]:
+    """The CSV headers a sidecar of this format may describe (None: no sidecar, any header we wrote)."""
+    if sidecar_version is None or sidecar_version == 1:  # nothing to hold the header against
+        return (BASELINE_COLUMNS, FORMAT_2_COLUMNS)
+    # A format-3 sidecar was written with the fallback's columns: a 13-column CSV beside it lost them.
+    return (BASELINE_COLUMNS,) if sidecar_version >= 3 else (FORMAT_2_COLUMNS,)
+
+
+def _read_rows(path: Path, sidecar_version: int | None) -> dict[RowKey, BaselineRow]:
     """The CSV's rows by key; BaselineFormatError naming the file, the line and the problem."""
     text = read_text(path, BaselineFormatError)
     rows: dict[RowKey, BaselineRow] = {}
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         columns = tuple(reader.fieldnames or ())
-        if columns not in (BASELINE_COLUMNS, FORMAT_2_COLUMNS):
-            raise BaselineFormatError(f"{path}: expected columns {BASELINE_COLUMNS}, got {reader.fieldnames}")
+        expected = _expected_columns(sidecar_version)
+        if columns not in expected:
+            raise BaselineFormatError(f"{path}: expected columns {expected[0]}, got {reader.fieldnames}")
         for record in reader:
             try:
                 row = _row(record, columns)
@@ -331,7 +340,7 @@ def _check_integrity(csv_path: Path, sidecar_path: Path, metadata: Mapping[str, 
         )
     if version not in READABLE_SIDECAR_VERSIONS:
         raise BaselineFormatError(f"{sidecar_path}: sidecar format {version!r} is not supported")
-    csv_bytes = csv_path.read_bytes()
+    csv_bytes = read_bytes(csv_path, BaselineFormatError)
     digest = hashlib.sha256(csv_bytes).hexdigest()
     if digest != metadata.get("csv_sha256"):
         raise BaselineCorruptError(
@@ -361,7 +370,7 @@ def load_baseline(path: Path) -> Baseline:
     sidecar_path = path.with_suffix(".json")
     metadata = _read_sidecar(sidecar_path)
     notes = _check_integrity(path, sidecar_path, metadata)
-    rows = _read_rows(path)
+    rows = _read_rows(path, int(metadata.get("format_version", 1)) if metadata else None)
     return Baseline(
         fingerprint=str(metadata.get("fingerprint", path.stem)),
         environment=dict(metadata.get("environment", {})),

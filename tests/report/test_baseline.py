@@ -316,6 +316,37 @@ def test_a_format_2_baseline_still_loads() -> None:
     assert baseline.rows[("format_float", "batch", Impl.RUST)].alloc_bytes_per_call == 600.0
 
 
+def _rewrite_sidecar_for(csv_path: Path, **changes: object) -> None:
+    """Make the sidecar describe the CSV's current bytes (so only the header can be at fault)."""
+    sidecar_path = csv_path.with_suffix(".json")
+    sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
+    raw = csv_path.read_bytes()
+    sidecar.update(csv_sha256=hashlib.sha256(raw).hexdigest(), csv_rows=raw.count(b"\n") - 1, **changes)
+    sidecar_path.write_text(json.dumps(sidecar), encoding="utf-8")
+
+
+def test_a_format_3_sidecar_beside_a_13_column_csv_is_a_format_error(tmp_path: Path) -> None:
+    # The fallback's overhead columns were cut off (a script that kept the first 13 columns): the rows would
+    # load without their overhead, as if the baseline never had one.
+    csv_path = write_baseline(run_with_fallback(), tmp_path)
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    kept = len(FORMAT_2_COLUMNS)
+    csv_path.write_text("".join(",".join(line.split(",")[:kept]) + "\n" for line in lines), encoding="utf-8")
+    _rewrite_sidecar_for(csv_path)
+    with pytest.raises(BaselineFormatError, match="expected columns"):
+        load_baseline(csv_path)
+    _rewrite_sidecar_for(csv_path, format_version=2)  # the same CSV as format 2 describes it: loads
+    assert load_baseline(csv_path).rows
+
+
+def test_a_csv_that_cannot_be_read_is_a_format_error(tmp_path: Path) -> None:
+    csv_path = write_baseline(synthetic_run(), tmp_path)
+    csv_path.unlink()
+    csv_path.mkdir()  # a folder where the CSV should be: an OSError other than "not found"
+    with pytest.raises(BaselineFormatError, match="cannot read"):
+        load_baseline(csv_path)
+
+
 def test_the_csv_of_format_3_adds_the_overhead_columns_last() -> None:
     assert BASELINE_COLUMNS == FORMAT_2_COLUMNS + OVERHEAD_COLUMNS
 
