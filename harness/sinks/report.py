@@ -32,6 +32,7 @@ from harness.sinks.report_claims import global_claims_section
 from harness.sinks.report_fallback import fallback_timing_section, production_cell
 from harness.sinks.report_floors import floors_section
 from harness.sinks.report_scaling import scaling_section
+from harness.sinks.report_summary import claims_summary_section
 from harness.stats import TARGET_RELATIVE_REACH, pair_memory_reduction, rounds_look_bimodal
 
 __all__ = [
@@ -349,6 +350,7 @@ def render_report(run: RunResult) -> str:
         _heading(run),
         _machine_section(run),
         global_claims_section(run),
+        claims_summary_section(run),
         _speedup_section(run),
         fallback_timing_section(run),
         _floor_section(run),
