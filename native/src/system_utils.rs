@@ -242,16 +242,37 @@ pub fn affinity_cpu_count() -> Option<i64> {
     }
 }
 
-/// `MemTotal` of `/proc/meminfo` in bytes (what psutil.virtual_memory().total reports).
+const MEMINFO_PATH: &str = "/proc/meminfo";
+
+/// `MemTotal` of `/proc/meminfo` in bytes (what psutil.virtual_memory().total reports). The kernel writes
+/// MemTotal first, so one read of the file's head holds it: reading the whole file to its end cost about
+/// twice as much here (the kernel renders it again for the probing reads). The whole file is read only when
+/// the head has no complete MemTotal line.
 pub fn host_memory_bytes() -> Result<u64, SkyError> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo")
-        .map_err(|error| SkyError::from_io(&error, Some("/proc/meminfo".into())))?;
-    meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .and_then(|kib| kib.checked_mul(1024))
-        .ok_or_else(|| SkyError::Value("MemTotal not found in /proc/meminfo".to_string()))
+    let io_error = |error: std::io::Error| SkyError::from_io(&error, Some(MEMINFO_PATH.into()));
+    let mut file = std::fs::File::open(MEMINFO_PATH).map_err(io_error)?;
+    let mut head = [0u8; 256];
+    let count = loop {
+        match std::io::Read::read(&mut file, &mut head) {
+            Ok(count) => break count,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(io_error(error)),
+        }
+    };
+    if let Some(bytes) = mem_total_bytes(&head[..count]) {
+        return Ok(bytes);
+    }
+    let whole = std::fs::read(MEMINFO_PATH).map_err(io_error)?;
+    mem_total_bytes(&whole).ok_or_else(|| SkyError::Value("MemTotal not found in /proc/meminfo".to_string()))
+}
+
+/// MemTotal in bytes from the complete lines of a `/proc/meminfo` text (a line cut short by the end of a
+/// partial read is not one: its number could be cut too).
+fn mem_total_bytes(meminfo: &[u8]) -> Option<u64> {
+    let complete = &meminfo[..meminfo.iter().rposition(|&byte| byte == b'\n')? + 1];
+    let rest = complete.split(|&byte| byte == b'\n').find_map(|line| line.strip_prefix(b"MemTotal:"))?;
+    let digits = rest.trim_ascii().strip_suffix(b"kB")?.trim_ascii();
+    std::str::from_utf8(digits).ok()?.parse::<u64>().ok()?.checked_mul(1024)
 }
 
 /// The value of an environment variable as `os.environ` shows it (undecodable bytes as surrogates).
@@ -408,5 +429,22 @@ mod tests {
     fn host_figures_are_sane() {
         assert!(online_cpu_count().is_some_and(|count| count >= 1));
         assert!(host_memory_bytes().is_ok_and(|bytes| bytes > 0));
+    }
+
+    #[test]
+    fn mem_total_is_read_from_complete_lines_only() {
+        let text = b"MemTotal:       24683568 kB\nMemFree:         1000 kB\n";
+        assert_eq!(mem_total_bytes(text), Some(24_683_568 * 1024));
+        // A head cut inside the MemTotal line has no complete line to read it from.
+        assert_eq!(mem_total_bytes(b"MemTotal:       2468"), None);
+        assert_eq!(mem_total_bytes(b"MemFree:  1 kB\nMemTotal:  8 kB\nSwap"), Some(8 * 1024));
+        assert_eq!(mem_total_bytes(b"MemFree:  1 kB\n"), None);
+        assert_eq!(mem_total_bytes(b"MemTotal:  8 MB\n"), None);
+    }
+
+    #[test]
+    fn the_head_read_gives_the_whole_file_s_mem_total() {
+        let whole = std::fs::read(MEMINFO_PATH).expect("read /proc/meminfo");
+        assert_eq!(host_memory_bytes().ok(), mem_total_bytes(&whole));
     }
 }

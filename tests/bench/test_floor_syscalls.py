@@ -42,7 +42,7 @@ MINIMUM_SYSCALLS: dict[tuple[str, str], Counter[str]] = {
     # the NOFILE limit, the CPU count for the thread cap, the listing, the lookup of the cloud URL
     ("get_max_workers_for_file_mounts", "dir-10"): Counter(prlimit64=1, openat=3, read=1, getdents64=2),
     ("get_cpu_count", "host"): Counter(openat=2, read=2, sched_getaffinity=1),  # online CPUs, a cgroup file
-    ("get_mem_size_gb", "host"): Counter(openat=1, sysinfo=1),  # a cgroup file, the host's total
+    ("get_mem_size_gb", "host"): Counter(openat=2, read=2),  # /proc/meminfo's head, the cgroup limit
     ("get_parallel_threads", "default"): Counter(openat=1, read=1),
     ("get_parallel_threads", "kubernetes"): Counter(openat=1, read=1),
     ("is_process_alive", "dead-pid"): Counter(kill=1),

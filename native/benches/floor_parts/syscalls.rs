@@ -103,15 +103,14 @@ pub fn affinity_cpus() -> Option<i64> {
     }
 }
 
-/// Total RAM in bytes from `sysinfo` (the same figure as /proc/meminfo's MemTotal).
-pub fn total_ram_bytes() -> Option<u64> {
-    // SAFETY: a zeroed sysinfo is a valid out-parameter.
-    let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
-    // SAFETY: sysinfo writes into info.
-    if unsafe { libc::sysinfo(&mut info) } != 0 {
-        return None;
-    }
-    Some(info.totalram * u64::from(info.mem_unit))
+/// MemTotal of /proc/meminfo in bytes, from one read of the file's head (MemTotal is its first line).
+/// Not `sysinfo`: its totalram is the same figure on a plain kernel, but psutil, and so SkyPilot, reads
+/// /proc/meminfo, which a container's LXCFS replaces with the container's own; the semantics need the file.
+pub fn total_ram_bytes(buffer: &mut [u8]) -> Option<u64> {
+    let head = read_small_file(c"/proc/meminfo", buffer)?;
+    let rest = head.split(|&byte| byte == b'\n').find_map(|line| line.strip_prefix(b"MemTotal:"))?;
+    let digits = rest.trim_ascii().strip_suffix(b"kB")?.trim_ascii();
+    std::str::from_utf8(digits).ok()?.parse::<u64>().ok()?.checked_mul(1024)
 }
 
 /// Parses ASCII decimal (optionally negative) after trimming whitespace.

@@ -136,7 +136,7 @@ fn cgroup_memory_limit_bytes(buffer: &mut [u8]) -> Option<u64> {
 pub fn mem_size_gb() -> Box<dyn FnMut()> {
     let mut buffer = [0u8; 256];
     Box::new(move || {
-        let total = total_ram_bytes().unwrap_or(0);
+        let total = total_ram_bytes(&mut buffer).unwrap_or(0);
         let bytes = cgroup_memory_limit_bytes(&mut buffer).map_or(total, |limit| limit.min(total));
         black_box(bytes as f64 / f64::from(1u32 << 30));
     })
