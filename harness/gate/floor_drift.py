@@ -22,6 +22,7 @@ from harness.gate.outcome import comparison_key
 from harness.measure.criterion import CriterionError
 from harness.measure.floors import run_floors
 from harness.results import GateComparison, GateOutcome, Impl, NativeEstimate
+from harness.sinks.formatting import format_ns
 
 FloorRunner = Callable[[Sequence[Workload]], Mapping[str, NativeEstimate]]
 SECTION_TITLE = "Floor drift (warning)"
@@ -202,7 +203,7 @@ def summary_lines(check: FloorDriftCheck | None) -> list[str]:
         "|---|---|---|---|---|",
     ]
     return lines + [
-        f"| {d.function} (Rust) {d.workload} | {d.base_floor_ns:.4g} ns | {d.base_ratio:.2f}x | "
+        f"| {d.function} (Rust) {d.workload} | {format_ns(d.base_floor_ns)} | {d.base_ratio:.2f}x | "
         f"{d.candidate_ratio:.2f}x | +{d.threshold:.0%} |"
         for d in check.drifts
     ]

@@ -13,11 +13,14 @@ import pytest
 
 from harness.commands import gate as cli
 from harness.functions.pairs.workload_types import Mode, Workload
+from harness.gate import gate as gate_module
+from harness.gate.build import Build
 from harness.gate.compare import GatePolicy
 from harness.gate.floor_drift import (
     SECTION_TITLE,
     FloorDrift,
     FloorDriftCheck,
+    FloorRunner,
     check_floor_drift,
     judge_floor_drift,
     summary_lines,
@@ -134,11 +137,29 @@ def test_a_floor_bench_that_fails_is_not_checked_with_its_reason() -> None:
 
 
 def test_switched_off_the_gate_says_so_and_runs_no_floor() -> None:
-    from harness.gate.gate import _floor_drift  # noqa: PLC0415
-
     said: list[str] = []
-    check = _floor_drift(GateOptions(floor_drift=False), None, [], {}, said.append)  # type: ignore[arg-type]
+    check = gate_module._floor_drift(GateOptions(floor_drift=False), None, [], {}, said.append)  # type: ignore[arg-type]
     assert check.not_checked == "switched off" and said == []
+
+
+def test_the_gate_turns_a_failing_floor_bench_into_not_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    [(function, workload)] = _rust_targets(1)
+    asked: list[Path] = []
+
+    def runner(mode: Mode, scratch: Path, native_dir: Path) -> FloorRunner:
+        asked.append(native_dir)
+
+        def run(workloads: Sequence[Workload]) -> Mapping[str, NativeEstimate]:
+            raise FloorError("building the floor bench failed (exit 101)")
+
+        return run
+
+    monkeypatch.setattr(gate_module, "floor_runner", runner)
+    candidate = Build("candidate", "c" * 40, Path("/head"), Path("/head/python"))
+    comparisons = [_time(workload, 100.0, 200.0, function=function)]
+    check = gate_module._floor_drift(GateOptions(), candidate, comparisons, {}, lambda message: None)
+    assert check.not_checked == "building the floor bench failed (exit 101)"
+    assert asked == [Path("/head/native")]
 
 
 DRIFTED = FloorDriftCheck(pairs=(_drift(200.0, 240.0), _drift(200.0, 201.0)))
