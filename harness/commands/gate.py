@@ -30,6 +30,7 @@ from harness.functions.registry import UnknownNameError
 from harness.gate.build import BuildError, RefError, candidate_build, repo_root
 from harness.gate.calibrate import calibration_path, calibration_table, run_calibration, save_calibration
 from harness.gate.config import ConfigError, GateConfig, load_config
+from harness.gate.floor_drift import warning_lines
 from harness.gate.gate import GateOptions, run_gate, targets_for
 from harness.gate.instructions import InstructionCountError
 from harness.gate.lock import DEFAULT_LOCK_WAIT_S
@@ -109,6 +110,11 @@ def _register_gate(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     gate.add_argument("--correction", choices=("holm", "bh"), help="multiple-comparison correction")
     gate.add_argument("--calibration", type=Path, help="calibration file (default: this machine's, if any)")
     gate.add_argument("--no-calibration", action="store_true", help="ignore calibrated noise floors")
+    gate.add_argument(
+        "--no-floor-drift",
+        action="store_true",
+        help="skip the physical floors and the floor drift warning (Rust moving away from its floor)",
+    )
     _add_integrity_arguments(gate)
     add_telemetry_arguments(gate)
     gate.set_defaults(handler=gate_command)
@@ -179,6 +185,7 @@ def gate_options(args: argparse.Namespace) -> GateCommandOptions:
         lock_wait_s=args.lock_timeout,
         profile_dir=args.out / "profiles",
         suspect_instructions=SuspectInstructions(args.suspect_instructions),
+        floor_drift=not args.no_floor_drift,
     )
     return GateCommandOptions(gate=gate, out=args.out, telemetry=telemetry)
 
@@ -201,6 +208,9 @@ def gate_and_publish(options: GateCommandOptions) -> int:
     started_at_unix_s = time.time()
     report = run_gate(options.gate, progress=_say)
     print(format_table(report))
+    if report.floor_drift is not None:
+        for line in warning_lines(report.floor_drift):
+            print(f"gate: {line}", file=sys.stderr)
     for path in write_outputs(report, options.out):
         print(f"wrote {path}")
     run = gate_run(

@@ -41,6 +41,7 @@ from harness.gate.compare import (
     judge_speedup_floor,
 )
 from harness.gate.config import GateConfig, load_config
+from harness.gate.floor_drift import FloorDriftCheck, check_floor_drift, floor_runner
 from harness.gate.instructions import InstructionJob, count_instructions, judge_instructions
 from harness.gate.lock import DEFAULT_LOCK_WAIT_S, gate_dir_lock
 from harness.gate.measure import Measurements, Target, measure_interleaved
@@ -92,6 +93,7 @@ class GateOptions:
     rebuild_candidate: bool = True  # False (--no-rebuild): a stale candidate build is exit 2, not rebuilt
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S  # how long to wait for another gate using the same gate dir
     suspect_instructions: SuspectInstructions = SuspectInstructions.AUTO  # count the Rust suspects too
+    floor_drift: bool = True  # False (--no-floor-drift): Rust / physical floor is not checked
 
 
 def targets_for(mode: Mode, only: Sequence[str]) -> list[Target]:
@@ -203,6 +205,7 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
         key: floor for key, floor in floors.items() if key in {comparison_key(c) for c in comparisons}
     }
     profiles = _profile_regressions(options, base, candidate, comparisons, progress)
+    drift = _floor_drift(options, candidate, comparisons, used_floors, progress)
     return GateReport(
         mode="against",
         base=base.commit,
@@ -213,6 +216,27 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
         noise_floors=used_floors,
         profiles=profiles,
         evidence=counted.evidence or {},
+        floor_drift=drift,
+    )
+
+
+def _floor_drift(
+    options: GateOptions,
+    candidate: Build,
+    comparisons: Sequence[GateComparison],
+    noise: dict[str, float],
+    progress: Progress,
+) -> FloorDriftCheck:
+    """Rust / physical floor on both builds (one floor: it calls no sky_rs); a warning, never a verdict."""
+    if not options.floor_drift:
+        return FloorDriftCheck(not_checked="switched off")
+    progress("physical floors of the compared Rust workloads (floor drift: a warning only)")
+    return check_floor_drift(  # the command prints the drifts, or why not checked, on stderr
+        comparisons,
+        mode=options.mode,
+        policy=options.config.policy,
+        noise_floors=noise,
+        run=floor_runner(options.mode, options.scratch.resolve(), candidate.tree / "native"),
     )
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.results import GateComparison, GateOutcome, Impl
+
+if TYPE_CHECKING:
+    from harness.gate.floor_drift import FloorDriftCheck
 
 
 class ExitCode(IntEnum):
@@ -77,6 +80,9 @@ class GateReport:
     # Rust time suspect's comparison key -> what saw its change ("time and counts", "time only", "counts
     # only", "neither"): --suspect-instructions, harness/gate/suspect_instructions.py
     evidence: Mapping[str, str] = field(default_factory=dict)
+    # Rust time / physical floor of each Rust comparison, base against head: a warning, never a verdict
+    # (harness/gate/floor_drift.py). None: not checked in this mode, or switched off (--no-floor-drift).
+    floor_drift: FloorDriftCheck | None = None
 
     @property
     def regressions(self) -> tuple[GateComparison, ...]:
@@ -106,6 +112,7 @@ class GateReport:
         data["base_environment"] = dict(self.base_environment)
         data["profiles"] = dict(self.profiles)
         data["evidence"] = dict(self.evidence)
+        data["floor_drift"] = None if self.floor_drift is None else self.floor_drift.to_json_dict()
         reason = self.why_cannot_judge
         data["cannot_judge"] = None if reason is None else reason.to_json_dict()
         return data

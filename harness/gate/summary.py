@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from harness.gate.floor_drift import summary_lines as floor_drift_lines
 from harness.gate.outcome import ExitCode, GateReport
 from harness.results import GateComparison, GateOutcome
 from harness.sinks.formatting import format_bytes, format_ns
@@ -280,6 +281,7 @@ def render_summary(report: GateReport, *, limit_bytes: int, marker: str = "") ->
     if report.profiles:
         lines += ["", "Differential profiles of the regressions (what grew, base against head):"]
         lines += [f"- [`{key}`]({path})" for key, path in sorted(report.profiles.items())]
+    lines += floor_drift_lines(report.floor_drift)  # short (one row per drifted Rust workload): never cut
     left_out = _fill(lines, sections(report), limit_bytes - _FOOTER_RESERVE_BYTES)
     footer = [f"- {note}" for note in report.notes] if left_out == 0 else []
     if left_out:
