@@ -50,6 +50,8 @@ MINIMUM_SYSCALLS: dict[tuple[str, str], Counter[str]] = {
     ("is_process_alive", "pid-1"): Counter(kill=1, openat=1, read=1),
     ("base36_encode", "md5-hex"): Counter(),
     ("format_float", "mixed-p1"): Counter(),
+    ("format_float", "ints-p1"): Counter(),
+    ("format_float", "whole-p0"): Counter(),
     ("truncate_long_string", "commands-25"): Counter(),
 }
 

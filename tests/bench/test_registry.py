@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import socket
@@ -60,6 +61,9 @@ def test_workload_ids_are_stable() -> None:
         "find_free_port[occupied-100]",
         "base36_encode[md5-hex]",
         "format_float[mixed-p1]",
+        "format_float[mixed-p0]",
+        "format_float[ints-p1]",
+        "format_float[whole-p0]",
         "truncate_long_string[regions-middle-25]",
         "get_parallel_threads[kubernetes]",
         "is_process_alive[dead-pid]",
@@ -165,6 +169,42 @@ def test_real_generators_are_deterministic(tmp_path: Path) -> None:
     assert len(data) == 1_000_000
     assert data.endswith(b"\n")
     assert max(len(line) for line in data.split(b"\n")) > 8192, "some lines must exceed the 8 KiB scan block"
+
+
+# sha256 of repr(batch) for seed 0, computed before the per-shape format_float workloads were added: baselines
+# of the mixed workloads stay comparable only while their values do.
+MIXED_FORMAT_FLOAT_SHA256 = {
+    "mixed-p1": "415511ac6d10896897bcafe07318d66ad0ba3033395e074db50dd1300616519b",
+    "mixed-p0": "5ac3920de9b20539eff1e45fe245e5819ef27fd75b7d1b0a7a33d9d42211916b",
+}
+
+
+def _format_float_batch(workload_id: str, tmp_path: Path, seed: int = 0) -> tuple[tuple[object, ...], ...]:
+    return prepare(find_workload("format_float", workload_id), tmp_path, seed).batch
+
+
+@pytest.mark.parametrize("workload_id", sorted(MIXED_FORMAT_FLOAT_SHA256))
+def test_the_mixed_format_float_batches_are_unchanged(workload_id: str, tmp_path: Path) -> None:
+    batch = _format_float_batch(workload_id, tmp_path)
+    assert hashlib.sha256(repr(batch).encode()).hexdigest() == MIXED_FORMAT_FLOAT_SHA256[workload_id]
+
+
+@pytest.mark.parametrize(("workload_id", "kind", "precision"), [("ints-p1", int, 1), ("whole-p0", float, 0)])
+def test_the_per_shape_format_float_batches_hold_one_kind_of_the_mix(
+    workload_id: str, kind: type, precision: int, tmp_path: Path
+) -> None:
+    batch = _format_float_batch(workload_id, tmp_path)
+    mixed = _format_float_batch("mixed-p1", tmp_path)
+    assert len(batch) == len(mixed) == 1000
+    assert {type(value) for value, _ in batch} == {kind}, "one type only (no bool among the ints)"
+    assert {given for _, given in batch} == {precision}
+    if kind is float:
+        assert all(isinstance(value, float) and value.is_integer() for value, _ in batch)
+    # The same value set as the mix's kind (index 0 for the ints, 1 for the whole floats), drawn on its own.
+    offset = 0 if kind is int else 1
+    shape_of_mix = {value for value, _ in mixed[offset::4]}
+    assert {value for value, _ in batch} == shape_of_mix
+    assert batch != _format_float_batch(workload_id, tmp_path, seed=1), "the seed draws the values"
 
 
 def test_occupied_ports_block_the_wildcard_bind() -> None:

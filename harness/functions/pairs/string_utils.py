@@ -37,6 +37,11 @@ def _uuid_hex_batch(seed: int) -> tuple[Args, ...]:
     return tuple((f"{value:032x}",) for value in values)
 
 
+# The ints (CPU counts) and the whole floats (memory sizes in GiB) of the format_float workloads.
+_FORMAT_FLOAT_INTS = (1, 2, 4, 8, 16, 32, 64, 96, 128, 256, 512, 1024)
+_FORMAT_FLOAT_WHOLES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+
+
 def _format_float_values(seed: int) -> list[float | int]:
     """CPU counts and memory sizes as SkyPilot formats them: ints, whole floats, .5 values, fractions."""
     rng = batch_rng(seed, "format-float")
@@ -44,9 +49,9 @@ def _format_float_values(seed: int) -> list[float | int]:
     for index in range(STRING_BATCH_LENGTH):
         kind = index % 4
         if kind == 0:
-            values.append(rng.choice((1, 2, 4, 8, 16, 32, 64, 96, 128, 256, 512, 1024)))
+            values.append(rng.choice(_FORMAT_FLOAT_INTS))
         elif kind == 1:
-            values.append(float(rng.choice((1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096))))
+            values.append(float(rng.choice(_FORMAT_FLOAT_WHOLES)))
         elif kind == 2:
             values.append(rng.randrange(0, 1024) + 0.5)
         else:
@@ -112,8 +117,22 @@ def _batch(
     )
 
 
-def _format_float_batch(precision: int) -> Callable[[int], tuple[Args, ...]]:
-    return lambda seed: tuple((value, precision) for value in _format_float_values(seed))
+def _format_float_ints(seed: int) -> list[float | int]:
+    """Only the ints of the mix (its first kind), from their own random source."""
+    rng = batch_rng(seed, "format-float-ints")
+    return [rng.choice(_FORMAT_FLOAT_INTS) for _ in range(STRING_BATCH_LENGTH)]
+
+
+def _format_float_wholes(seed: int) -> list[float | int]:
+    """Only the whole floats of the mix (its second kind), from their own random source."""
+    rng = batch_rng(seed, "format-float-wholes")
+    return [float(rng.choice(_FORMAT_FLOAT_WHOLES)) for _ in range(STRING_BATCH_LENGTH)]
+
+
+def _format_float_batch(
+    precision: int, values: Callable[[int], list[float | int]] = _format_float_values
+) -> Callable[[int], tuple[Args, ...]]:
+    return lambda seed: tuple((value, precision) for value in values(seed))
 
 
 def _truncate(kind: str) -> Callable[[int], tuple[Args, ...]]:
@@ -143,6 +162,18 @@ PAIRS: tuple[PairDeclaration, ...] = (
                 "mixed-p0",
                 "the same values at precision 0 (sky show-gpus tables)",
                 _format_float_batch(0),
+            ),
+            _batch(
+                "format_float",
+                "ints-p1",
+                "only the ints of the mix (CPU counts, formatted with str()), precision 1",
+                _format_float_batch(1, _format_float_ints),
+            ),
+            _batch(
+                "format_float",
+                "whole-p0",
+                "only the whole floats of the mix (memory sizes in GiB), precision 0",
+                _format_float_batch(0, _format_float_wholes),
             ),
         ),
         examples=((0.5, 1), (2.0, 1), (1234567.0, 1), (1.25, 0), (16, 1), (0.125, 2)),
