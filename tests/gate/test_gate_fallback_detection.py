@@ -94,7 +94,15 @@ def test_the_gate_catches_400_ns_in_the_fallback(slowed_worktree: tuple[Path, st
     if completed.returncode == 2 and "was not built from this tree" in completed.stderr:
         pytest.skip(f"this tree's sky_rs is not a build of HEAD's Rust sources: {completed.stderr.strip()}")
     assert completed.returncode == EXIT_REGRESSION, completed.stdout[-3000:] + completed.stderr[-3000:]
-    comparisons = json.loads((out / "gate-comparisons.json").read_text(encoding="utf-8"))["comparisons"]
+    written = json.loads((out / "gate-comparisons.json").read_text(encoding="utf-8"))
+    comparisons = written["comparisons"]
+    # The floor-drift warning ran in this real gate: every Rust time comparison has its floor beside it.
+    drift = written["floor_drift"]
+    rust_timed = {c["workload"] for c in comparisons if c["impl"] == "rust" and c["metric"] == "time"}
+    assert drift["checked"] and drift["not_checked"] is None, drift
+    checked = {pair["workload"] for pair in drift["pairs"]}
+    assert checked and checked <= rust_timed, drift
+    assert all(pair["base_floor_ns"] > 0 for pair in drift["pairs"]), drift
     regressions = {(c["impl"], c["metric"]) for c in comparisons if c["outcome"] == "regression"}
     assert ("fallback", "time") in regressions, regressions
     assert all(impl == "fallback" for impl, _ in regressions), "only the fallback was slowed down"
