@@ -15,10 +15,14 @@ when nearly every round agreed. Two stages spend the rounds where they matter:
 
 Stage-2 data are independent of the stage-1 data that chose the suspects, so, given the suspects, stage 2
 is an ordinary Holm-controlled family: the chance of any false alarm in a run stays <= alpha.
+
+Stage 2 may also be sequential (``harness/gate/looks.py``, ``--stage2-looks K``, off by default): up to K
+looks, each adding fresh rounds to the suspects neither confirmed nor cleared, Bonferroni over the K looks.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -37,12 +41,16 @@ from harness.gate.compare import (
     policy_interval,
     too_few_rounds,
 )
+from harness.gate.looks import ONE_LOOK, Look, Stage2Looks, Stage2Record, SuspectLooks
 from harness.results import GateComparison, GateOutcome
 from harness.stats import RatioInterval, log_ratios, median_rank_interval
 
-# Re-measures the given suspects on fresh rounds; one entry per suspect, in order: the new rounds, or why
-# they could not be measured. The gate passes a function that drives both builds' workers; tests simulate.
-Remeasure = Callable[[Sequence[PairedRounds]], Sequence[PairedRounds | str]]
+# Re-measures the given suspects on fresh rounds for one look of stage 2 (the first of ``Look.of``, the
+# fixed stage 2's, takes ``confirm_rounds``; each further one half as many: ``looks.look_rounds``); one entry
+# per suspect, in order: the new rounds, or why they could not be measured. The gate passes a function that
+# drives both builds' workers; tests simulate.
+Remeasure = Callable[[Sequence[PairedRounds], Look], Sequence[PairedRounds | str]]
+Clock = Callable[[], float]  # seconds, for stage 2's time budget
 
 # How the details of suspects that stage 2 left open begin. The gate turns an otherwise clean run that has
 # one into "cannot judge" (exit 3), since a real slowdown may be among them:
@@ -83,6 +91,7 @@ class TwoStageDecision:
     screen_log_medians: tuple[float | None, ...]
     suspects: tuple[int, ...]  # indexes into the comparisons, most extreme first (before the cap)
     confirmations: Mapping[int, Confirmation] = field(default_factory=dict)  # the first max_suspects
+    stage2: Stage2Record | None = None  # stage 2's looks; None when there was no suspect
 
     @property
     def unconfirmed(self) -> tuple[int, ...]:
@@ -114,9 +123,14 @@ def median_upper_bound(rows: np.ndarray, confidence: float) -> np.ndarray:
 
 
 def decide_two_stage(
-    comparisons: Sequence[PairedRounds], remeasure: Remeasure, policy: GatePolicy
+    comparisons: Sequence[PairedRounds],
+    remeasure: Remeasure,
+    policy: GatePolicy,
+    looks: Stage2Looks = ONE_LOOK,
+    clock: Clock = time.monotonic,
 ) -> TwoStageDecision:
-    """Screens every comparison, re-measures the most extreme ``max_suspects`` suspects, judges on stage 2."""
+    """Screens every comparison, re-measures the most extreme ``max_suspects`` suspects, judges on stage 2
+    (in up to ``looks.looks`` looks)."""
     p_values: list[float | None] = [None] * len(comparisons)
     log_medians: list[float | None] = [None] * len(comparisons)
     candidates: list[int] = []
@@ -143,56 +157,185 @@ def decide_two_stage(
     # Most extreme first: the smallest p, then the largest median slowdown.
     suspects = tuple(sorted(candidates, key=lambda i: (p_values[i], -(log_medians[i] or 0.0))))
     chosen = suspects[: policy.max_suspects]
+    confirmations: dict[int, Confirmation] = {}
+    record: Stage2Record | None = None
+    if chosen:
+        confirmations, record = _confirm(comparisons, chosen, remeasure, policy, looks, clock)
     return TwoStageDecision(
         screen_p_values=tuple(p_values),
         screen_log_medians=tuple(log_medians),
         suspects=suspects,
-        confirmations=_confirm(comparisons, chosen, remeasure, policy) if chosen else {},
+        confirmations=confirmations,
+        stage2=record,
     )
 
 
 def _confirm(
-    comparisons: Sequence[PairedRounds], chosen: Sequence[int], remeasure: Remeasure, policy: GatePolicy
-) -> dict[int, Confirmation]:
-    fresh = remeasure([comparisons[i] for i in chosen])
-    if len(fresh) != len(chosen):
-        raise ValueError(f"re-measurement returned {len(fresh)} results for {len(chosen)} suspects")
+    comparisons: Sequence[PairedRounds],
+    chosen: Sequence[int],
+    remeasure: Remeasure,
+    policy: GatePolicy,
+    looks: Stage2Looks,
+    clock: Clock,
+) -> tuple[dict[int, Confirmation], Stage2Record]:
+    """Stage 2's looks (harness/gate/looks.py): the first re-measures every chosen suspect; each further
+    look adds fresh rounds to the ones neither confirmed nor cleared, until K looks or the budget is spent."""
+    started = clock()
     confirmations: dict[int, Confirmation] = {}
-    measured: list[tuple[int, PairedRounds]] = []
-    for index, result in zip(chosen, fresh, strict=True):
-        if isinstance(result, str) or len(result.base_values) < MIN_ROUNDS:
-            reason = result if isinstance(result, str) else f"only {len(result.base_values)} rounds"
-            confirmations[index] = Confirmation(
-                GateOutcome.CANNOT_JUDGE, None, None, 0, f"{NOT_REMEASURED}: {reason}"
+    states: dict[int, _Suspect] = {}
+    still_open = list(chosen)
+    looks_started = 0
+    budget_spent = False
+    for look in range(looks.looks):
+        if not still_open:
+            break
+        if look and looks.budget_s is not None and clock() - started >= looks.budget_s:
+            budget_spent = True
+            break
+        fresh = remeasure([comparisons[i] for i in still_open], Look(look, looks.looks))
+        if len(fresh) != len(still_open):
+            raise ValueError(f"re-measurement returned {len(fresh)} results for {len(still_open)} suspects")
+        looks_started += 1
+        measured = _pool_look(look, still_open, fresh, comparisons, states, confirmations)
+        still_open = _judge_look(look, measured, comparisons, states, confirmations, policy, looks)
+    stopped = f"; the {looks.budget_s:g} s budget was spent" if budget_spent else "; no look was left"
+    for index in still_open:
+        verdict = states[index].verdict + (stopped if looks.sequential else "")
+        confirmations[index] = states[index].confirmation(
+            GateOutcome.CANNOT_JUDGE, verdict, policy, looks, len(states)
+        )
+    record = Stage2Record(
+        max_looks=looks.looks,
+        budget_s=looks.budget_s,
+        looks_started=looks_started,
+        budget_spent=budget_spent,
+        suspects={comparisons[i].label: _looks_of(confirmations[i], states.get(i)) for i in chosen},
+    )
+    return confirmations, record
+
+
+@dataclass
+class _Suspect:
+    """One suspect across stage 2's looks: its pooled fresh rounds and its best (Bonferroni) p so far."""
+
+    position: int  # in the Holm family (the suspects the first look measured): seeds its bootstrap
+    pooled: PairedRounds
+    rounds: list[int]  # fresh rounds added by each look
+    p_best: float = 1.0
+    estimate: RatioInterval | None = None
+    p_adjusted: float | None = None
+    verdict: str = ""
+
+    def confirmation(
+        self, outcome: GateOutcome, verdict: str, policy: GatePolicy, looks: Stage2Looks, family: int
+    ) -> Confirmation:
+        assert self.estimate is not None  # judged at least once
+        total = sum(self.rounds)
+        detail = f"{verdict}; {total} fresh rounds, {policy.correction} over {family} suspect(s)"
+        if looks.sequential:
+            detail = (
+                f"{verdict}; {total} fresh rounds ({' + '.join(map(str, self.rounds))}) over "
+                f"{len(self.rounds)} of at most {looks.looks} looks, {policy.correction} over {family} "
+                f"suspect(s) of p x {looks.looks} (Bonferroni over the looks)"
             )
+        return Confirmation(outcome, self.estimate, self.p_adjusted, total, detail, self.pooled)
+
+
+def _pool_look(
+    look: int,
+    still_open: Sequence[int],
+    fresh: Sequence[PairedRounds | str],
+    comparisons: Sequence[PairedRounds],
+    states: dict[int, _Suspect],
+    confirmations: dict[int, Confirmation],
+) -> list[int]:
+    """Adds each suspect's fresh rounds to its earlier looks' ones; the suspects measured this look. One
+    that could not be measured leaves, "cannot judge" (on its earlier looks' figures, if it had any)."""
+    measured: list[int] = []
+    for index, result in zip(still_open, fresh, strict=True):
+        state = states.get(index)
+        least = MIN_ROUNDS if state is None else 1
+        if isinstance(result, str) or len(result.base_values) < least:
+            reason = result if isinstance(result, str) else f"only {len(result.base_values)} rounds"
+            if state is None:
+                confirmations[index] = Confirmation(
+                    GateOutcome.CANNOT_JUDGE, None, None, 0, f"{NOT_REMEASURED}: {reason}"
+                )
+            else:
+                confirmations[index] = replace(
+                    confirmations.get(index) or _open_confirmation(state),
+                    detail=f"{NOT_REMEASURED} at look {look + 1}: {reason}; {state.verdict}",
+                )
+            continue
+        if state is None:
+            pooled = replace(result, noise_floor=comparisons[index].noise_floor)
+            states[index] = _Suspect(len(states), pooled, [len(result.base_values)])
         else:
-            measured.append((index, result))
-    values = [log_ratios(rounds.candidate_values, rounds.base_values) for _, rounds in measured]
+            state.pooled = replace(
+                state.pooled,
+                base_values=state.pooled.base_values + result.base_values,
+                candidate_values=state.pooled.candidate_values + result.candidate_values,
+            )
+            state.rounds.append(len(result.base_values))
+        measured.append(index)
+    return measured
+
+
+def _open_confirmation(state: _Suspect) -> Confirmation:
+    return Confirmation(
+        GateOutcome.CANNOT_JUDGE, state.estimate, state.p_adjusted, sum(state.rounds), "", state.pooled
+    )
+
+
+def _judge_look(
+    look: int,
+    measured: Sequence[int],
+    comparisons: Sequence[PairedRounds],
+    states: dict[int, _Suspect],
+    confirmations: dict[int, Confirmation],
+    policy: GatePolicy,
+    looks: Stage2Looks,
+) -> list[int]:
+    """Judges the suspects measured this look on all their rounds so far: confirmed and cleared ones get
+    their confirmation and leave; the ones still open are returned."""
+    values = [log_ratios(states[i].pooled.candidate_values, states[i].pooled.base_values) for i in measured]
     # One-sided: the direction was fixed by stage 1, before these data existed.
     raw_p = [0.0] * len(measured)
     for positions in _group_by_length(values).values():
         group_p = signed_rank_p_values(np.stack([values[i] for i in positions]), alternative="greater")
         for row, position in enumerate(positions):
             raw_p[position] = float(group_p[row])
-    estimates = [
-        policy_interval(row_values, policy, seed_offset=100_000 + position)
-        for position, row_values in enumerate(values)
-    ]
-    # The family is the suspects confirmed in this run; Holm unless gate.toml chose "bh".
-    adjusted = adjust_p_values(raw_p, policy.correction)
-    for (index, rounds), estimate, p_adjusted in zip(measured, estimates, adjusted, strict=True):
-        threshold = effect_threshold(policy, comparisons[index].noise_floor)
-        outcome, verdict = _stage2_verdict(estimate, p_adjusted, threshold, policy)
-        confirmations[index] = Confirmation(
-            outcome,
-            estimate,
-            p_adjusted,
-            len(rounds.base_values),
-            f"{verdict}; {len(rounds.base_values)} fresh rounds, {policy.correction} over {len(measured)} "
-            "suspect(s)",
-            replace(rounds, noise_floor=comparisons[index].noise_floor),
+    for index, p_value in zip(measured, raw_p, strict=True):
+        states[index].p_best = looks.combined_p(states[index].p_best, p_value)
+    # The family is every suspect the first look measured, each with its best p so far; Holm unless
+    # gate.toml chose "bh".
+    family = sorted(states, key=lambda i: states[i].position)
+    adjusted = dict(zip(family, adjust_p_values([states[i].p_best for i in family], policy.correction)))
+    interval_policy = replace(policy, confidence=looks.confidence(policy))
+    still_open: list[int] = []
+    for index, row_values in zip(measured, values, strict=True):
+        state = states[index]
+        state.estimate = policy_interval(
+            row_values, interval_policy, seed_offset=100_000 + 1_000 * look + state.position
         )
-    return confirmations
+        state.p_adjusted = adjusted[index]
+        threshold = effect_threshold(policy, comparisons[index].noise_floor)
+        outcome, state.verdict = _stage2_verdict(state.estimate, state.p_adjusted, threshold, policy)
+        if outcome is GateOutcome.CANNOT_JUDGE:  # neither confirmed nor cleared: open for the next look
+            still_open.append(index)
+            continue
+        confirmations[index] = state.confirmation(outcome, state.verdict, policy, looks, len(states))
+    return still_open
+
+
+def _looks_of(confirmation: Confirmation, state: _Suspect | None) -> SuspectLooks:
+    """The record of one suspect's looks, for gate-comparisons.json and the summary."""
+    if state is None:
+        return SuspectLooks(looks=1, rounds=(), ended="not re-measured")
+    ended = {GateOutcome.REGRESSION: "confirmed", GateOutcome.PASS: "cleared"}.get(
+        confirmation.outcome, "not re-measured" if confirmation.detail.startswith(NOT_REMEASURED) else "open"
+    )
+    return SuspectLooks(looks=len(state.rounds), rounds=tuple(state.rounds), ended=ended)
 
 
 def _stage2_verdict(
@@ -231,14 +374,18 @@ def _group_by_length(rows: Sequence[np.ndarray]) -> dict[int, list[int]]:
 
 
 def judge_two_stage(
-    comparisons: Sequence[PairedRounds], remeasure: Remeasure, policy: GatePolicy
+    comparisons: Sequence[PairedRounds],
+    remeasure: Remeasure,
+    policy: GatePolicy,
+    looks: Stage2Looks = ONE_LOOK,
+    clock: Clock = time.monotonic,
 ) -> tuple[list[GateComparison], TwoStageDecision]:
     """One verdict per comparison: suspects as stage 2 judged them, the others from the screen.
 
     Regressions come only from stage 2. Improvements never fail the gate; they are reported from the screen
     when significant after the correction over every comparison of the screen (the single-stage rule).
     """
-    decision = decide_two_stage(comparisons, remeasure, policy)
+    decision = decide_two_stage(comparisons, remeasure, policy, looks, clock)
     judged = [i for i, p in enumerate(decision.screen_p_values) if p is not None]
     screen_adjusted = dict(
         zip(

@@ -1,0 +1,173 @@
+"""The sequential stage 2 (harness/gate/looks.py) on fake re-measurements and a fake clock."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.gate.compare import GatePolicy, PairedRounds
+from harness.gate.gate import unconfirmed_reason
+from harness.gate.looks import ONE_LOOK, Look, Stage2Looks, look_order_seed, look_rounds
+from harness.gate.outcome import CannotJudgeCode, ExitCode, exit_code_for
+from harness.gate.two_stage import NOT_CLEARED, NOT_REMEASURED, judge_two_stage
+from harness.results import GateOutcome, Impl
+from tests.gate.stage2_fakes import FIRST_LOOK_ROUNDS, FakeStage2, one_look_verdicts
+
+GOLDEN = Path(__file__).with_name("data") / "stage2_one_look_verdicts.json"
+POLICY = GatePolicy(bootstrap_resamples=500)
+LATER_LOOK_ROUNDS = look_rounds(FIRST_LOOK_ROUNDS, 1)  # 21
+
+
+def _suspect_screen(shift: float = 0.25) -> list[PairedRounds]:
+    """One comparison the screen certainly picks: every round +``shift``, a little noise."""
+    base = tuple(1000.0 * (1 + i / 100) for i in range(14))
+    logs = np.log1p(shift) + np.linspace(-0.01, 0.01, 14)
+    candidate = tuple(b * float(np.exp(r)) for b, r in zip(base, logs, strict=True))
+    return [PairedRounds("f0", Impl.PYTHON, "w", base, candidate)]
+
+
+def test_one_look_gives_the_verdicts_of_the_fixed_stage_two() -> None:
+    """At K = 1 every verdict (outcome, change, interval, adjusted p, detail, medians, what it could see) of
+    12 fake suites, with suspects confirmed, cleared, not cleared, beyond the budget and not re-measured,
+    equals what the fixed stage 2 of 1cfe57f gave on the same fake data (the golden file)."""
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    got = one_look_verdicts(lambda screen, remeasure, policy: judge_two_stage(screen, remeasure, policy))
+    assert json.loads(json.dumps(got)) == expected
+    explicit = one_look_verdicts(
+        lambda screen, remeasure, policy: judge_two_stage(screen, remeasure, policy, Stage2Looks(looks=1))
+    )
+    assert explicit == got
+    details = [v["detail"] for suite in expected for v in suite]
+    for kind in ("confirmed", NOT_CLEARED, "not confirmed (needs", "suspect not confirmed", NOT_REMEASURED):
+        assert any(kind in detail for detail in details), kind  # the golden file covers every kind
+
+
+def test_bonferroni_over_the_looks() -> None:
+    looks = Stage2Looks(looks=4)
+    assert looks.confidence(POLICY) == pytest.approx(0.9875)
+    assert looks.combined_p(1.0, 0.01) == pytest.approx(0.04)
+    assert looks.combined_p(0.02, 0.5) == 0.02  # the best look so far stands
+    assert looks.combined_p(1.0, 0.3) == 1.0
+    assert ONE_LOOK.confidence(POLICY) == POLICY.confidence and ONE_LOOK.combined_p(1.0, 0.3) == 0.3
+    with pytest.raises(ValueError, match="looks"):
+        Stage2Looks(looks=0)
+    with pytest.raises(ValueError, match="budget"):
+        Stage2Looks(looks=2, budget_s=0.0)
+
+
+def test_a_real_twenty_percent_slowdown_is_confirmed() -> None:
+    suite = FakeStage2(np.random.default_rng(1), [0.20], [0.30])
+    screen = _suspect_screen(0.20)
+    (verdict,), decision = judge_two_stage(screen, suite.remeasure, POLICY, Stage2Looks(looks=4))
+    assert verdict.outcome is GateOutcome.REGRESSION
+    assert verdict.detail.startswith("stage 2 (confirm) decided: confirmed")
+    assert decision.stage2 is not None and decision.stage2.suspects is not None
+    taken = decision.stage2.suspects["f0/python/w/time"]
+    assert taken.ended == "confirmed" and taken.rounds[0] == FIRST_LOOK_ROUNDS
+    assert len(suite.asked) == taken.looks  # a confirmed suspect takes no further look
+
+
+def test_a_null_suspect_is_cleared_by_later_looks_that_one_look_cannot_clear() -> None:
+    """The same fresh rounds: one look leaves the suspect open (exit 3); further looks pool more rounds
+    until its interval lies below +10% (clear_effect)."""
+    one, more = (FakeStage2(np.random.default_rng(11), [0.0], [0.32]) for _ in range(2))
+    (alone,), _ = judge_two_stage(_suspect_screen(), one.remeasure, POLICY)
+    assert alone.outcome is GateOutcome.CANNOT_JUDGE and alone.detail.startswith(NOT_CLEARED)
+    (cleared,), decision = judge_two_stage(_suspect_screen(), more.remeasure, POLICY, Stage2Looks(looks=6))
+    assert cleared.outcome is GateOutcome.PASS
+    assert cleared.ci_high <= 1 + POLICY.clear_effect
+    assert decision.stage2 is not None and decision.stage2.suspects is not None
+    taken = decision.stage2.suspects["f0/python/w/time"]
+    assert taken.ended == "cleared" and taken.looks > 1
+    assert exit_code_for([cleared], unconfirmed_reason([cleared], POLICY)) is ExitCode.NO_REGRESSION
+
+
+def test_each_look_pools_its_fresh_rounds_with_the_earlier_ones() -> None:
+    suite = FakeStage2(np.random.default_rng(3), [0.0], [0.6])
+    (verdict,), decision = judge_two_stage(_suspect_screen(), suite.remeasure, POLICY, Stage2Looks(looks=3))
+    assert [(look, count) for look, _, count in suite.asked] == [
+        (0, FIRST_LOOK_ROUNDS),
+        (1, LATER_LOOK_ROUNDS),
+        (2, LATER_LOOK_ROUNDS),
+    ]
+    pooled = decision.confirmations[0].fresh
+    assert pooled is not None
+    assert pooled.base_values == tuple(v for r in suite.returned["f0"] for v in r.base_values)
+    assert pooled.candidate_values == tuple(v for r in suite.returned["f0"] for v in r.candidate_values)
+    assert decision.confirmations[0].rounds == FIRST_LOOK_ROUNDS + 2 * LATER_LOOK_ROUNDS
+    assert "42 + 21 + 21" in verdict.detail and "3 of at most 3 looks" in verdict.detail
+
+
+def test_an_open_suspect_after_the_last_look_is_exit_3() -> None:
+    suite = FakeStage2(np.random.default_rng(3), [0.0], [0.6])
+    verdicts, decision = judge_two_stage(_suspect_screen(), suite.remeasure, POLICY, Stage2Looks(looks=3))
+    (verdict,) = verdicts
+    assert verdict.outcome is GateOutcome.CANNOT_JUDGE
+    assert verdict.detail.startswith(NOT_CLEARED) and "no look was left" in verdict.detail
+    reason = unconfirmed_reason(verdicts, POLICY)
+    assert reason is not None and reason.code is CannotJudgeCode.UNCONFIRMED_SUSPECTS
+    assert exit_code_for(verdicts, reason) is ExitCode.CANNOT_JUDGE
+    assert decision.stage2 is not None and decision.stage2.suspects is not None
+    assert decision.stage2.suspects["f0/python/w/time"].ended == "open"
+
+
+def test_the_budget_stops_the_looks_before_one_would_start_after_it() -> None:
+    """Each look takes 30 s of the fake clock: looks start at 0 s and 30 s; at 60 s the 50 s budget is
+    spent, so the third is not started, and the suspect still open is exit 3."""
+    suite = FakeStage2(np.random.default_rng(3), [0.0], [0.6], seconds_per_look=30.0)
+    looks = Stage2Looks(looks=5, budget_s=50.0)
+    verdicts, decision = judge_two_stage(_suspect_screen(), suite.remeasure, POLICY, looks, suite.clock)
+    assert [look for look, _, _ in suite.asked] == [0, 1]
+    assert decision.stage2 is not None
+    assert decision.stage2.looks_started == 2 and decision.stage2.budget_spent
+    (verdict,) = verdicts
+    assert verdict.outcome is GateOutcome.CANNOT_JUDGE and "50 s budget was spent" in verdict.detail
+    assert exit_code_for(verdicts, unconfirmed_reason(verdicts, POLICY)) is ExitCode.CANNOT_JUDGE
+    # A budget never stops the first look: it is the fixed stage 2.
+    suite = FakeStage2(np.random.default_rng(3), [0.0], [0.6], seconds_per_look=30.0)
+    judge_two_stage(_suspect_screen(), suite.remeasure, POLICY, replace(looks, budget_s=1e-9), suite.clock)
+    assert [look for look, _, _ in suite.asked] == [0]
+
+
+def test_a_suspect_whose_later_look_fails_cannot_be_judged() -> None:
+    suite = FakeStage2(np.random.default_rng(3), [0.0], [0.6])
+
+    def remeasure(suspects: object, look: Look) -> list[PairedRounds | str]:
+        if look.index == 1:
+            return ["candidate: worker died"]
+        return suite.remeasure(suspects, look)  # type: ignore[arg-type]
+
+    (verdict,), _ = judge_two_stage(_suspect_screen(), remeasure, POLICY, Stage2Looks(looks=3))
+    assert verdict.outcome is GateOutcome.CANNOT_JUDGE
+    assert verdict.detail.startswith(f"{NOT_REMEASURED} at look 2: candidate: worker died")
+
+
+def test_looks_draw_their_own_side_orders() -> None:
+    seeds = [look_order_seed(7, index) for index in range(5)]
+    assert seeds[0] == 7  # the first look is the fixed stage 2, with the plan's seed
+    assert len(set(seeds)) == 5
+    assert look_order_seed(7, 2) == seeds[2] != look_order_seed(8, 2)  # derived from (seed, look) alone
+
+
+@pytest.mark.slow
+def test_null_suspects_are_confirmed_at_most_at_alpha_over_four_looks() -> None:
+    """200 runs, each with one suspect whose fresh rounds come from the same distribution for base and
+    candidate (per-round spread 0.5, so most stay open through all 4 looks), with no minimum effect (the
+    p-value and the interval alone decide). Checked: at most alpha x 200 = 10 runs confirm their suspect,
+    and most suspects took every look. Without the Bonferroni factor (p x 1, 95% intervals at every look)
+    the same runs confirm far more often (the repeated looks inflate the rate)."""
+    policy = GatePolicy(bootstrap_resamples=300, min_effect=0.0)
+    rng = np.random.default_rng(20261203)
+    runs, confirmed, all_looks = 200, 0, 0
+    for _ in range(runs):
+        suite = FakeStage2(rng, [0.0], [0.5])
+        _, decision = judge_two_stage(_suspect_screen(), suite.remeasure, policy, Stage2Looks(looks=4))
+        confirmed += bool(decision.regressions)
+        assert decision.stage2 is not None and decision.stage2.suspects is not None
+        all_looks += decision.stage2.suspects["f0/python/w/time"].looks == 4
+    assert confirmed <= policy.alpha * runs
+    assert all_looks >= runs / 2
