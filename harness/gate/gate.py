@@ -43,6 +43,7 @@ from harness.gate.compare import (
 from harness.gate.config import GateConfig, load_config
 from harness.gate.instructions import InstructionJob, count_instructions, judge_instructions
 from harness.gate.lock import DEFAULT_LOCK_WAIT_S, gate_dir_lock
+from harness.gate.looks import ONE_LOOK, Look, Stage2Looks, Stage2Record, look_order_seed, look_rounds
 from harness.gate.measure import Measurements, Target, measure_interleaved
 from harness.gate.noise_floors import noise_floors
 from harness.gate.outcome import (
@@ -62,7 +63,6 @@ from harness.gate.suspect_instructions import (
     count_suspects,
     should_count,
 )
-from harness.gate.looks import ONE_LOOK, Look, Stage2Looks, Stage2Record, look_order_seed, look_rounds
 from harness.gate.two_stage import UNCONFIRMED, Remeasure, confirm_rounds, judge_two_stage, unresolved
 from harness.measure.engine import MeasurePlan, Purpose, plan_for
 from harness.measure.environment import collect_environment

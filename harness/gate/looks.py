@@ -39,7 +39,9 @@ class Stage2Looks:
         if not 1 <= self.looks <= MAX_LOOKS:
             raise ValueError(f"stage 2 looks must be 1 to {MAX_LOOKS}, got {self.looks}")
         if self.budget_s is not None and not 0 < self.budget_s < math.inf:
-            raise ValueError(f"the stage-2 budget must be a finite number of seconds > 0, got {self.budget_s}")
+            raise ValueError(
+                f"the stage-2 budget must be a finite number of seconds > 0, got {self.budget_s}"
+            )
 
     @property
     def sequential(self) -> bool:
@@ -51,7 +53,7 @@ class Stage2Looks:
 
     def combined_p(self, best: float, raw: float) -> float:
         """A suspect's p after one more look: the smaller of its earlier one and K x this look's raw p."""
-        return min(best, min(1.0, self.looks * raw))
+        return min(best, 1.0, self.looks * raw)
 
     def describe(self, policy: GatePolicy) -> str:
         """The summary's note on how stage 2 took its looks."""

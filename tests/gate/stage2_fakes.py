@@ -11,12 +11,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.gate.compare import GatePolicy, PairedRounds
 from harness.results import GateComparison, Impl
+
+if TYPE_CHECKING:  # not at run time: the fixed stage 2 of 1cfe57f, which wrote the golden file, had no looks
+    from harness.gate.looks import Look
 
 SCREEN_ROUNDS = 14
 FIRST_LOOK_ROUNDS = 42  # the shipped confirm_rounds of 14 screen rounds: max(30, 3 x 14)
@@ -66,7 +69,9 @@ class FakeStage2:
     def screen(self) -> list[PairedRounds]:
         return self.rounds(list(self.shifts), SCREEN_ROUNDS)
 
-    def remeasure(self, suspects: Sequence[PairedRounds], look: Any = None) -> list[PairedRounds | str]:
+    def remeasure(
+        self, suspects: Sequence[PairedRounds], look: Look | None = None
+    ) -> list[PairedRounds | str]:
         """Fresh rounds of each suspect: the first look's 42, each later one's 21 (``look`` is None when the
         fixed stage 2 of 1cfe57f calls it)."""
         index = 0 if look is None else look.index

@@ -113,7 +113,11 @@ def test_too_few_rounds_cannot_judge() -> None:
 def test_identical_rounds_pass_with_p_one() -> None:
     values = tuple(float(v) for v in range(100, 100 + ROUNDS))
     comparison = PairedRounds("f", Impl.RUST, "w", values, values)
-    (verdict,), decision = judge_two_stage([comparison], lambda suspects: [], FAST_POLICY)
+
+    def nothing(suspects: Sequence[PairedRounds], look: Look) -> list[PairedRounds | str]:
+        raise AssertionError("stage 2 ran without suspects")
+
+    (verdict,), decision = judge_two_stage([comparison], nothing, FAST_POLICY)
     assert decision.suspects == ()
     assert verdict.outcome is GateOutcome.PASS
     assert verdict.p_value_adjusted == 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,14 +36,20 @@ def test_one_look_gives_the_verdicts_of_the_fixed_stage_two() -> None:
     12 fake suites, with suspects confirmed, cleared, not cleared, beyond the budget and not re-measured,
     equals what the fixed stage 2 of 1cfe57f gave on the same fake data (the golden file)."""
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    got = one_look_verdicts(lambda screen, remeasure, policy: judge_two_stage(screen, remeasure, policy))
+    got = one_look_verdicts(judge_two_stage)
     assert json.loads(json.dumps(got)) == expected
     explicit = one_look_verdicts(
         lambda screen, remeasure, policy: judge_two_stage(screen, remeasure, policy, Stage2Looks(looks=1))
     )
     assert explicit == got
     details = [v["detail"] for suite in expected for v in suite]
-    for kind in ("confirmed", NOT_CLEARED, "not confirmed (needs", "suspect not confirmed", NOT_REMEASURED):
+    for kind in (
+        "decided: confirmed",
+        NOT_CLEARED,
+        "not confirmed (needs",
+        "suspect not confirmed",
+        NOT_REMEASURED,
+    ):
         assert any(kind in detail for detail in details), kind  # the golden file covers every kind
 
 
@@ -136,10 +143,10 @@ def test_the_budget_stops_the_looks_before_one_would_start_after_it() -> None:
 def test_a_suspect_whose_later_look_fails_cannot_be_judged() -> None:
     suite = FakeStage2(np.random.default_rng(3), [0.0], [0.6])
 
-    def remeasure(suspects: object, look: Look) -> list[PairedRounds | str]:
+    def remeasure(suspects: Sequence[PairedRounds], look: Look) -> list[PairedRounds | str]:
         if look.index == 1:
             return ["candidate: worker died"]
-        return suite.remeasure(suspects, look)  # type: ignore[arg-type]
+        return suite.remeasure(suspects, look)
 
     (verdict,), _ = judge_two_stage(_suspect_screen(), remeasure, POLICY, Stage2Looks(looks=3))
     assert verdict.outcome is GateOutcome.CANNOT_JUDGE

@@ -85,7 +85,9 @@ class Suite:
     def screen(self) -> list[PairedRounds]:
         return self.rounds(list(self.shifts), SCREEN_ROUNDS)
 
-    def remeasure(self, suspects: Sequence[PairedRounds], look: Look = FIRST_LOOK) -> list[PairedRounds | str]:
+    def remeasure(
+        self, suspects: Sequence[PairedRounds], look: Look = FIRST_LOOK
+    ) -> list[PairedRounds | str]:
         """Fresh, independent rounds of each suspect: what stage 2's new worker processes give."""
         rounds = look_rounds(CONFIRM_ROUNDS, look.index)
         return list(self.rounds([suspect.function for suspect in suspects], rounds))
@@ -272,7 +274,7 @@ def test_no_suspects_means_no_stage_two() -> None:
     rng = np.random.default_rng(9)
     suite = Suite(rng, [0.0, -0.2], [0.01, 0.01])
 
-    def never(suspects: Sequence[PairedRounds]) -> list[PairedRounds | str]:
+    def never(suspects: Sequence[PairedRounds], look: Look) -> list[PairedRounds | str]:
         raise AssertionError("stage 2 ran without suspects")
 
     decision = decide_two_stage(suite.screen(), never, POLICY)
