@@ -145,9 +145,10 @@ def environment_lines(report: GateReport) -> list[str]:
 
 
 def stage2_lines(report: GateReport) -> list[str]:
-    """One line per suspect stage 2 re-measured: how it ended, after how many looks and fresh rounds."""
+    """One line per suspect a sequential stage 2 (more than one look) re-measured: how it ended, after how
+    many looks and fresh rounds. The fixed stage 2's details already say so: no lines at one look."""
     record = report.stage2
-    if record is None or not record.suspects:
+    if record is None or record.max_looks == 1 or not record.suspects:
         return []
     budget = " (the time budget stopped the looks)" if record.budget_spent else ""
     return [

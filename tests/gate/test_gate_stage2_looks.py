@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -10,10 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.commands import gate as gate_command
 from harness.gate.compare import GatePolicy, PairedRounds
 from harness.gate.gate import unconfirmed_reason
 from harness.gate.looks import ONE_LOOK, Look, Stage2Looks, look_order_seed, look_rounds
-from harness.gate.outcome import CannotJudgeCode, ExitCode, exit_code_for
+from harness.gate.outcome import CannotJudgeCode, ExitCode, GateReport, exit_code_for
+from harness.gate.outputs import write_outputs
+from harness.gate.summary import JOB_SUMMARY_LIMIT_BYTES, render_summary
 from harness.gate.two_stage import NOT_CLEARED, NOT_REMEASURED, judge_two_stage
 from harness.results import GateOutcome, Impl
 from tests.gate.stage2_fakes import FIRST_LOOK_ROUNDS, FakeStage2, one_look_verdicts
@@ -23,12 +27,12 @@ POLICY = GatePolicy(bootstrap_resamples=500)
 LATER_LOOK_ROUNDS = look_rounds(FIRST_LOOK_ROUNDS, 1)  # 21
 
 
-def _suspect_screen(shift: float = 0.25) -> list[PairedRounds]:
-    """One comparison the screen certainly picks: every round +``shift``, a little noise."""
+def _suspect_screen(shift: float = 0.25, names: Sequence[str] = ("f0",)) -> list[PairedRounds]:
+    """Comparisons the screen certainly picks: every round +``shift``, a little noise."""
     base = tuple(1000.0 * (1 + i / 100) for i in range(14))
     logs = np.log1p(shift) + np.linspace(-0.01, 0.01, 14)
     candidate = tuple(b * float(np.exp(r)) for b, r in zip(base, logs, strict=True))
-    return [PairedRounds("f0", Impl.PYTHON, "w", base, candidate)]
+    return [PairedRounds(name, Impl.PYTHON, "w", base, candidate) for name in names]
 
 
 def test_one_look_gives_the_verdicts_of_the_fixed_stage_two() -> None:
@@ -74,8 +78,49 @@ def test_a_real_twenty_percent_slowdown_is_confirmed() -> None:
     assert verdict.detail.startswith("stage 2 (confirm) decided: confirmed")
     assert decision.stage2 is not None and decision.stage2.suspects is not None
     taken = decision.stage2.suspects["f0/python/w/time"]
-    assert taken.ended == "confirmed" and taken.rounds[0] == FIRST_LOOK_ROUNDS
-    assert len(suite.asked) == taken.looks  # a confirmed suspect takes no further look
+    assert taken.ended == "confirmed" and taken.looks == 1 and taken.rounds == (FIRST_LOOK_ROUNDS,)
+    assert [look for look, _, _ in suite.asked] == [0]  # confirmed at the first look: no further look
+
+
+def test_only_the_suspects_still_open_take_the_further_looks() -> None:
+    """A clear slowdown (f0) is confirmed at the first look and leaves; a null suspect with noisy rounds
+    (f1) stays open, so the second and third looks re-measure f1 alone, and its rounds grow 42 + 21 + 21."""
+    suite = FakeStage2(np.random.default_rng(5), [0.25, 0.0], [0.05, 0.8])
+    screen = _suspect_screen(names=("f0", "f1"))
+    verdicts, decision = judge_two_stage(screen, suite.remeasure, POLICY, Stage2Looks(looks=3))
+    assert suite.asked == [
+        (0, ("f0", "f1"), FIRST_LOOK_ROUNDS),
+        (1, ("f1",), LATER_LOOK_ROUNDS),
+        (2, ("f1",), LATER_LOOK_ROUNDS),
+    ]
+    assert [v.outcome for v in verdicts] == [GateOutcome.REGRESSION, GateOutcome.CANNOT_JUDGE]
+    assert decision.confirmations[0].rounds == FIRST_LOOK_ROUNDS
+    assert decision.confirmations[1].rounds == FIRST_LOOK_ROUNDS + 2 * LATER_LOOK_ROUNDS
+    assert decision.stage2 is not None and decision.stage2.suspects is not None
+    assert decision.stage2.looks_started == 3 and not decision.stage2.budget_spent
+    first, second = (decision.stage2.suspects[f"f{i}/python/w/time"] for i in range(2))
+    assert (first.looks, first.rounds, first.ended) == (1, (FIRST_LOOK_ROUNDS,), "confirmed")
+    assert (second.looks, second.ended) == (3, "open")
+    assert second.rounds == (FIRST_LOOK_ROUNDS, LATER_LOOK_ROUNDS, LATER_LOOK_ROUNDS)
+
+
+def test_k_looks_multiply_the_p_value_by_k_and_widen_the_interval() -> None:
+    """The same fresh rounds judged at K = 1 and K = 4, the suspect confirmed at the first look both times:
+    its adjusted p at K = 4 is 4 x the one at K = 1 (one suspect: Holm leaves it), and its interval is the
+    98.75% one, wider than the 95% one on the same rounds."""
+    policy = replace(POLICY, min_effect=0.0)
+    judged = {}
+    for k in (1, 4):
+        suite = FakeStage2(np.random.default_rng(6), [0.10], [0.15])
+        (verdict,), _ = judge_two_stage(_suspect_screen(), suite.remeasure, policy, Stage2Looks(k))
+        assert verdict.outcome is GateOutcome.REGRESSION and len(suite.asked) == 1
+        judged[k] = verdict
+    one, four = judged[1], judged[4]
+    assert one.p_value_adjusted is not None and four.p_value_adjusted is not None
+    assert 1e-6 < one.p_value_adjusted < 0.01  # small, but not so small that x 4 could not be told apart
+    assert four.p_value_adjusted == pytest.approx(4 * one.p_value_adjusted)
+    assert four.change_ratio == one.change_ratio
+    assert four.ci_low < one.ci_low and four.ci_high > one.ci_high
 
 
 def test_a_null_suspect_is_cleared_by_later_looks_that_one_look_cannot_clear() -> None:
@@ -165,8 +210,8 @@ def test_null_suspects_are_confirmed_at_most_at_alpha_over_four_looks() -> None:
     """200 runs, each with one suspect whose fresh rounds come from the same distribution for base and
     candidate (per-round spread 0.5, so most stay open through all 4 looks), with no minimum effect (the
     p-value and the interval alone decide). Checked: at most alpha x 200 = 10 runs confirm their suspect,
-    and most suspects took every look. Without the Bonferroni factor (p x 1, 95% intervals at every look)
-    the same runs confirm far more often (the repeated looks inflate the rate)."""
+    and most suspects took every look. (Measured once, not asserted: these 200 runs confirm 1 suspect; without
+    the Bonferroni factor, p x 1 and 95% intervals at every look, they confirm 10, at the alpha limit.)"""
     policy = GatePolicy(bootstrap_resamples=300, min_effect=0.0)
     rng = np.random.default_rng(20261203)
     runs, confirmed, all_looks = 200, 0, 0
@@ -178,3 +223,42 @@ def test_null_suspects_are_confirmed_at_most_at_alpha_over_four_looks() -> None:
         all_looks += decision.stage2.suspects["f0/python/w/time"].looks == 4
     assert confirmed <= policy.alpha * runs
     assert all_looks >= runs / 2
+
+
+def test_the_summary_and_the_json_record_the_looks(tmp_path: Path) -> None:
+    """``gate-comparisons.json`` holds stage 2's record (looks started, per suspect its looks, fresh rounds
+    per look and how it ended); the summary has one line per suspect, only when stage 2 may take more than
+    one look."""
+    suite = FakeStage2(np.random.default_rng(3), [0.0], [0.6])
+    verdicts, decision = judge_two_stage(_suspect_screen(), suite.remeasure, POLICY, Stage2Looks(looks=3))
+    report = GateReport(
+        mode="against", base="abc", candidate="def", comparisons=tuple(verdicts), stage2=decision.stage2
+    )
+    write_outputs(report, tmp_path)
+    stored = json.loads((tmp_path / "gate-comparisons.json").read_text(encoding="utf-8"))["stage2"]
+    assert (stored["max_looks"], stored["looks_started"], stored["budget_spent"]) == (3, 3, False)
+    assert stored["suspects"]["f0/python/w/time"] == {"looks": 3, "rounds": [42, 21, 21], "ended": "open"}
+    summary = (tmp_path / "gate-summary.md").read_text(encoding="utf-8")
+    assert "Stage 2 took 3 of at most 3 look(s):" in summary
+    assert "- `f0/python/w/time`: open after 3 looks of at most 3 (42 + 21 + 21 fresh rounds)" in summary
+    suite = FakeStage2(np.random.default_rng(3), [0.0], [0.6])
+    verdicts, decision = judge_two_stage(_suspect_screen(), suite.remeasure, POLICY)
+    fixed = replace(report, comparisons=tuple(verdicts), stage2=decision.stage2)
+    assert "Stage 2 took" not in render_summary(fixed, limit_bytes=JOB_SUMMARY_LIMIT_BYTES)
+    assert fixed.to_json_dict()["stage2"]["max_looks"] == 1
+
+
+def _gate_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    gate_command.register(parser.add_subparsers())
+    return parser.parse_args(["gate", *argv])
+
+
+def test_the_flags_choose_the_looks_and_the_budget() -> None:
+    assert gate_command.gate_options(_gate_arguments([])).gate.stage2 == ONE_LOOK
+    chosen = gate_command.gate_options(_gate_arguments(["--stage2-looks", "3", "--stage2-budget", "90"]))
+    assert chosen.gate.stage2 == Stage2Looks(looks=3, budget_s=90.0)
+    for bad in (["--stage2-looks", "0"], ["--stage2-looks", "21"], ["--stage2-budget", "0"]):
+        with pytest.raises(SystemExit) as raised:
+            _gate_arguments(bad)
+        assert raised.value.code == 2, bad
