@@ -26,6 +26,7 @@ from harness.telemetry.config import (
 )
 
 if TYPE_CHECKING:
+    from harness.gate.looks import Stage2Looks
     from harness.measure.engine import MeasurePlan
 
 Subparsers = argparse._SubParsersAction  # the type argparse gives add_subparsers()
@@ -146,6 +147,34 @@ def measure_plan(args: argparse.Namespace) -> MeasurePlan:
     from harness.gate.options import plan_of  # noqa: PLC0415
 
     return plan_of(mode_of(args), rounds=args.rounds, memory=not args.no_memory)
+
+
+def add_stage2_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--stage2-looks K`` and ``--stage2-budget SECONDS``: the sequential stage 2 (``gate``, ``experiment``;
+    ``calibrate`` runs no stage 2)."""
+    from harness.gate.looks import MAX_LOOKS  # noqa: PLC0415  (the gate's modules: its commands only)
+
+    parser.add_argument(
+        "--stage2-looks",
+        type=bounded_int(low=1, high=MAX_LOOKS),
+        default=1,
+        metavar="K",
+        help="stage 2 takes up to K looks, each adding fresh rounds to the suspects neither confirmed nor "
+        "cleared, Bonferroni over the K looks (default: %(default)s, the fixed stage 2)",
+    )
+    parser.add_argument(
+        "--stage2-budget",
+        type=positive_finite_float,
+        metavar="SECONDS",
+        help="start no further look of stage 2 once this many seconds of it are spent (default: none)",
+    )
+
+
+def stage2_looks(args: argparse.Namespace) -> Stage2Looks:
+    """The stage 2 ``add_stage2_arguments``' flags ask for."""
+    from harness.gate.looks import Stage2Looks  # noqa: PLC0415
+
+    return Stage2Looks(looks=args.stage2_looks, budget_s=args.stage2_budget)
 
 
 def _send_timeout_seconds(text: str) -> float:

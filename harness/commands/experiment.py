@@ -12,12 +12,14 @@ from harness.commands.arguments import (
     Subparsers,
     add_measure_arguments,
     add_neighbour_argument,
+    add_stage2_arguments,
     bounded_float,
     comma_separated,
     measure_plan,
     mode_of,
     non_negative_int,
     only_of,
+    stage2_looks,
 )
 from harness.functions.registry import FUNCTIONS, UnknownNameError
 from harness.gate.build import BuildError, repo_root
@@ -80,6 +82,7 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--out", type=Path, help="results folder (default: reports/experiments/<UTC time>)")
     add_measure_arguments(parser)
+    add_stage2_arguments(parser)
     add_engine_arguments(parser)
     add_neighbour_argument(parser)
     parser.set_defaults(handler=experiment_command)
@@ -134,6 +137,7 @@ def experiment_options(arguments: argparse.Namespace, repo: Path, out_dir: Path)
         side=Impl(arguments.side),
         instructions=arguments.instructions,
         instruction_change=arguments.instruction_change,
+        stage2=stage2_looks(arguments),
     )
 
 

@@ -16,6 +16,7 @@ from harness.commands.arguments import (
     Subparsers,
     add_measure_arguments,
     add_neighbour_argument,
+    add_stage2_arguments,
     add_telemetry_arguments,
     bounded_float,
     bounded_int,
@@ -23,6 +24,7 @@ from harness.commands.arguments import (
     measure_plan,
     mode_of,
     only_of,
+    stage2_looks,
     telemetry_config,
 )
 from harness.functions.pairs.workload_types import Mode
@@ -100,6 +102,7 @@ def _register_gate(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         "valgrind is found; default: %(default)s)",
     )
     add_measure_arguments(gate)
+    add_stage2_arguments(gate)
     gate.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
     gate.add_argument(
         "--alpha", type=fraction_below_one, help="false-alarm rate over the suite (default: gate.toml)"
@@ -185,6 +188,7 @@ def gate_options(args: argparse.Namespace) -> GateCommandOptions:
         lock_wait_s=args.lock_timeout,
         profile_dir=args.out / "profiles",
         suspect_instructions=SuspectInstructions(args.suspect_instructions),
+        stage2=stage2_looks(args),
         floor_drift=not args.no_floor_drift,
     )
     return GateCommandOptions(gate=gate, out=args.out, telemetry=telemetry)

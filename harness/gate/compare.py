@@ -163,6 +163,16 @@ def adjust_p_values(p_values: Sequence[float], correction: Correction) -> list[f
     return adjusted
 
 
+def signed_rank_p_values(rows: np.ndarray, alternative: str = "two-sided") -> np.ndarray:
+    """Wilcoxon signed-rank p-values of many comparisons at once (one row each, equal round counts)."""
+    p_values = np.ones(rows.shape[0])
+    informative = np.any(rows != 0, axis=1)  # identical values every round: no evidence of any change
+    if informative.any():
+        result = stats.wilcoxon(rows[informative], axis=1, zero_method="wilcox", alternative=alternative)
+        p_values[informative] = np.nan_to_num(np.asarray(result.pvalue, dtype=float), nan=1.0)
+    return p_values
+
+
 def effect_threshold(policy: GatePolicy, noise_floor: float | None) -> float:
     """The relative change a comparison must exceed to fail: the default, raised by a calibrated floor."""
     return max(policy.min_effect, noise_floor or 0.0)

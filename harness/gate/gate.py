@@ -44,6 +44,7 @@ from harness.gate.config import GateConfig, load_config
 from harness.gate.floor_drift import FloorDriftCheck, check_floor_drift, floor_runner
 from harness.gate.instructions import InstructionJob, count_instructions, judge_instructions
 from harness.gate.lock import DEFAULT_LOCK_WAIT_S, gate_dir_lock
+from harness.gate.looks import ONE_LOOK, Look, Stage2Looks, Stage2Record, look_order_seed, look_rounds
 from harness.gate.measure import Measurements, Target, measure_interleaved
 from harness.gate.noise_floors import noise_floors
 from harness.gate.outcome import (
@@ -93,6 +94,7 @@ class GateOptions:
     rebuild_candidate: bool = True  # False (--no-rebuild): a stale candidate build is exit 2, not rebuilt
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S  # how long to wait for another gate using the same gate dir
     suspect_instructions: SuspectInstructions = SuspectInstructions.AUTO  # count the Rust suspects too
+    stage2: Stage2Looks = ONE_LOOK  # --stage2-looks, --stage2-budget: the sequential stage 2 (looks.py)
     floor_drift: bool = True  # False (--no-floor-drift): Rust / physical floor is not checked
 
 
@@ -189,7 +191,8 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
     )
     policy = options.config.policy
     remeasure = remeasure_on(base, candidate, options.plan, scratch=scratch, policy=policy, progress=progress)
-    comparisons = judge_measurements(measurements, options.config, floors, remeasure=remeasure)
+    judged = judge_run(measurements, options.config, floors, remeasure=remeasure, looks=options.stage2)
+    comparisons = judged.comparisons
     counted = _suspect_instructions(options, counting, (base, candidate), comparisons, progress)
     comparisons += counted.comparisons
     notes.append(counted.note)
@@ -201,6 +204,8 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
         f"the suspects at alpha {policy.alpha}); fresh worker processes every "
         f"{options.plan.fresh_processes_every or 'never'} round(s); minimum effect {policy.min_effect:.0%}"
     )
+    if options.stage2.sequential:
+        notes.append(options.stage2.describe(policy))
     used_floors = {
         key: floor for key, floor in floors.items() if key in {comparison_key(c) for c in comparisons}
     }
@@ -216,6 +221,7 @@ def _gate_against_commit(options: GateOptions, progress: Progress) -> GateReport
         noise_floors=used_floors,
         profiles=profiles,
         evidence=counted.evidence or {},
+        stage2=_with_order_seeds(judged.stage2, options.plan.order_seed),
         floor_drift=drift,
     )
 
@@ -238,6 +244,13 @@ def _floor_drift(
         noise_floors=noise,
         run=floor_runner(options.mode, options.scratch.resolve(), candidate.tree / "native"),
     )
+
+
+def _with_order_seeds(record: Stage2Record | None, seed: int) -> Stage2Record | None:
+    """The record with each started look's seed of random side orders (``remeasure_on`` derives them)."""
+    if record is None:
+        return None
+    return replace(record, order_seeds=tuple(look_order_seed(seed, i) for i in range(record.looks_started)))
 
 
 def _suspect_instructions(
@@ -313,20 +326,21 @@ def remeasure_on(
     policy: GatePolicy,
     progress: Progress = lambda message: None,
 ) -> Remeasure:
-    """Stage 2's measurement: the suspects only, on fresh interleaved rounds and fresh worker processes."""
+    """Stage 2's measurement: the suspects only, on fresh interleaved rounds and fresh worker processes.
 
-    def remeasure(suspects: Sequence[PairedRounds]) -> list[PairedRounds | str]:
-        rounds = confirm_rounds(policy, plan.rounds)
+    Look i takes ``look_rounds`` rounds (the fixed stage 2's first, then half as many) and its own seed of
+    random side orders (``look_order_seed``: the plan's for the first look), so looks draw new orders."""
+
+    def remeasure(suspects: Sequence[PairedRounds], look: Look) -> list[PairedRounds | str]:
+        rounds = look_rounds(confirm_rounds(policy, plan.rounds), look.index)
         keys = [(s.function, s.impl, s.workload) for s in suspects]
-        progress(f"stage 2: {len(keys)} suspect(s), {rounds} fresh interleaved rounds")
+        which = f" (look {look.index + 1} of at most {look.of})" if look.of > 1 else ""
+        progress(f"stage 2{which}: {len(keys)} suspect(s), {rounds} fresh interleaved rounds")
+        look_plan = replace(
+            plan.with_rounds(rounds), memory_calls=0, order_seed=look_order_seed(plan.order_seed, look.index)
+        )
         fresh = measure_interleaved(
-            base,
-            candidate,
-            [],
-            replace(plan.with_rounds(rounds), memory_calls=0),
-            scratch=scratch,
-            progress=progress,
-            keys=keys,
+            base, candidate, [], look_plan, scratch=scratch, progress=progress, keys=keys
         )
         return [
             replace(
@@ -342,10 +356,31 @@ def remeasure_on(
     return remeasure
 
 
+@dataclass(frozen=True)
+class JudgedRun:
+    """Every verdict of one gate run, and stage 2's record of its looks (None: no suspect)."""
+
+    comparisons: list[GateComparison]
+    stage2: Stage2Record | None = None
+
+
 def judge_measurements(
     measurements: Measurements, config: GateConfig, noise_floors: dict[str, float], *, remeasure: Remeasure
 ) -> list[GateComparison]:
-    """Timing (two stages: screen, then ``remeasure`` the suspects), allocations, and the Rust floors."""
+    """The verdicts of :func:`judge_run` with the fixed stage 2."""
+    return judge_run(measurements, config, noise_floors, remeasure=remeasure).comparisons
+
+
+def judge_run(
+    measurements: Measurements,
+    config: GateConfig,
+    noise_floors: dict[str, float],
+    *,
+    remeasure: Remeasure,
+    looks: Stage2Looks = ONE_LOOK,
+) -> JudgedRun:
+    """Timing (two stages: screen, then ``remeasure`` the suspects in ``looks``), allocations, and the Rust
+    floors."""
     policy = config.policy
     paired = [
         PairedRounds(
@@ -358,7 +393,7 @@ def judge_measurements(
         )
         for function, impl, workload in measurements.base_ns
     ]
-    comparisons, _ = judge_two_stage(paired, remeasure, policy)
+    comparisons, decision = judge_two_stage(paired, remeasure, policy, looks)
     comparisons += [
         _measurement_error(function, impl, workload, reason)
         for (function, impl, workload), reason in measurements.errors.items()
@@ -379,7 +414,7 @@ def judge_measurements(
             )
         )
     comparisons += _rust_floors(measurements, config)
-    return comparisons
+    return JudgedRun(comparisons, decision.stage2)
 
 
 def _rust_floors(measurements: Measurements, config: GateConfig) -> list[GateComparison]:

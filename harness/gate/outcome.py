@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
+from harness.gate.looks import Stage2Record
 from harness.results import GateComparison, GateOutcome, Impl
 
 if TYPE_CHECKING:
@@ -80,6 +81,9 @@ class GateReport:
     # Rust time suspect's comparison key -> what saw its change ("time and counts", "time only", "counts
     # only", "neither"): --suspect-instructions, harness/gate/suspect_instructions.py
     evidence: Mapping[str, str] = field(default_factory=dict)
+    # Stage 2's looks (max_looks, budget_s, looks_started, budget_spent, order_seeds, and per suspect key its
+    # looks, rounds per look and how it ended): harness/gate/looks.py. None: no suspect, or not a timing gate.
+    stage2: Stage2Record | None = None
     # Rust time / physical floor of each Rust comparison, base against head: a warning, never a verdict
     # (harness/gate/floor_drift.py). None: not checked in this mode, or switched off (--no-floor-drift).
     floor_drift: FloorDriftCheck | None = None

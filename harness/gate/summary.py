@@ -145,6 +145,20 @@ def environment_lines(report: GateReport) -> list[str]:
     return lines
 
 
+def stage2_lines(report: GateReport) -> list[str]:
+    """One line per suspect a sequential stage 2 (more than one look) re-measured: how it ended, after how
+    many looks and fresh rounds. The fixed stage 2's details already say so: no lines at one look."""
+    record = report.stage2
+    if record is None or record.max_looks == 1 or not record.suspects:
+        return []
+    budget = " (the time budget stopped the looks)" if record.budget_spent else ""
+    return [
+        "",
+        f"Stage 2 took {record.looks_started} of at most {record.max_looks} look(s){budget}:",
+        *(f"- {record.line(key)}" for key in record.suspects),
+    ]
+
+
 @dataclass(frozen=True)
 class Section:
     """A titled table whose rows may be cut; ``header`` and ``intro`` are kept whole or not at all."""
@@ -278,6 +292,7 @@ def render_summary(report: GateReport, *, limit_bytes: int, marker: str = "") ->
     why = report.why_cannot_judge
     if why is not None:
         lines += ["", f"Cannot judge: reason `{why.code}` (side: {why.code.side}): {why.detail}"]
+    lines += stage2_lines(report)
     if report.profiles:
         lines += ["", "Differential profiles of the regressions (what grew, base against head):"]
         lines += [f"- [`{key}`]({path})" for key, path in sorted(report.profiles.items())]

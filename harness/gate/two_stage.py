@@ -15,15 +15,18 @@ when nearly every round agreed. Two stages spend the rounds where they matter:
 
 Stage-2 data are independent of the stage-1 data that chose the suspects, so, given the suspects, stage 2
 is an ordinary Holm-controlled family: the chance of any false alarm in a run stays <= alpha.
+
+Stage 2 may also be sequential (``harness/gate/looks.py``, ``--stage2-looks K``, off by default): up to K
+looks, each adding fresh rounds to the suspects neither confirmed nor cleared, Bonferroni over the K looks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from harness.gate.compare import (
     MIN_ROUNDS,
@@ -35,21 +38,21 @@ from harness.gate.compare import (
     detectable_change,
     effect_threshold,
     policy_interval,
+    signed_rank_p_values,
     too_few_rounds,
 )
+from harness.gate.looks import ONE_LOOK, Stage2Looks, Stage2Record
+from harness.gate.stage2 import NOT_CLEARED, NOT_REMEASURED, Clock, Confirmation, Remeasure, confirm
 from harness.results import GateComparison, GateOutcome
 from harness.stats import RatioInterval, log_ratios, median_rank_interval
 
-# Re-measures the given suspects on fresh rounds; one entry per suspect, in order: the new rounds, or why
-# they could not be measured. The gate passes a function that drives both builds' workers; tests simulate.
-Remeasure = Callable[[Sequence[PairedRounds]], Sequence[PairedRounds | str]]
+__all__ = ["NOT_CLEARED", "NOT_REMEASURED", "Clock", "Confirmation", "Remeasure"]  # from stage2.py
 
-# How the details of suspects that stage 2 left open begin. The gate turns an otherwise clean run that has
-# one into "cannot judge" (exit 3), since a real slowdown may be among them:
+# How the details of suspects that stage 2 left open begin (with NOT_CLEARED and NOT_REMEASURED of
+# stage2.py). The gate turns an otherwise clean run that has one into "cannot judge" (exit 3), since a real
+# slowdown may be among them:
 SCREEN_DECIDED = "stage 1 (screen) decided"  # not a suspect: the screen's verdict stands
 UNCONFIRMED = "suspect not confirmed"  # the stage-2 budget (max_suspects) did not reach it
-NOT_CLEARED = "suspect not cleared"  # re-measured, but too noisy to rule out a slowdown of clear_effect
-NOT_REMEASURED = "stage 2 (confirm) could not re-measure"  # its worker failed
 _UNRESOLVED = (UNCONFIRMED, NOT_CLEARED, NOT_REMEASURED)
 
 
@@ -64,18 +67,6 @@ def confirm_rounds(policy: GatePolicy, screen_rounds: int) -> int:
 
 
 @dataclass(frozen=True)
-class Confirmation:
-    """Stage 2's verdict on one suspect."""
-
-    outcome: GateOutcome  # REGRESSION, PASS, or CANNOT_JUDGE (not re-measured)
-    estimate: RatioInterval | None
-    p_adjusted: float | None  # Holm (policy.correction) over the confirmed suspects
-    rounds: int
-    detail: str
-    fresh: PairedRounds | None = None  # the re-measured rounds the verdict came from
-
-
-@dataclass(frozen=True)
 class TwoStageDecision:
     """What decides the exit code: the screen's p-values, the suspects, and stage 2's verdicts."""
 
@@ -83,6 +74,7 @@ class TwoStageDecision:
     screen_log_medians: tuple[float | None, ...]
     suspects: tuple[int, ...]  # indexes into the comparisons, most extreme first (before the cap)
     confirmations: Mapping[int, Confirmation] = field(default_factory=dict)  # the first max_suspects
+    stage2: Stage2Record | None = None  # stage 2's looks; None when there was no suspect
 
     @property
     def unconfirmed(self) -> tuple[int, ...]:
@@ -91,16 +83,6 @@ class TwoStageDecision:
     @property
     def regressions(self) -> tuple[int, ...]:
         return tuple(i for i, c in self.confirmations.items() if c.outcome is GateOutcome.REGRESSION)
-
-
-def signed_rank_p_values(rows: np.ndarray, alternative: str = "two-sided") -> np.ndarray:
-    """Wilcoxon signed-rank p-values of many comparisons at once (one row each, equal round counts)."""
-    p_values = np.ones(rows.shape[0])
-    informative = np.any(rows != 0, axis=1)  # identical values every round: no evidence of any change
-    if informative.any():
-        result = stats.wilcoxon(rows[informative], axis=1, zero_method="wilcox", alternative=alternative)
-        p_values[informative] = np.nan_to_num(np.asarray(result.pvalue, dtype=float), nan=1.0)
-    return p_values
 
 
 def median_upper_bound(rows: np.ndarray, confidence: float) -> np.ndarray:
@@ -114,9 +96,14 @@ def median_upper_bound(rows: np.ndarray, confidence: float) -> np.ndarray:
 
 
 def decide_two_stage(
-    comparisons: Sequence[PairedRounds], remeasure: Remeasure, policy: GatePolicy
+    comparisons: Sequence[PairedRounds],
+    remeasure: Remeasure,
+    policy: GatePolicy,
+    looks: Stage2Looks = ONE_LOOK,
+    clock: Clock = time.monotonic,
 ) -> TwoStageDecision:
-    """Screens every comparison, re-measures the most extreme ``max_suspects`` suspects, judges on stage 2."""
+    """Screens every comparison, re-measures the most extreme ``max_suspects`` suspects, judges on stage 2
+    (in up to ``looks.looks`` looks)."""
     p_values: list[float | None] = [None] * len(comparisons)
     log_medians: list[float | None] = [None] * len(comparisons)
     candidates: list[int] = []
@@ -143,102 +130,32 @@ def decide_two_stage(
     # Most extreme first: the smallest p, then the largest median slowdown.
     suspects = tuple(sorted(candidates, key=lambda i: (p_values[i], -(log_medians[i] or 0.0))))
     chosen = suspects[: policy.max_suspects]
+    confirmations: dict[int, Confirmation] = {}
+    record: Stage2Record | None = None
+    if chosen:
+        confirmations, record = confirm(comparisons, chosen, remeasure, policy, looks=looks, clock=clock)
     return TwoStageDecision(
         screen_p_values=tuple(p_values),
         screen_log_medians=tuple(log_medians),
         suspects=suspects,
-        confirmations=_confirm(comparisons, chosen, remeasure, policy) if chosen else {},
+        confirmations=confirmations,
+        stage2=record,
     )
 
 
-def _confirm(
-    comparisons: Sequence[PairedRounds], chosen: Sequence[int], remeasure: Remeasure, policy: GatePolicy
-) -> dict[int, Confirmation]:
-    fresh = remeasure([comparisons[i] for i in chosen])
-    if len(fresh) != len(chosen):
-        raise ValueError(f"re-measurement returned {len(fresh)} results for {len(chosen)} suspects")
-    confirmations: dict[int, Confirmation] = {}
-    measured: list[tuple[int, PairedRounds]] = []
-    for index, result in zip(chosen, fresh, strict=True):
-        if isinstance(result, str) or len(result.base_values) < MIN_ROUNDS:
-            reason = result if isinstance(result, str) else f"only {len(result.base_values)} rounds"
-            confirmations[index] = Confirmation(
-                GateOutcome.CANNOT_JUDGE, None, None, 0, f"{NOT_REMEASURED}: {reason}"
-            )
-        else:
-            measured.append((index, result))
-    values = [log_ratios(rounds.candidate_values, rounds.base_values) for _, rounds in measured]
-    # One-sided: the direction was fixed by stage 1, before these data existed.
-    raw_p = [0.0] * len(measured)
-    for positions in _group_by_length(values).values():
-        group_p = signed_rank_p_values(np.stack([values[i] for i in positions]), alternative="greater")
-        for row, position in enumerate(positions):
-            raw_p[position] = float(group_p[row])
-    estimates = [
-        policy_interval(row_values, policy, seed_offset=100_000 + position)
-        for position, row_values in enumerate(values)
-    ]
-    # The family is the suspects confirmed in this run; Holm unless gate.toml chose "bh".
-    adjusted = adjust_p_values(raw_p, policy.correction)
-    for (index, rounds), estimate, p_adjusted in zip(measured, estimates, adjusted, strict=True):
-        threshold = effect_threshold(policy, comparisons[index].noise_floor)
-        outcome, verdict = _stage2_verdict(estimate, p_adjusted, threshold, policy)
-        confirmations[index] = Confirmation(
-            outcome,
-            estimate,
-            p_adjusted,
-            len(rounds.base_values),
-            f"{verdict}; {len(rounds.base_values)} fresh rounds, {policy.correction} over {len(measured)} "
-            "suspect(s)",
-            replace(rounds, noise_floor=comparisons[index].noise_floor),
-        )
-    return confirmations
-
-
-def _stage2_verdict(
-    estimate: RatioInterval, p_adjusted: float, threshold: float, policy: GatePolicy
-) -> tuple[GateOutcome, str]:
-    """Confirmed, not cleared (cannot judge) or passed, with the sentence that says which."""
-    outcome = decide(estimate=estimate, p_adjusted=p_adjusted, threshold=threshold, alpha=policy.alpha)
-    clear_limit = max(policy.clear_effect, threshold)
-    if outcome is GateOutcome.REGRESSION:
-        verdict = (
-            f"stage 2 (confirm) decided: confirmed: slower by more than the {threshold:.1%} minimum effect"
-        )
-    elif estimate.ci_high > 1 + clear_limit:
-        # Neither confirmed nor cleared: the rounds were too noisy to rule out a slowdown this gate exists
-        # to catch. "Pass" would be a guess; say so instead (exit 3 when nothing regressed).
-        outcome = GateOutcome.CANNOT_JUDGE
-        verdict = (
-            f"{NOT_CLEARED}: stage 2's interval reaches {estimate.ci_high - 1:+.1%}, beyond "
-            f"+{clear_limit:.0%} (clear_effect), and the slowdown is not significant"
-        )
-    else:
-        outcome = GateOutcome.PASS
-        verdict = (
-            f"stage 2 (confirm) decided: not confirmed (needs Holm p < {policy.alpha}, "
-            f"> +{threshold:.1%}, interval above 1)"
-        )
-    return outcome, verdict
-
-
-def _group_by_length(rows: Sequence[np.ndarray]) -> dict[int, list[int]]:
-    """Positions of the rows of each length: the vectorised test needs equal round counts."""
-    groups: dict[int, list[int]] = {}
-    for position, row in enumerate(rows):
-        groups.setdefault(row.size, []).append(position)
-    return groups
-
-
 def judge_two_stage(
-    comparisons: Sequence[PairedRounds], remeasure: Remeasure, policy: GatePolicy
+    comparisons: Sequence[PairedRounds],
+    remeasure: Remeasure,
+    policy: GatePolicy,
+    looks: Stage2Looks = ONE_LOOK,
+    clock: Clock = time.monotonic,
 ) -> tuple[list[GateComparison], TwoStageDecision]:
     """One verdict per comparison: suspects as stage 2 judged them, the others from the screen.
 
     Regressions come only from stage 2. Improvements never fail the gate; they are reported from the screen
     when significant after the correction over every comparison of the screen (the single-stage rule).
     """
-    decision = decide_two_stage(comparisons, remeasure, policy)
+    decision = decide_two_stage(comparisons, remeasure, policy, looks, clock)
     judged = [i for i, p in enumerate(decision.screen_p_values) if p is not None]
     screen_adjusted = dict(
         zip(

@@ -20,6 +20,7 @@ from harness.gate.calibrate import (
 )
 from harness.gate.compare import GatePolicy, PairedRounds
 from harness.gate.config import ConfigError, load_config, parse_config
+from harness.gate.looks import Look
 from harness.gate.two_stage import confirm_rounds, decide_two_stage
 from harness.results import Impl
 
@@ -65,7 +66,7 @@ def _detection_rate(change: float, spread: float, rounds: int, suites: int, seed
         logs = rng.normal(shift, spread, n)
         return tuple([1000.0] * n), tuple(1000.0 * np.exp(logs))
 
-    def remeasure(suspects: Sequence[PairedRounds]) -> list[PairedRounds | str]:
+    def remeasure(suspects: Sequence[PairedRounds], look: Look) -> list[PairedRounds | str]:
         n = confirm_rounds(policy, rounds)
         fresh: list[PairedRounds | str] = []
         for suspect in suspects:

@@ -16,6 +16,7 @@ from harness.gate.compare import (
     judge_deterministic,
     judge_speedup_floor,
 )
+from harness.gate.looks import Look
 from harness.gate.two_stage import confirm_rounds, judge_two_stage
 from harness.results import GateComparison, GateOutcome, Impl
 
@@ -44,7 +45,7 @@ def _judge(
 ) -> list[GateComparison]:
     """The gate's timing verdicts, stage 2 drawing fresh rounds of the same builds (same shift and noise)."""
 
-    def remeasure(suspects: Sequence[PairedRounds]) -> list[PairedRounds | str]:
+    def remeasure(suspects: Sequence[PairedRounds], look: Look) -> list[PairedRounds | str]:
         fresh_rounds = confirm_rounds(FAST_POLICY, rounds)
         return [
             replace(_rounds(rng, shift=shifts[s.function], noise=noise, rounds=fresh_rounds, name=s.function),
@@ -78,7 +79,7 @@ def test_calibrated_noise_floor_raises_the_minimum_effect() -> None:
     comparison = _rounds(rng, shift=0.10, noise=0.005)
     noisy = replace(comparison, noise_floor=0.15)
 
-    def remeasure(suspects: Sequence[PairedRounds]) -> list[PairedRounds | str]:
+    def remeasure(suspects: Sequence[PairedRounds], look: Look) -> list[PairedRounds | str]:
         return [
             replace(_rounds(rng, shift=0.10, noise=0.005, rounds=42), noise_floor=s.noise_floor)
             for s in suspects
@@ -112,7 +113,11 @@ def test_too_few_rounds_cannot_judge() -> None:
 def test_identical_rounds_pass_with_p_one() -> None:
     values = tuple(float(v) for v in range(100, 100 + ROUNDS))
     comparison = PairedRounds("f", Impl.RUST, "w", values, values)
-    (verdict,), decision = judge_two_stage([comparison], lambda suspects: [], FAST_POLICY)
+
+    def nothing(suspects: Sequence[PairedRounds], look: Look) -> list[PairedRounds | str]:
+        raise AssertionError("stage 2 ran without suspects")
+
+    (verdict,), decision = judge_two_stage([comparison], nothing, FAST_POLICY)
     assert decision.suspects == ()
     assert verdict.outcome is GateOutcome.PASS
     assert verdict.p_value_adjusted == 1.0

@@ -48,7 +48,7 @@ def test_every_judged_comparison_carries_its_medians_and_what_it_could_see() -> 
     candidate = tuple(float(v) for v in 1_000 * np.exp(rng.normal(0, 0.01, 20)))
     rounds = PairedRounds("f", Impl.RUST, "w", base, candidate)
 
-    def no_remeasure(suspects: object) -> list[object]:
+    def no_remeasure(suspects: object, look: object) -> list[object]:
         raise AssertionError("an A/A pair must not be a suspect")
 
     [verdict], _ = judge_two_stage([rounds], no_remeasure, GatePolicy())  # type: ignore[arg-type]
@@ -67,7 +67,7 @@ def _alternating_rounds(count: int = 30) -> PairedRounds:
 
 
 def _passed_verdict(policy: GatePolicy) -> GateComparison:
-    def no_remeasure(suspects: object) -> list[object]:
+    def no_remeasure(suspects: object, look: object) -> list[object]:
         raise AssertionError("a symmetric A/A pair must not be a suspect")
 
     [verdict], _ = judge_two_stage([_alternating_rounds()], no_remeasure, policy)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from harness.gate.build import Build
 from harness.gate.compare import GatePolicy, PairedRounds
 from harness.gate.config import GateConfig
 from harness.gate.gate import judge_measurements, targets_for
+from harness.gate.looks import Look
 from harness.gate.measure import Measurements, Target, measure_interleaved
 from harness.measure.engine import MeasurePlan
 from harness.results import GateOutcome, Impl
@@ -28,7 +29,7 @@ def test_every_built_in_target_has_its_fallback_side() -> None:
     assert Target("count_vowels", "w").impls == (Impl.RUST, Impl.PYTHON)
 
 
-def _no_remeasure(suspects: Sequence[PairedRounds]) -> Sequence[PairedRounds | str]:
+def _no_remeasure(suspects: Sequence[PairedRounds], look: Look) -> Sequence[PairedRounds | str]:
     return [f"not remeasured: {suspect.function}" for suspect in suspects]
 
 

@@ -16,6 +16,7 @@ from scipy import stats
 from harness.gate.compare import GatePolicy, PairedRounds
 from harness.gate.config import ConfigError, load_config, parse_config
 from harness.gate.gate import unconfirmed_reason
+from harness.gate.looks import Look, look_rounds
 from harness.gate.outcome import CannotJudgeCode
 from harness.gate.two_stage import (
     NOT_CLEARED,
@@ -35,6 +36,7 @@ POLICY = GatePolicy()  # the shipped defaults: alpha 5%, minimum effect 5%, scre
 # The simulations: the same rules with fewer bootstrap resamples (they only refine stage 2's interval).
 SIMULATION_POLICY = replace(POLICY, bootstrap_resamples=300)
 CONFIRM_ROUNDS = confirm_rounds(POLICY, SCREEN_ROUNDS)
+FIRST_LOOK = Look(0)
 
 
 class Suite:
@@ -83,9 +85,12 @@ class Suite:
     def screen(self) -> list[PairedRounds]:
         return self.rounds(list(self.shifts), SCREEN_ROUNDS)
 
-    def remeasure(self, suspects: Sequence[PairedRounds]) -> list[PairedRounds | str]:
+    def remeasure(
+        self, suspects: Sequence[PairedRounds], look: Look = FIRST_LOOK
+    ) -> list[PairedRounds | str]:
         """Fresh, independent rounds of each suspect: what stage 2's new worker processes give."""
-        return list(self.rounds([suspect.function for suspect in suspects], CONFIRM_ROUNDS))
+        rounds = look_rounds(CONFIRM_ROUNDS, look.index)
+        return list(self.rounds([suspect.function for suspect in suspects], rounds))
 
 
 def _null_suite(rng: np.random.Generator) -> Suite:
@@ -119,7 +124,7 @@ def test_deciding_on_the_screens_own_rounds_would_cry_wolf() -> None:
         by_name = {comparison.function: comparison for comparison in screen}
 
         def same_rounds(
-            suspects: Sequence[PairedRounds], by_name: dict[str, PairedRounds] = by_name
+            suspects: Sequence[PairedRounds], look: Look, by_name: dict[str, PairedRounds] = by_name
         ) -> list[PairedRounds | str]:
             return [by_name[suspect.function] for suspect in suspects]
 
@@ -226,9 +231,9 @@ def test_budget_confirms_the_most_extreme_suspects_and_cannot_judge_the_rest() -
     suite = Suite(rng, shifts, [0.005] * len(shifts), outlier_rate=0.0)
     asked: list[str] = []
 
-    def remeasure(suspects: Sequence[PairedRounds]) -> list[PairedRounds | str]:
+    def remeasure(suspects: Sequence[PairedRounds], look: Look) -> list[PairedRounds | str]:
         asked.extend(s.function for s in suspects)
-        return suite.remeasure(suspects)
+        return suite.remeasure(suspects, look)
 
     verdicts, decision = judge_two_stage(suite.screen(), remeasure, POLICY)
     assert len(decision.suspects) == len(shifts)
@@ -248,7 +253,7 @@ def test_budget_confirms_the_most_extreme_suspects_and_cannot_judge_the_rest() -
 def test_a_suspect_that_cannot_be_remeasured_cannot_be_judged() -> None:
     rng = np.random.default_rng(6)
     suite = Suite(rng, [0.3], [0.01])
-    failed: Remeasure = lambda suspects: ["candidate: worker died"] * len(suspects)  # noqa: E731
+    failed: Remeasure = lambda suspects, look: ["candidate: worker died"] * len(suspects)  # noqa: E731
     (verdict,), _ = judge_two_stage(suite.screen(), failed, POLICY)
     assert verdict.outcome is GateOutcome.CANNOT_JUDGE
     assert "worker died" in verdict.detail
@@ -262,14 +267,14 @@ def test_remeasure_must_answer_every_suspect() -> None:
     rng = np.random.default_rng(8)
     suite = Suite(rng, [0.3], [0.01])
     with pytest.raises(ValueError, match="1 suspects"):
-        decide_two_stage(suite.screen(), lambda suspects: [], POLICY)
+        decide_two_stage(suite.screen(), lambda suspects, look: [], POLICY)
 
 
 def test_no_suspects_means_no_stage_two() -> None:
     rng = np.random.default_rng(9)
     suite = Suite(rng, [0.0, -0.2], [0.01, 0.01])
 
-    def never(suspects: Sequence[PairedRounds]) -> list[PairedRounds | str]:
+    def never(suspects: Sequence[PairedRounds], look: Look) -> list[PairedRounds | str]:
         raise AssertionError("stage 2 ran without suspects")
 
     decision = decide_two_stage(suite.screen(), never, POLICY)

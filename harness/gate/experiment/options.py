@@ -8,6 +8,7 @@ from pathlib import Path
 
 from harness.functions.pairs.workload_types import DEFAULT_SCRATCH, Mode
 from harness.gate.config import GateConfig, load_config
+from harness.gate.looks import ONE_LOOK, Stage2Looks
 from harness.gate.measure import Target
 from harness.measure.engine import MeasurePlan, Purpose, plan_for
 from harness.results import GateComparison, GateOutcome, Impl
@@ -38,6 +39,7 @@ class ExperimentOptions:
     side: Impl = Impl.PYTHON  # which side of the target gets the busy loop
     instructions: bool = False
     instruction_change: float = 0.02
+    stage2: Stage2Looks = ONE_LOOK  # --stage2-looks, --stage2-budget: the sequential stage 2
 
     def __post_init__(self) -> None:
         functions = [target.function for target in self.targets]

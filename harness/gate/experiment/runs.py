@@ -20,7 +20,7 @@ from harness.gate.experiment.options import (
 )
 from harness.gate.experiment.outputs import RunLog
 from harness.gate.experiment.sizing import Sizing, initial_sizing, patched_build, sized_patched_build
-from harness.gate.gate import judge_measurements, remeasure_on, targets_for
+from harness.gate.gate import judge_run, remeasure_on, targets_for
 from harness.gate.instructions import InstructionCountError, InstructionJob, count_instructions
 from harness.gate.measure import Measurements, Target, measure_interleaved
 from harness.gate.noise_floors import machine_fingerprint_here, noise_floors
@@ -159,7 +159,10 @@ def _one_run(base: Build, candidate: Build, setting: _Setting) -> tuple[Measurem
         policy=options.config.policy,
         progress=setting.progress,
     )
-    return measurements, judge_measurements(measurements, options.config, setting.floors, remeasure=remeasure)
+    judged = judge_run(
+        measurements, options.config, setting.floors, remeasure=remeasure, looks=options.stage2
+    )
+    return measurements, judged.comparisons
 
 
 def _suite(options: ExperimentOptions) -> list[Target]:
