@@ -3,9 +3,11 @@
 The physical floor of a workload (``harness.measure.floors``, docs/floors.md) is the least work its semantics
 require, done in Rust with no Python; it does not call ``sky_rs``, so the base and the candidate share one
 floor, measured once per gate run. A Rust time comparison *drifts* when the candidate's Rust time / floor
-exceeds the base's by more than the comparison's minimum effect (the threshold of the timing verdicts): the
-Rust side moved away from a floor that did not move. A drift is a warning only: it never changes a verdict
-or the exit code. A floor bench that cannot run is said (``not_checked``), never silently dropped.
+exceeds the base's by more than the comparison's minimum effect (the threshold of the timing verdicts) and
+the comparison's own paired interval of the change lies wholly above no change: the Rust side moved away from
+a floor that did not move. The interval matters: the two medians alone moved +5.6% between two builds of the
+same Rust code in a CI gate here (the paired change was +3.0% [-4.0%, +10.8%]), a warning about nothing.
+A drift is a warning only: it never changes a verdict or the exit code. A floor bench that cannot run is said (``not_checked``), never silently dropped.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class FloorDrift:
     base_floor_ns: float
     candidate_floor_ns: float  # the gate measures one floor for both builds
     threshold: float  # the comparison's minimum effect (0.05 = 5%)
+    change_ci_low: float  # the lower end of the comparison's paired interval of candidate / base
 
     @property
     def base_ratio(self) -> float:
@@ -50,8 +53,9 @@ class FloorDrift:
 
     @property
     def drifted(self) -> bool:
-        """The candidate's Rust / floor grew beyond the base's by more than the minimum effect."""
-        return self.candidate_ratio > self.base_ratio * (1 + self.threshold)
+        """The candidate's Rust / floor grew beyond the base's by more than the minimum effect, and the
+        paired interval of the change says it grew at all."""
+        return self.candidate_ratio > self.base_ratio * (1 + self.threshold) and self.change_ci_low > 1.0
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +68,7 @@ class FloorDrift:
             "base_ratio": self.base_ratio,
             "candidate_ratio": self.candidate_ratio,
             "threshold": self.threshold,
+            "change_ci_low": self.change_ci_low,
             "drifted": self.drifted,
         }
 
@@ -129,6 +134,7 @@ def judge_floor_drift(
                 base_floor_ns=floor.median_ns,
                 candidate_floor_ns=floor.median_ns,
                 threshold=effect_threshold(policy, noise_floors.get(comparison_key(comparison))),
+                change_ci_low=comparison.ci_low,
             )
         )
     return FloorDriftCheck(pairs=tuple(pairs), without_floor=tuple(without))

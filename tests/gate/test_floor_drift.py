@@ -38,9 +38,17 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _drift(
-    base_rust: float, candidate_rust: float, base_floor: float = 100.0, candidate_floor: float = 100.0
+    base_rust: float,
+    candidate_rust: float,
+    base_floor: float = 100.0,
+    candidate_floor: float = 100.0,
+    change_ci_low: float | None = None,
 ) -> FloorDrift:
-    return FloorDrift("f", "w", base_rust, candidate_rust, base_floor, candidate_floor, threshold=0.05)
+    # By default the paired interval's low end is the medians' ratio (a change with no spread).
+    low = candidate_rust / base_rust if change_ci_low is None else change_ci_low
+    return FloorDrift(
+        "f", "w", base_rust, candidate_rust, base_floor, candidate_floor, threshold=0.05, change_ci_low=low
+    )
 
 
 def _time(
@@ -72,6 +80,13 @@ def test_drift_when_the_rust_side_moves_away_from_its_floor_beyond_the_effect() 
 
 def test_no_drift_when_rust_and_floor_move_together() -> None:
     assert not _drift(200.0, 240.0, base_floor=100.0, candidate_floor=120.0).drifted
+
+
+def test_no_drift_when_the_paired_interval_reaches_no_change() -> None:
+    # The medians moved +12%, but the paired change's interval reaches below 1: noise, no warning.
+    assert not _drift(200.0, 224.0, change_ci_low=0.96).drifted
+    assert not _drift(200.0, 224.0, change_ci_low=1.0).drifted
+    assert _drift(200.0, 224.0, change_ci_low=1.01).drifted
 
 
 def test_no_drift_within_the_effect_or_towards_the_floor() -> None:
