@@ -7,7 +7,8 @@ exceeds the base's by more than the comparison's minimum effect (the threshold o
 the comparison's own paired interval of the change lies wholly above no change: the Rust side moved away from
 a floor that did not move. The interval matters: the two medians alone moved +5.6% between two builds of the
 same Rust code in a CI gate here (the paired change was +3.0% [-4.0%, +10.8%]), a warning about nothing.
-A drift is a warning only: it never changes a verdict or the exit code. A floor bench that cannot run is said (``not_checked``), never silently dropped.
+A drift is a warning only: it never changes a verdict or the exit code. A floor bench that cannot run is
+said (``not_checked``), never silently dropped.
 """
 
 from __future__ import annotations
