@@ -22,6 +22,7 @@ from harness.functions.pairs.workload_types import Mode, Workload
 from harness.functions.registry import build_registry
 from harness.gate.compare import GatePolicy, effect_threshold
 from harness.gate.outcome import comparison_key
+from harness.inputs import one_line
 from harness.measure.criterion import CriterionError
 from harness.measure.floors import run_floors
 from harness.results import GateComparison, GateOutcome, Impl, NativeEstimate
@@ -174,7 +175,7 @@ def check_floor_drift(
     try:
         floors = run(workloads)
     except (CriterionError, OSError, ValueError) as error:
-        return FloorDriftCheck(not_checked=" ".join(str(error).split())[:300] or type(error).__name__)
+        return FloorDriftCheck(not_checked=one_line(str(error)) or type(error).__name__)
     return judge_floor_drift(comparisons, floors, policy=policy, noise_floors=noise_floors)
 
 
