@@ -124,7 +124,6 @@ class _Suspect:
     def confirmation(
         self, outcome: GateOutcome, verdict: str, policy: GatePolicy, looks: Stage2Looks, family: int
     ) -> Confirmation:
-        assert self.estimate is not None  # judged at least once
         total = sum(self.rounds)
         detail = f"{verdict}; {total} fresh rounds, {policy.correction} over {family} suspect(s)"
         if looks.sequential:
