@@ -49,34 +49,53 @@ fn write_base36_u64(mut value: u64, digits: &mut [u8]) {
     }
 }
 
-fn base36_of_u128(value: u128) -> String {
-    // A u128 division is a slow library call, so split once into u64 pieces of 12 digits each (the top piece
-    // is below 36) and convert those with native division.
-    let low = (value % BASE36_POW12) as u64;
-    let rest = value / BASE36_POW12;
-    let middle = (rest % BASE36_POW12) as u64;
-    let high = (rest / BASE36_POW12) as u64;
-    let mut digits = [b'0'; MAX_U128_BASE36_DIGITS];
-    write_base36_u64(high, &mut digits[..1]);
-    write_base36_u64(middle, &mut digits[1..13]);
-    write_base36_u64(low, &mut digits[13..]);
-    let first_significant = digits.iter().position(|&d| d != b'0').unwrap_or(MAX_U128_BASE36_DIGITS - 1);
-    digits[first_significant..].iter().map(|&digit| char::from(digit)).collect()
+/// The base-36 digits of a `base36_encode` result: held on the stack when the value fits a u128 (every
+/// md5 or uuid), so the common call allocates nothing before Python's `str` is made from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base36Text {
+    Short { digits: [u8; MAX_U128_BASE36_DIGITS], first_significant: usize },
+    Long(String),
 }
 
-/// Whether the text is plain hex digits, short enough for the u128 path.
-fn is_short_plain_hex(text: &str) -> bool {
-    !text.is_empty() && text.len() <= MAX_U128_HEX_DIGITS && text.bytes().all(|b| b.is_ascii_hexdigit())
+impl Base36Text {
+    pub fn as_str(&self) -> &str {
+        match self {
+            // The digits are ASCII, so this never falls back.
+            Base36Text::Short { digits, first_significant } => {
+                std::str::from_utf8(&digits[*first_significant..]).unwrap_or_default()
+            }
+            Base36Text::Long(text) => text,
+        }
+    }
+}
+
+fn base36_of_u128(value: u128) -> Base36Text {
+    // A u128 division is a slow library call, so split into u64 pieces of 12 digits each (the top piece is
+    // below 36) with one division per piece, the remainders by multiplication, and convert those with
+    // native division.
+    let rest = value / BASE36_POW12;
+    let high = rest / BASE36_POW12;
+    let mut digits = [b'0'; MAX_U128_BASE36_DIGITS];
+    write_base36_u64(high as u64, &mut digits[..1]);
+    write_base36_u64((rest - high * BASE36_POW12) as u64, &mut digits[1..13]);
+    write_base36_u64((value - rest * BASE36_POW12) as u64, &mut digits[13..]);
+    let first_significant = digits.iter().position(|&d| d != b'0').unwrap_or(MAX_U128_BASE36_DIGITS - 1);
+    Base36Text::Short { digits, first_significant }
+}
+
+/// The value of plain hex digits short enough for a u128 (at most 32: shifting them in cannot overflow),
+/// parsed in one pass; None for anything else.
+fn short_plain_hex(text: &str) -> Option<u128> {
+    if text.is_empty() || text.len() > MAX_U128_HEX_DIGITS {
+        return None;
+    }
+    text.bytes()
+        .try_fold(0u128, |value, digit| Some((value << 4) | u128::from(char::from(digit).to_digit(16)?)))
 }
 
 /// Lower-case base-36 digits of `int(hex_str, 16)` at arbitrary precision (spec 2.4).
-pub fn base36_encode(hex_str: &str) -> Result<String, Base36Error> {
-    if is_short_plain_hex(hex_str) {
-        // At most 32 hex digits: shifting them in cannot overflow.
-        let value = hex_str
-            .bytes()
-            .filter_map(|digit| char::from(digit).to_digit(16))
-            .fold(0u128, |value, digit| (value << 4) | u128::from(digit));
+pub fn base36_encode(hex_str: &str) -> Result<Base36Text, Base36Error> {
+    if let Some(value) = short_plain_hex(hex_str) {
         return Ok(base36_of_u128(value));
     }
     if !hex_str.is_ascii() {
@@ -88,7 +107,7 @@ pub fn base36_encode(hex_str: &str) -> Result<String, Base36Error> {
     if negative && magnitude != BigUint::ZERO {
         return Err(Base36Error::Negative);
     }
-    Ok(magnitude.to_str_radix(36))
+    Ok(Base36Text::Long(magnitude.to_str_radix(36)))
 }
 
 /// Whether `float.is_integer()` holds: finite with no fractional part.
@@ -270,7 +289,7 @@ mod tests {
             ("-0", "0"),
         ];
         for (hex, expected) in cases {
-            assert_eq!(base36_encode(hex).as_deref(), Ok(expected), "{hex:?}");
+            assert_eq!(base36_encode(hex).as_ref().map(Base36Text::as_str), Ok(expected), "{hex:?}");
         }
     }
 
@@ -280,11 +299,21 @@ mod tests {
         for _ in 0..200 {
             let text = format!("{value:x}");
             let expected = BigUint::from(value).to_str_radix(36);
-            assert_eq!(base36_encode(&text), Ok(expected), "{text}");
+            assert_eq!(
+                base36_encode(&text).as_ref().map(Base36Text::as_str),
+                Ok(expected.as_str()),
+                "{text}"
+            );
             value = value.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         }
-        assert_eq!(base36_encode(&format!("{:x}", u128::MAX)).as_deref(), Ok("f5lxx1zz5pnorynqglhzmsp33"));
-        assert_eq!(base36_encode("00000000000000000000000000000000").as_deref(), Ok("0"));
+        assert_eq!(
+            base36_encode(&format!("{:x}", u128::MAX)).as_ref().map(Base36Text::as_str),
+            Ok("f5lxx1zz5pnorynqglhzmsp33")
+        );
+        assert_eq!(
+            base36_encode("00000000000000000000000000000000").as_ref().map(Base36Text::as_str),
+            Ok("0")
+        );
     }
 
     #[test]

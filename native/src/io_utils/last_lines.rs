@@ -330,25 +330,31 @@ impl TailLines {
 
     /// Hands each complete line read so far to `emit`: its bytes, with the `\n` unless it is the last, and
     /// whether it is the last. A trailing newline ends the last line; it does not start another. A line whose
-    /// `\n` ends the bytes read waits for the next window, which tells whether it is the last.
-    pub fn drain_lines<E>(&mut self, mut emit: impl FnMut(&[u8], bool) -> Result<(), E>) -> Result<(), E> {
+    /// `\n` ends the bytes read waits for the next window, which tells whether it is the last. The bytes are
+    /// handed out mutable: they are dropped once handed out, so `line_text` may rewrite them in place.
+    pub fn drain_lines<E>(
+        &mut self,
+        mut emit: impl FnMut(&mut [u8], bool) -> Result<(), E>,
+    ) -> Result<(), E> {
         let at_end = self.is_read();
         let mut start = 0;
-        for newline in memchr::memchr_iter(b'\n', &self.pending) {
+        while let Some(offset) = memchr::memchr(b'\n', &self.pending[start..]) {
+            let newline = start + offset;
             let ends_the_bytes = newline + 1 == self.pending.len();
             if ends_the_bytes && !at_end {
                 break;
             }
             if ends_the_bytes {
-                emit(&self.pending[start..newline], true)?;
+                emit(&mut self.pending[start..newline], true)?;
             } else {
-                emit(&self.pending[start..=newline], false)?;
+                emit(&mut self.pending[start..=newline], false)?;
             }
             start = newline + 1;
         }
         if at_end && start < self.pending.len() {
-            emit(&self.pending[start..], true)?;
-            start = self.pending.len();
+            let end = self.pending.len();
+            emit(&mut self.pending[start..end], true)?;
+            start = end;
         }
         self.pending.drain(..start);
         Ok(())
@@ -357,27 +363,38 @@ impl TailLines {
 
 /// A line as SkyPilot returns it (spec 2.1 step 7): decoded, every trailing `\r` removed, `'\n'` added unless
 /// it is the last. `line` holds its bytes with their `\n` unless it is the last (as `drain_lines` gives it);
-/// the result borrows them where they already read that way.
+/// the result borrows them wherever the text is its bytes: ASCII in any of the three codecs, or valid UTF-8
+/// in UTF-8. A CRLF line is made so in place (its `\n` written over its first trailing `\r`), so Windows
+/// line ends cost no copy either.
 pub fn line_text(
-    line: &[u8],
+    line: &mut [u8],
     is_last: bool,
     encoding: Encoding,
     errors: DecodeErrors,
 ) -> Result<Cow<'_, str>, SkyError> {
-    let bytes = &line[..line.len() - usize::from(!is_last)];
-    let kept = bytes.len() - bytes.iter().rev().take_while(|&&b| b == b'\r').count();
-    if kept == bytes.len() && (encoding == Encoding::Utf8 || line.is_ascii()) {
-        // ASCII reads the same in all three codecs, and valid UTF-8 needs no decoding in UTF-8: then the
-        // bytes with their '\n' are the line.
-        if let Ok(text) = std::str::from_utf8(line) {
-            return Ok(Cow::Borrowed(text));
-        }
+    let body_bytes = line.len() - usize::from(!is_last);
+    let kept = body_bytes - line[..body_bytes].iter().rev().take_while(|&&b| b == b'\r').count();
+    let plain = if encoding == Encoding::Utf8 {
+        std::str::from_utf8(&line[..kept]).is_ok()
+    } else {
+        line[..kept].is_ascii()
+    };
+    if plain {
+        let text_bytes = if is_last {
+            kept
+        } else {
+            line[kept] = b'\n';
+            kept + 1
+        };
+        let text = &line[..text_bytes];
+        // SAFETY: `line[..kept]` was just checked to be valid UTF-8 (ASCII, for the other two codecs), and
+        // what follows it in `text` is at most the one ASCII byte `\n`: the whole is valid UTF-8. Checking it
+        // again would double the cost of the check on every line.
+        return Ok(Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(text) }));
     }
-    // Stripping the '\r's before decoding is the same as after when the bytes decode as they are; an
-    // invalid line is decoded whole, so a strict error names the same bytes as Python's.
-    let plain =
-        if encoding == Encoding::Utf8 { std::str::from_utf8(bytes).is_ok() } else { bytes.is_ascii() };
-    let mut text = decode(if plain { &bytes[..kept] } else { bytes }, encoding, errors)?;
+    // An invalid line is decoded whole, '\r's included, so a strict error names the same bytes as Python's;
+    // the '\r's are cut after decoding, where they are still the text's last characters.
+    let mut text = decode(&line[..body_bytes], encoding, errors)?;
     text.truncate(text.trim_end_matches('\r').len());
     if !is_last {
         push_fallibly(&mut text, "\n")?;

@@ -184,13 +184,34 @@ fn a_long_tail_is_read_in_windows_and_a_line_across_them_is_whole() {
 
 #[test]
 fn line_text_borrows_plain_lines_and_strips_carriage_returns() {
-    let borrowed = line_text(b"ab\n", false, Encoding::Utf8, DecodeErrors::Strict).expect("text");
-    assert!(matches!(borrowed, Cow::Borrowed("ab\n")));
-    let stripped = line_text(b"ab\r\r\n", false, Encoding::Latin1, DecodeErrors::Strict).expect("text");
-    assert_eq!(stripped, "ab\n");
-    assert_eq!(
-        line_text(b"caf\xe9\r", true, Encoding::Latin1, DecodeErrors::Strict).expect("text"),
-        "caf\u{e9}"
+    let text_of = |line: &[u8], is_last: bool, encoding: Encoding| {
+        let mut bytes = line.to_vec();
+        match line_text(&mut bytes, is_last, encoding, DecodeErrors::Strict).expect("text") {
+            Cow::Borrowed(text) => (text.to_string(), true),
+            Cow::Owned(text) => (text, false),
+        }
+    };
+    assert_eq!(text_of(b"ab\n", false, Encoding::Utf8), ("ab\n".to_string(), true));
+    // A CRLF line is rewritten in place: no copy, in every codec its bytes are ASCII in.
+    assert_eq!(text_of(b"ab\r\r\n", false, Encoding::Latin1), ("ab\n".to_string(), true));
+    assert_eq!(text_of("caf\u{e9}\r\n".as_bytes(), false, Encoding::Utf8), ("caf\u{e9}\n".to_string(), true));
+    assert_eq!(text_of(b"ab\r\r", true, Encoding::Ascii), ("ab".to_string(), true));
+    // Bytes that are not their own text are decoded into a new string.
+    assert_eq!(text_of(b"caf\xe9\r", true, Encoding::Latin1), ("caf\u{e9}".to_string(), false));
+    assert_eq!(text_of(b"caf\xe9\r\n", false, Encoding::Latin1), ("caf\u{e9}\n".to_string(), false));
+}
+
+#[test]
+fn an_invalid_crlf_line_is_decoded_whole_and_then_stripped() {
+    let mut bytes = b"a\xff\r\r\n".to_vec();
+    let text = line_text(&mut bytes, false, Encoding::Utf8, DecodeErrors::Replace).expect("text");
+    assert_eq!(text, "a\u{fffd}\n");
+    let mut bytes = b"a\xff\r\n".to_vec();
+    let error = line_text(&mut bytes, false, Encoding::Utf8, DecodeErrors::Strict).expect_err("strict");
+    // Python's strict error names the bytes of the line as read, its '\r' included.
+    assert!(
+        matches!(&error, SkyError::UnicodeDecode { input, start: 1, end: 2, .. } if input == b"a\xff\r"),
+        "{error:?}"
     );
 }
 

@@ -2,7 +2,7 @@
 
 use super::arguments::{clamped_i64, OptionalArg};
 use crate::errors::{try_copy, SkyError};
-use crate::string_utils::{self, Base36Error, Truncation};
+use crate::string_utils::{self, Base36Error, Base36Text, Truncation};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::string::PyStringData;
@@ -15,7 +15,7 @@ const MAX_RUST_PRECISION: i64 = 1000;
 
 /// Base-36 digits of the text `int(x, 16)` would parse: `str`, or ASCII `bytes`/`bytearray`, read in place;
 /// invalid text (lone surrogates, non-UTF-8 bytes) is `InvalidLiteral`.
-fn base36_of(hex_str: &Bound<'_, PyAny>) -> PyResult<Result<String, Base36Error>> {
+fn base36_of(hex_str: &Bound<'_, PyAny>) -> PyResult<Result<Base36Text, Base36Error>> {
     let encode = |bytes: &[u8]| match std::str::from_utf8(bytes) {
         Ok(text) if text.is_ascii() => string_utils::base36_encode(text),
         _ => Err(Base36Error::InvalidLiteral),
@@ -37,7 +37,7 @@ fn base36_of(hex_str: &Bound<'_, PyAny>) -> PyResult<Result<String, Base36Error>
 #[pyfunction]
 pub fn base36_encode<'py>(py: Python<'py>, hex_str: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
     let error = match base36_of(hex_str)? {
-        Ok(digits) => return PyString::from_bytes(py, digits.as_bytes()),
+        Ok(digits) => return Ok(PyString::new(py, digits.as_str())),
         Err(Base36Error::Memory) => return Err(SkyError::Memory.into()),
         Err(error) => error,
     };
