@@ -159,10 +159,13 @@ def test_a_missing_stress_ng_is_named_with_its_install(
         pytest.fail("the block must not run without its neighbour")
 
 
+# A parent started by a non-interactive shell in the background (`nohup bash .ci/run &`) inherits SIGINT
+# ignored, and Python then keeps it ignored; the parent takes Ctrl-C as a terminal's foreground job would.
 _PARENT = """
-import sys, time
+import signal, sys, time
 from pathlib import Path
 from harness.measure.neighbour import running_neighbour
+signal.signal(signal.SIGINT, signal.default_int_handler)
 with running_neighbour(sys.argv[1], Path(sys.argv[2])) as run:
     print(run.pid, flush=True)
     time.sleep(600)

@@ -4,10 +4,20 @@ are ignored, and nothing of it outlives the command."""
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 
 import pytest
 
 from harness import interrupts
+
+
+@pytest.fixture(autouse=True)
+def _sigint_raises_keyboard_interrupt() -> Iterator[None]:
+    # A runner started in the background by a non-interactive shell (`nohup bash .ci/run &`) inherits SIGINT
+    # ignored, and Python keeps it so; these tests need Python's own handler, as a terminal session has it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def _press() -> None:
