@@ -4,6 +4,7 @@ use super::arguments::{clamped_i64, OptionalArg};
 use crate::errors::{try_copy, SkyError};
 use crate::string_utils::{self, Base36Error, Base36Text, Truncation};
 use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::string::PyStringData;
 use pyo3::types::{PyByteArray, PyBytes, PyFloat, PyInt, PySlice, PyString};
@@ -119,13 +120,24 @@ fn plan_in_place(text: &Bound<'_, PyString>, max_length: i64, middle: bool) -> P
     })
 }
 
-/// `head + '...' + tail` of ASCII text in one fallible buffer.
+/// `head + '...' + tail` of ASCII text, written straight into a new str's own buffer (as CPython's
+/// `str.join` does): no Rust buffer to allocate and free, no UTF-8 check of bytes known to be ASCII.
 fn join_ascii<'py>(py: Python<'py>, ascii: &[u8], head: usize, tail: usize) -> PyResult<Bound<'py, PyAny>> {
     let pieces = [&ascii[..head], string_utils::ELLIPSIS.as_bytes(), &ascii[ascii.len() - tail..]];
-    let mut joined = Vec::new();
-    joined.try_reserve_exact(pieces.iter().map(|piece| piece.len()).sum()).map_err(SkyError::from)?;
-    pieces.iter().for_each(|piece| joined.extend_from_slice(piece));
-    Ok(PyString::from_bytes(py, &joined)?.into_any())
+    let length = pieces.iter().map(|piece| piece.len()).sum::<usize>();
+    let size = ffi::Py_ssize_t::try_from(length).map_err(|_| SkyError::Memory)?;
+    // SAFETY: PyUnicode_New(size, 127) returns a new compact ASCII str of `size` bytes (plus its NUL) that
+    // nothing else references yet, or NULL with MemoryError set; every byte written is ASCII (`is_ascii`
+    // was checked by the caller, and '...' is ASCII), and exactly `length` bytes are written.
+    unsafe {
+        let joined = Bound::from_owned_ptr_or_err(py, ffi::PyUnicode_New(size, 127))?;
+        let mut cursor = ffi::PyUnicode_1BYTE_DATA(joined.as_ptr());
+        for piece in pieces {
+            std::ptr::copy_nonoverlapping(piece.as_ptr(), cursor, piece.len());
+            cursor = cursor.add(piece.len());
+        }
+        Ok(joined)
+    }
 }
 
 /// The cut string: ASCII assembled in Rust; anything else sliced by Python (lone surrogates survive).
