@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from harness.telemetry.config import (
 )
 
 if TYPE_CHECKING:
+    from harness.gate.config import GateConfig
     from harness.gate.looks import Stage2Looks
     from harness.measure.engine import MeasurePlan
 
@@ -140,6 +142,37 @@ def add_measure_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", type=Path, default=DEFAULT_CONFIG, help="gate settings (default: %(default)s)"
     )
+
+
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--alpha``, ``--min-effect``, ``--correction``: ``gate.toml``'s policy overridden for one command
+    (``gate``, ``experiment``: an experiment measures the policy the gate would run with)."""
+    parser.add_argument(
+        "--alpha", type=fraction_below_one, help="false-alarm rate over the suite (default: gate.toml)"
+    )
+    parser.add_argument(
+        "--min-effect",
+        type=fraction_below_one,
+        help="smallest timing change that fails, e.g. 0.05 (default: gate.toml)",
+    )
+    parser.add_argument("--correction", choices=("holm", "bh"), help="multiple-comparison correction")
+
+
+def gate_config(args: argparse.Namespace) -> GateConfig:
+    """``--config``'s gate.toml with the policy flags of ``add_policy_arguments`` applied over it."""
+    from harness.gate.config import load_config  # noqa: PLC0415
+
+    config = load_config(args.config)
+    overrides = {
+        name: value
+        for name, value in (
+            ("alpha", args.alpha),
+            ("min_effect", args.min_effect),
+            ("correction", args.correction),
+        )
+        if value is not None
+    }
+    return replace(config, policy=replace(config.policy, **overrides)) if overrides else config
 
 
 def measure_plan(args: argparse.Namespace) -> MeasurePlan:

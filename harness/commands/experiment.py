@@ -12,9 +12,11 @@ from harness.commands.arguments import (
     Subparsers,
     add_measure_arguments,
     add_neighbour_argument,
+    add_policy_arguments,
     add_stage2_arguments,
     bounded_float,
     comma_separated,
+    gate_config,
     measure_plan,
     mode_of,
     non_negative_int,
@@ -23,9 +25,9 @@ from harness.commands.arguments import (
 )
 from harness.functions.registry import FUNCTIONS, UnknownNameError
 from harness.gate.build import BuildError, repo_root
-from harness.gate.config import ConfigError, load_config
+from harness.gate.config import ConfigError
 from harness.gate.experiment.options import DEFAULT_TARGETS, EXPERIMENTS_DIR, ExperimentOptions
-from harness.gate.experiment.outputs import RunLog, machine_description, write_results
+from harness.gate.experiment.outputs import RunLog, machine_description, settings_summary, write_results
 from harness.gate.experiment.patch import PatchError
 from harness.gate.experiment.runs import run_experiment
 from harness.gate.instructions import InstructionCountError
@@ -83,6 +85,7 @@ def register(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     parser.add_argument("--out", type=Path, help="results folder (default: reports/experiments/<UTC time>)")
     add_measure_arguments(parser)
     add_stage2_arguments(parser)
+    add_policy_arguments(parser)
     add_engine_arguments(parser)
     add_neighbour_argument(parser)
     parser.set_defaults(handler=experiment_command)
@@ -128,7 +131,7 @@ def experiment_options(arguments: argparse.Namespace, repo: Path, out_dir: Path)
         mode=mode_of(arguments),
         only=only_of(arguments),
         plan=replace(engine_plan(arguments, measure_plan(arguments)), memory_calls=0),
-        config=load_config(arguments.config),
+        config=gate_config(arguments),
         calibration=arguments.calibration,
         use_calibration=not arguments.no_calibration,
         scratch=arguments.scratch.resolve(),
@@ -158,9 +161,11 @@ def experiment_command(arguments: argparse.Namespace) -> int:
     except (BuildError, GateToolError, WorkerError, InstructionCountError, NeighbourError, OSError) as error:
         print(f"experiment: tool error: {error}", file=sys.stderr)
         return ExitCode.USAGE_OR_TOOL_ERROR
-    RunLog(out_dir).write_raw({"kind": "neighbour", "neighbour": neighbour.record.to_json_dict()})
+    log = RunLog(out_dir)
+    log.write_raw({"kind": "neighbour", "neighbour": neighbour.record.to_json_dict()})
+    log.write_raw({"kind": "settings", "settings": settings_summary(options)})
     csv_path, markdown_path = write_results(
-        rows, out_dir, machine_description(options.repo), neighbour.record
+        rows, out_dir, machine_description(options.repo), neighbour.record, settings_summary(options)
     )
     print(markdown_path.read_text(encoding="utf-8"))
     print(f"wrote {csv_path}, {markdown_path}, {out_dir / 'runs.jsonl'}")

@@ -16,11 +16,12 @@ from harness.commands.arguments import (
     Subparsers,
     add_measure_arguments,
     add_neighbour_argument,
+    add_policy_arguments,
     add_stage2_arguments,
     add_telemetry_arguments,
     bounded_float,
     bounded_int,
-    fraction_below_one,
+    gate_config,
     measure_plan,
     mode_of,
     only_of,
@@ -31,7 +32,7 @@ from harness.functions.pairs.workload_types import Mode
 from harness.functions.registry import UnknownNameError
 from harness.gate.build import BuildError, RefError, candidate_build, repo_root
 from harness.gate.calibrate import calibration_path, calibration_table, run_calibration, save_calibration
-from harness.gate.config import ConfigError, GateConfig, load_config
+from harness.gate.config import ConfigError, load_config
 from harness.gate.floor_drift import warning_lines
 from harness.gate.gate import GateOptions, run_gate, targets_for
 from harness.gate.instructions import InstructionCountError
@@ -104,13 +105,7 @@ def _register_gate(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     add_measure_arguments(gate)
     add_stage2_arguments(gate)
     gate.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
-    gate.add_argument(
-        "--alpha", type=fraction_below_one, help="false-alarm rate over the suite (default: gate.toml)"
-    )
-    gate.add_argument(
-        "--min-effect", type=fraction_below_one, help="smallest timing change that fails, e.g. 0.05"
-    )
-    gate.add_argument("--correction", choices=("holm", "bh"), help="multiple-comparison correction")
+    add_policy_arguments(gate)
     gate.add_argument("--calibration", type=Path, help="calibration file (default: this machine's, if any)")
     gate.add_argument("--no-calibration", action="store_true", help="ignore calibrated noise floors")
     gate.add_argument(
@@ -152,21 +147,6 @@ class GateCommandOptions:
     telemetry: TelemetryConfig
 
 
-def _gate_config(args: argparse.Namespace) -> GateConfig:
-    """gate.toml with the policy flags given on the command line applied over it."""
-    config = load_config(args.config)
-    overrides = {
-        name: value
-        for name, value in (
-            ("alpha", args.alpha),
-            ("min_effect", args.min_effect),
-            ("correction", args.correction),
-        )
-        if value is not None
-    }
-    return replace(config, policy=replace(config.policy, **overrides)) if overrides else config
-
-
 def gate_options(args: argparse.Namespace) -> GateCommandOptions:
     """The gate's typed options; a bad telemetry address or gate.toml fails here, before the measuring."""
     telemetry = telemetry_config(args)
@@ -179,7 +159,7 @@ def gate_options(args: argparse.Namespace) -> GateCommandOptions:
         mode=mode_of(args),
         only=only_of(args),
         plan=measure_plan(args),
-        config=_gate_config(args),
+        config=gate_config(args),
         calibration=args.calibration,
         use_calibration=not args.no_calibration,
         scratch=args.scratch,

@@ -8,6 +8,7 @@ import pytest
 
 from harness.cli import build_parser
 from harness.commands.experiment import experiment_options
+from harness.gate.experiment.outputs import results_markdown, settings_summary
 from harness.measure.engine import RoundStatistic, SideOrder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,3 +34,40 @@ def test_an_unknown_order_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
         build_parser().parse_args(["experiment", "--order", "shuffled"])
     assert stopped.value.code == 2
     assert "--order" in capsys.readouterr().err
+
+
+def test_the_policy_flags_override_gate_toml_as_the_gate_does(tmp_path: Path) -> None:
+    shipped = build_parser().parse_args(["experiment"])
+    lowered = build_parser().parse_args(["experiment", "--min-effect", "0.03", "--alpha", "0.01"])
+    shipped_policy = experiment_options(shipped, REPO, tmp_path).config.policy
+    lowered_policy = experiment_options(lowered, REPO, tmp_path).config.policy
+    assert shipped_policy.min_effect == 0.05  # gate.toml's
+    assert (lowered_policy.min_effect, lowered_policy.alpha) == (0.03, 0.01)
+    assert lowered_policy.correction == shipped_policy.correction  # what no flag names stays gate.toml's
+
+
+def test_the_results_name_the_settings_every_run_used(tmp_path: Path) -> None:
+    flags = [
+        "experiment",
+        "--min-effect",
+        "0.03",
+        "--no-calibration",
+        "--stage2-looks",
+        "3",
+        "--stage2-budget",
+        "120",
+    ]
+    options = experiment_options(build_parser().parse_args(flags), REPO, tmp_path)
+    assert settings_summary(options) == (
+        "Gate settings: default mode, minimum effect 3.0%, alpha 0.05 (holm), stage 2 up to 3 look(s), "
+        "no look after 120 s, calibration none, python side slowed."
+    )
+    markdown = results_markdown([], "test machine", settings=settings_summary(options))
+    assert "minimum effect 3.0%" in markdown.splitlines()[2]
+
+
+def test_a_minimum_effect_of_one_or_more_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["experiment", "--min-effect", "1.5"])
+    assert stopped.value.code == 2
+    assert "--min-effect" in capsys.readouterr().err

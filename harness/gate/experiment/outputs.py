@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import open_atomic_text, write_text_atomic
-from harness.gate.experiment.options import ResultRow, timing_regressions
+from harness.gate.experiment.options import ExperimentOptions, ResultRow, timing_regressions
 from harness.gate.measure import Target
 from harness.measure.environment import collect_environment
 from harness.measure.neighbour import NEIGHBOUR_CSV_COLUMNS, NeighbourRecord, NeighbourRun, csv_fields
@@ -60,8 +60,27 @@ _COLUMNS = (
 )  # fmt: skip
 
 
+def settings_summary(options: ExperimentOptions) -> str:
+    """The gate settings every run of the experiment used, one sentence: a rate means nothing without them."""
+    policy, stage2 = options.config.policy, options.stage2
+    budget = f", no look after {stage2.budget_s:g} s" if stage2.budget_s is not None else ""
+    if not options.use_calibration:
+        calibration = "none"
+    else:
+        calibration = str(options.calibration) if options.calibration else "this machine's, if any"
+    return (
+        f"Gate settings: {options.mode.value} mode, minimum effect {policy.min_effect:.1%}, alpha "
+        f"{policy.alpha:g} ({policy.correction}), stage 2 up to {stage2.looks} look(s){budget}, "
+        f"calibration {calibration}, {options.side.value} side slowed."
+    )
+
+
 def write_results(
-    rows: Sequence[ResultRow], out_dir: Path, machine: str, neighbour: NeighbourRecord | None = None
+    rows: Sequence[ResultRow],
+    out_dir: Path,
+    machine: str,
+    neighbour: NeighbourRecord | None = None,
+    settings: str = "",
 ) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, markdown_path = out_dir / "results.csv", out_dir / "results.md"
@@ -70,16 +89,17 @@ def write_results(
         writer.writerow((*_COLUMNS, *NEIGHBOUR_CSV_COLUMNS))
         for row in rows:
             writer.writerow([*(getattr(row, column) for column in _COLUMNS), *csv_fields(neighbour)])
-    write_text_atomic(markdown_path, results_markdown(rows, machine, neighbour))
+    write_text_atomic(markdown_path, results_markdown(rows, machine, neighbour, settings))
     return csv_path, markdown_path
 
 
 def results_markdown(
-    rows: Sequence[ResultRow], machine: str, neighbour: NeighbourRecord | None = None
+    rows: Sequence[ResultRow], machine: str, neighbour: NeighbourRecord | None = None, settings: str = ""
 ) -> str:
     lines = [
         f"Gate experiment on {machine}",
         "",
+        *([settings, ""] if settings else []),
         *([f"With {neighbour.summary()}.", ""] if neighbour is not None else []),
         "| kind | function / workload | injected | measured while sizing | runs | detected "
         "| runs with a false alarm | median measured | runs that cannot judge |",
