@@ -9,6 +9,7 @@ import pytest
 from harness.cli import build_parser
 from harness.commands.experiment import experiment_options
 from harness.gate.experiment.outputs import results_markdown, settings_summary
+from harness.gate.experiment.runs import suite_label
 from harness.measure.engine import RoundStatistic, SideOrder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,3 +72,15 @@ def test_a_minimum_effect_of_one_or_more_is_a_usage_error(capsys: pytest.Capture
         build_parser().parse_args(["experiment", "--min-effect", "1.5"])
     assert stopped.value.code == 2
     assert "--min-effect" in capsys.readouterr().err
+
+
+def test_an_aa_row_names_the_functions_only_kept(tmp_path: Path) -> None:
+    def label(*flags: str) -> str:
+        return suite_label(
+            experiment_options(build_parser().parse_args(["experiment", *flags]), REPO, tmp_path)
+        )
+
+    assert label() == "(whole suite)"
+    assert label("--only", "format_float", "--only", "get_cpu_count") == "(format_float, get_cpu_count)"
+    # the targets' functions are gated too, so they are named
+    assert label("--only", "hash_file") == "(hash_file, format_float, get_cpu_count)"

@@ -84,6 +84,15 @@ def test_base36_encode_negative_raises_value_error_without_hanging(module: str) 
     assert wrong == [], f"a negative value must raise ValueError (Decision 3): {wrong[:5]}"
 
 
+# Rust formats a float's text in a 64-byte stack buffer and takes a String beyond it: both sides of the edge.
+@pytest.mark.parametrize(
+    ("num", "precision"),
+    [(0.5, 61), (0.5, 62), (0.5, 63), (-0.5, 61), (-0.5, 62), (1e62, 1), (1e63, 1), (1e64, 1), (-1e63, 1)],
+)
+def test_format_float_matches_at_the_stack_buffer_edge(num: float, precision: int) -> None:
+    compare_call("format_float", num, precision)
+
+
 @PARITY_SETTINGS
 @given(
     num=st.one_of(gen.format_numbers, st.floats().map(np.float64)),

@@ -98,7 +98,7 @@ def _aa_runs(setting: _Setting) -> list[ResultRow]:
         return []
     return [
         ResultRow(
-            "A/A", "(whole suite)", "", 0.0, options.aa_runs, 0, alarms, None, cannot_judge_runs=unjudged
+            "A/A", suite_label(options), "", 0.0, options.aa_runs, 0, alarms, None, cannot_judge_runs=unjudged
         )
     ]
 
@@ -165,11 +165,21 @@ def _one_run(base: Build, candidate: Build, setting: _Setting) -> tuple[Measurem
     return measurements, judged.comparisons
 
 
-def _suite(options: ExperimentOptions) -> list[Target]:
+def _suite_functions(options: ExperimentOptions) -> tuple[str, ...]:
+    """The functions every run gates: ``--only``'s and the targets', or () for all of them."""
     if not options.only:
-        return targets_for(options.mode, ())
-    functions = tuple(dict.fromkeys((*options.only, *(t.function for t in options.targets))))
-    return targets_for(options.mode, functions)
+        return ()
+    return tuple(dict.fromkeys((*options.only, *(t.function for t in options.targets))))
+
+
+def _suite(options: ExperimentOptions) -> list[Target]:
+    return targets_for(options.mode, _suite_functions(options))
+
+
+def suite_label(options: ExperimentOptions) -> str:
+    """What an A/A row covered: the whole suite, or the functions ``--only`` kept."""
+    functions = _suite_functions(options)
+    return f"({', '.join(functions)})" if functions else "(whole suite)"
 
 
 def _is_target(comparison: GateComparison, target: Target, side: Impl) -> bool:
@@ -201,7 +211,7 @@ def _instruction_experiment(
         and b.instructions_per_call is not None
         and abs(b.instructions_per_call / max(a.instructions_per_call, 1.0) - 1) > threshold
     ]
-    rows = [ResultRow("instructions A/A", "(whole suite)", "", 0.0, 1, 0, int(bool(differing)), None)]
+    rows = [ResultRow("instructions A/A", suite_label(options), "", 0.0, 1, 0, int(bool(differing)), None)]
     log = RunLog(options.out_dir)
     log.write_raw({"kind": "instructions A/A", "over_threshold": differing,
                    "counts": [[a.job.key, a.instructions_per_call, b.instructions_per_call]
