@@ -173,7 +173,7 @@ fn pid_listed(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
 
 /// False for a thread id (Tgid != pid); when the status file is unreadable or has no usable Tgid line,
 /// psutil's fallback: whether `/proc` lists the pid.
-fn is_thread_group_leader(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
+pub fn is_thread_group_leader(pid: i32, proc_root: &Path) -> Result<bool, SkyError> {
     let status_path = proc_root.join(pid.to_string()).join("status");
     if let Some(tgid) = tgid_line(&status_path)?.as_deref().and_then(status_tgid) {
         return Ok(u32::try_from(pid).is_ok_and(|pid| tgid == BigUint::from(pid)));

@@ -109,38 +109,46 @@ fn checked_pid(pid: &Bound<'_, PyAny>) -> PyResult<Option<i32>> {
     if !pid.is_instance_of::<PyInt>() {
         return Err(super::arguments::not_an_integer(pid));
     }
-    if pid.le(0)? {
+    // An exact int is read once: its sign is its value's. A subclass (bool, or one that overrides `<=`)
+    // is compared through Python first, as the reference's `pid <= 0` does.
+    let exact = pid.is_exact_instance_of::<PyInt>();
+    let value = if exact { pid.extract::<i64>().ok() } else { None };
+    if value.map_or_else(|| pid.le(0), |value| Ok(value <= 0))? {
         return Ok(None);
     }
-    if pid.extract::<i64>().is_err() {
+    let Some(value) = value.or_else(|| pid.extract::<i64>().ok()) else {
         return Err(PyOverflowError::new_err("Python int too large to convert to C long"));
-    }
-    pid.extract::<i32>()
+    };
+    i32::try_from(value)
         .map(Some)
         .map_err(|_| PyOverflowError::new_err("signed integer is greater than maximum"))
 }
 
 /// `is_process_alive` with `/proc` injected; a root `os.listdir` cannot take raises its error only once the
-/// signal says the pid exists, as in Python (the status read before it swallows the error).
-fn process_alive(py: Python<'_>, pid: &Bound<'_, PyAny>, proc_root: StatPath) -> PyResult<bool> {
+/// signal says the pid exists, as in Python (the status read before it swallows the error). `kill(pid, 0)`
+/// does not block, so it runs with the GIL held (giving it up and taking it back costs more than the call);
+/// only a live pid's `/proc` read lets other threads run.
+fn process_alive(
+    py: Python<'_>,
+    pid: &Bound<'_, PyAny>,
+    proc_root: impl FnOnce() -> StatPath,
+) -> PyResult<bool> {
     let Some(pid) = checked_pid(pid)? else {
         return Ok(false);
     };
-    match proc_root {
-        StatPath::Usable(root) => Ok(py.detach(|| process_utils::is_process_alive_at(pid, &root.path))?),
-        StatPath::Unencodable(error) => {
-            if py.detach(|| process_utils::signal_reaches(pid))? {
-                return Err(error);
-            }
-            Ok(false)
-        }
+    if !process_utils::signal_reaches(pid)? {
+        return Ok(false);
+    }
+    match proc_root() {
+        StatPath::Usable(root) => Ok(py.detach(|| process_utils::is_thread_group_leader(pid, &root.path))?),
+        StatPath::Unencodable(error) => Err(error),
     }
 }
 
 /// `psutil.pid_exists` semantics on Linux (spec Decision 3): zombies alive, thread ids and pid <= 0 not.
 #[pyfunction]
 pub fn is_process_alive(py: Python<'_>, pid: &Bound<'_, PyAny>) -> PyResult<bool> {
-    process_alive(py, pid, StatPath::Usable(NamedPath::from(HOST_PROC_ROOT)))
+    process_alive(py, pid, || StatPath::Usable(NamedPath::from(HOST_PROC_ROOT)))
 }
 
 /// `is_process_alive` with `/proc` injected.
@@ -150,7 +158,8 @@ pub fn _is_process_alive_at(
     pid: &Bound<'_, PyAny>,
     proc_root: &Bound<'_, PyAny>,
 ) -> PyResult<bool> {
-    process_alive(py, pid, stat_path(proc_root)?)
+    let proc_root = stat_path(proc_root)?;
+    process_alive(py, pid, || proc_root)
 }
 
 /// `5 * len(os.listdir(path))` if `os.path.isdir(path)`, else 0 (spec 2.12).
