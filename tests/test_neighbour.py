@@ -322,11 +322,13 @@ def test_experiment_writes_the_neighbour_into_every_file(
     ])  # fmt: skip
     assert arguments.handler(arguments) == 0
     lines = [json.loads(line) for line in (out / "runs.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [line["kind"] for line in lines] == ["A/A", "A/A", "neighbour"]
-    assert all(line["neighbour"]["kind"] == "cpu" for line in lines)
+    assert [line["kind"] for line in lines] == ["A/A", "A/A", "neighbour", "settings"]
+    *runs_and_neighbour, settings = lines
+    assert all(line["neighbour"]["kind"] == "cpu" for line in runs_and_neighbour)
     assert lines[0]["neighbour"]["stopped_at_unix_s"] is None  # a snapshot, taken while it ran
     assert lines[0]["load_1min_during_run"]["reads"] >= 1
-    assert lines[-1]["neighbour"]["stopped_by"] == "SIGTERM"
+    assert runs_and_neighbour[-1]["neighbour"]["stopped_by"] == "SIGTERM"
+    assert "calibration none" in settings["settings"]
     with (out / "results.csv").open(newline="", encoding="utf-8") as handle:
         (row,) = csv.DictReader(handle)
     assert row["neighbour"] == "cpu" and float(row["neighbour_load_1min_max"]) >= 0
