@@ -18,6 +18,7 @@ __all__ = [
     "HashResult",
     "__source_digest__",
     "__version__",
+    "_build_result_objects",
     "_get_cpu_count_at",
     "_get_max_workers_for_file_mounts_with",
     "_get_mem_size_gb_at",
@@ -245,6 +246,17 @@ def estimate_fd_for_directory(path: _StrPath) -> int:
 
 def _noop() -> None:
     """Does nothing: the cost of a call into the module."""
+
+def _build_result_objects(results: list[object], loops: int) -> None:
+    """Creates anew, ``loops`` times, the objects of ``results`` (one call's result each) and drops them.
+
+    A str, a list of str, an int or a float is created as cheaply as CPython allows; other results (None,
+    bools, ints past 64 bits, other types) create nothing. The result objects' floor (docs/floors.md).
+
+    Raises:
+        ValueError: ``loops`` is 0.
+        OverflowError: ``loops`` is negative.
+    """
 
 # --- dispatch ---------------------------------------------------------------------------------------------
 

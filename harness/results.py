@@ -17,6 +17,8 @@ Format history of ``run.json`` (``RESULTS_FORMAT_VERSION``):
      comparison's ``impl`` may be "fallback". Version-1 and 2 files load as before, with none of them.
   4: a pair has ``fallback_memory`` (the fallback's ``MemorySample``, impl "fallback"; None where the fallback
      does not route the pair or memory was not measured). Older files load with it None.
+  5: ``floors`` include the Python objects a call returns, and ``result_object_floors`` ("function/workload"
+     -> that part alone) says how much. Older files load with it empty: their floors leave the objects out.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-RESULTS_FORMAT_VERSION = 4
+RESULTS_FORMAT_VERSION = 5
 # Versions this harness reads: each one after 1 only added fields with defaults, so older files load as is.
-READABLE_FORMAT_VERSIONS = frozenset({1, 2, 3, 4})
+READABLE_FORMAT_VERSIONS = frozenset({1, 2, 3, 4, 5})
 
 
 class Impl(StrEnum):
@@ -294,6 +296,9 @@ class RunResult:
     # "function/workload" -> the physical floor per call (harness.measure.floors): the least work its
     # semantics need.
     floors: Mapping[str, NativeEstimate] = field(default_factory=dict)
+    # "function/workload" -> the part of its floor that creates the Python objects a call returns (measured
+    # in a worker, harness.measure.floors); already included in ``floors``.
+    result_object_floors: Mapping[str, NativeEstimate] = field(default_factory=dict)
     timer_overhead_ns: float | None = None  # the harness's own cost per timed value (an empty timed loop)
     fallback_calls: Mapping[str, int] = field(default_factory=dict)  # "function/impl" -> calls served
     gate: tuple[GateComparison, ...] = ()
@@ -325,6 +330,9 @@ class RunResult:
             rust_native_ns=dict(data.get("rust_native_ns", {})),
             physical_references=dict(data.get("physical_references", {})),
             floors={key: NativeEstimate(**value) for key, value in data.get("floors", {}).items()},
+            result_object_floors={
+                key: NativeEstimate(**value) for key, value in data.get("result_object_floors", {}).items()
+            },
             timer_overhead_ns=data.get("timer_overhead_ns"),
             fallback_calls=dict(data.get("fallback_calls", {})),
             gate=tuple(_gate_from_dict(g) for g in data.get("gate", ())),

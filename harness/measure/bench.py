@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
@@ -29,7 +28,6 @@ from harness.functions.pairs.workload_types import (
     Mode,
     Workload,
     ensure_data,
-    prepare,
 )
 from harness.functions.registry import DEFAULT_MODULES, FUNCTIONS, build_registry, validate_functions
 from harness.measure.criterion import BENCH_TARGET, CriterionError, build_bench_targets, run_criterion
@@ -45,9 +43,9 @@ from harness.measure.engine import (
     plan_for,
 )
 from harness.measure.environment import collect_environment
-from harness.measure.floors import FLOOR_TARGET, run_floors
-from harness.measure.parity import capture
+from harness.measure.floors import FLOOR_TARGET, measure_result_objects, run_floors, with_result_objects
 from harness.measure.physical import REFERENCE_VALUES, measure_references
+from harness.measure.served import served_calls
 from harness.measure.timing import measure_import_time_ns, measure_timer_overhead_ns
 from harness.measure.worker_client import WorkerClient, WorkerError
 from harness.results import (
@@ -167,6 +165,7 @@ class _Collected:
     rust_native_ns: dict[str, float] = field(default_factory=dict)
     physical_references: dict[str, float] = field(default_factory=dict)
     floors: dict[str, NativeEstimate] = field(default_factory=dict)
+    result_object_floors: dict[str, NativeEstimate] = field(default_factory=dict)
     interrupted: bool = False
     # The pair being measured (function, workload): if Ctrl-C comes now, it is listed as dropped.
     in_progress: tuple[str, str] | None = None
@@ -206,6 +205,7 @@ def run_bench(options: BenchOptions) -> RunResult:
         rust_native_ns=collected.rust_native_ns,
         physical_references=collected.physical_references,
         floors=collected.floors,
+        result_object_floors=collected.result_object_floors,
         timer_overhead_ns=collected.timer_overhead_ns,
         fallback_calls=collected.fallback_calls,
         interrupted=collected.interrupted,
@@ -241,7 +241,7 @@ def _measure(
         bar.update()
         if on_pair_done is not None:
             on_pair_done(pairs_done, len(tasks))
-    _measure_after_pairs(tasks, options, collected, bar)
+    _measure_after_pairs(tasks, options, collected, bar, timing_pool)
 
 
 def _pool(options: BenchOptions, processes: int, stack: ExitStack) -> WorkerPool[WorkerClient]:
@@ -273,7 +273,11 @@ def _measure_floor_and_overhead(
 
 
 def _measure_after_pairs(
-    tasks: Sequence[_Task], options: BenchOptions, collected: _Collected, bar: tqdm[None]
+    tasks: Sequence[_Task],
+    options: BenchOptions,
+    collected: _Collected,
+    bar: tqdm[None],
+    timing_pool: WorkerPool[WorkerClient],
 ) -> None:
     """What is measured once the pairs are: references, fallback dispatch, Criterion, physical floors."""
     if options.references:
@@ -281,7 +285,9 @@ def _measure_after_pairs(
         _measure_references(tasks, options, collected, bar.write)
     if collected.pairs and dict(options.modules) == dict(DEFAULT_MODULES):
         bar.set_description("fallback dispatch")
-        collected.fallback_calls = _fallback_calls(tasks, collected.pairs, options)
+        timed = {(pair.function, pair.workload) for pair in collected.pairs}
+        workloads = [(t.function, t.workload) for t in tasks if (t.function, t.workload.id) in timed]
+        collected.fallback_calls = served_calls(workloads, options.scratch, options.seed)
     _build_rust_benches(options, collected, bar)
     if options.criterion:
         bar.set_description("criterion (Rust without Python)")
@@ -294,6 +300,8 @@ def _measure_after_pairs(
     if options.floors and collected.pairs:
         bar.set_description("physical floors (Rust, no Python)")
         _measure_floors(tasks, options, collected, bar.write)
+        bar.set_description("result objects' floors (Python objects, no call)")
+        _add_result_objects(timing_pool, options, collected, bar.write)
 
 
 def _build_rust_benches(options: BenchOptions, collected: _Collected, bar: tqdm[None]) -> None:
@@ -322,6 +330,29 @@ def _measure_floors(
     except CriterionError as error:
         warn(f"physical floors not measured: {error}")
         return
+    collected.pairs = list(
+        apply_floors(collected.pairs, collected.floors, collected.call_floor, options.seed)
+    )
+
+
+def _add_result_objects(
+    timing_pool: WorkerPool[WorkerClient],
+    options: BenchOptions,
+    collected: _Collected,
+    warn: Callable[[str], None],
+) -> None:
+    """The floors with the Python objects each call must return, then the pairs' speedups again."""
+    if not collected.floors or dict(options.modules) != dict(DEFAULT_MODULES):
+        return  # another project's Rust module has no helper to build its results with
+    try:
+        collected.result_object_floors = measure_result_objects(
+            timing_pool.client(_SOURCE), collected.floors, options.timing_plan.min_time_s
+        )
+    except WorkerError as error:
+        timing_pool.revive_dead()
+        warn(f"result objects' floors not measured (the floors leave them out): {error}")
+        return
+    collected.floors = with_result_objects(collected.floors, collected.result_object_floors)
     collected.pairs = list(
         apply_floors(collected.pairs, collected.floors, collected.call_floor, options.seed)
     )
@@ -410,33 +441,6 @@ def _with_memory(
         python_memory=samples[Impl.PYTHON],
         fallback_memory=samples.get(Impl.FALLBACK),
     )
-
-
-def _fallback_calls(
-    tasks: Sequence[_Task], pairs: Sequence[PairResult], options: BenchOptions
-) -> dict[str, int]:
-    """Which side harness.functions.fallback serves on each timed workload: one pass over each batch.
-
-    Tells the reader whether the timed Rust path is the one users get (the fallback routes arguments Rust
-    does not support to Python). Outcomes are ignored: parity was checked already.
-    """
-    timed = {(pair.function, pair.workload) for pair in pairs}
-    fallback.reset_served_counts()
-    for task in tasks:
-        if (task.function, task.workload.id) not in timed or task.function not in fallback.FUNCTIONS:
-            continue  # the fallback routes the built-in pairs only, not a pair registered with --pairs
-        prepared = prepare(task.workload, options.scratch, options.seed)
-        try:
-            dispatch = getattr(fallback, task.function)
-            for args in prepared.batch:
-                capture(partial(dispatch, *args))
-        finally:
-            prepared.close()
-    return {
-        f"{function}/{impl}": calls
-        for function, by_impl in fallback.served_counts().items()
-        for impl, calls in by_impl.items()
-    }
 
 
 def _time_task(pool: WorkerPool[WorkerClient], task: _Task, plan: MeasurePlan, seed: int) -> PairResult:

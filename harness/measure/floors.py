@@ -10,6 +10,11 @@ process while the bench runs, as the timing workers hold them.
 Criterion is run and read by ``harness.measure.criterion`` (target ``floors``); its estimates go to their own
 folder,
 ``<target>/criterion-floors``, since the bench ids are the functions bench's.
+
+A Rust bench cannot create the Python objects a call returns (the ``str`` of the string functions, the list
+of ``str`` of ``read_last_n_lines``). ``measure_result_objects`` times them in a timing worker
+(``sky_rs._build_result_objects`` creates the Rust side's results of the workload anew, with no call around
+them) and ``with_result_objects`` adds that time per call to each Criterion floor.
 """
 
 from __future__ import annotations
@@ -17,16 +22,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from harness.functions.pairs.workload_types import PreparedWorkload, Workload, prepare
 from harness.measure.criterion import NATIVE_DIR, CriterionError, run_bench_target, target_directory
+from harness.measure.worker_client import WorkerClient
 from harness.results import NativeEstimate
+from harness.stats import median_interval
 
 FLOOR_TARGET = "floors"
 INPUTS_DIRNAME = "floor-inputs"
@@ -34,6 +42,7 @@ INPUTS_ENV = "SKYBENCH_FLOOR_INPUTS"
 ONCE_ENV = "SKYBENCH_FLOOR_ONCE"  # run one floor once between two markers (the system-call test)
 CRITERION_DIRNAME = "criterion-floors"
 _BUILD_TIMEOUT_S = 1800.0
+RESULT_OBJECT_VALUES = 7  # values per workload: creating objects is steady (spread ~1% here)
 
 
 class FloorError(CriterionError):
@@ -129,3 +138,37 @@ def build_floor_binary(native_dir: Path = NATIVE_DIR) -> Path:
         if message.get("target", {}).get("name") == FLOOR_TARGET and message.get("executable"):
             return Path(message["executable"])
     raise FloorError("cargo built the floor bench but named no executable")
+
+
+def measure_result_objects(
+    client: WorkerClient, keys: Iterable[str], min_time_s: float
+) -> dict[str, NativeEstimate]:
+    """``"function/workload"`` -> the time per call to create the Rust side's result objects anew.
+
+    Raises the ``WorkerError`` of a workload the worker cannot serve (a Rust module without the helper).
+    """
+    estimates: dict[str, NativeEstimate] = {}
+    for key in keys:
+        function, workload = key.split("/", 1)
+        response = client.result_objects(
+            function, workload, values=RESULT_OBJECT_VALUES, warmups=1, min_time_s=min_time_s
+        )
+        low_ns, high_ns = median_interval(response.values_ns)
+        estimates[key] = NativeEstimate(statistics.median(response.values_ns), low_ns, high_ns)
+    return estimates
+
+
+def with_result_objects(
+    floors: Mapping[str, NativeEstimate], objects: Mapping[str, NativeEstimate]
+) -> dict[str, NativeEstimate]:
+    """Each floor plus its result objects (median and both ends added: the two are measured apart)."""
+    combined = dict(floors)
+    for key, extra in objects.items():
+        floor = floors.get(key)
+        if floor is not None:
+            combined[key] = NativeEstimate(
+                floor.median_ns + extra.median_ns,
+                floor.ci_low_ns + extra.ci_low_ns,
+                floor.ci_high_ns + extra.ci_high_ns,
+            )
+    return combined

@@ -2,10 +2,11 @@
 
 ``python -m harness.worker --scratch DIR`` answers line-delimited JSON requests on stdin/stdout: ``time``,
 ``memory``, ``parity`` (both sides on one workload, compared as in ``harness.measure.parity``), ``overhead``
-(the
-timing loop with no call in it) and ``quit``. Any failure is answered with ``{"ok": false, ...}`` and the
-worker stays usable. The gate starts one worker per build with that build's Python, so this module imports
-only what it needs: no numpy, no pyperf, and memray only when a ``memory`` request comes.
+(the timing loop with no call in it), ``objects`` (the result objects' floor: the Rust side's results of a
+workload created anew by ``sky_rs._build_result_objects``, per call) and ``quit``. Any failure is answered
+with ``{"ok": false, ...}`` and the worker stays usable. The gate starts one worker per build with that
+build's Python, so this module imports only what it needs: no numpy, no pyperf, and memray only when a
+``memory`` request comes.
 
 Timing follows pyperf: one value is the mean time of one call over ``loops`` passes of the workload's batch;
 ``loops: null`` calibrates by doubling ``loops`` until one value takes at least ``min_time_s``; warm-up values
@@ -48,6 +49,7 @@ PROTOCOL_VERSION = 1
 # The third ``impl`` a request may name: the dispatching wrapper callers use.
 FALLBACK_SIDE = Impl.FALLBACK
 MAX_LOOPS = 2**32  # pyperf's limit for calibration
+RESULT_OBJECTS_FUNCTION = "_build_result_objects"  # the Rust module's result objects' floor
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -164,7 +166,9 @@ class Worker:
             return self._parity(request)
         if op == "overhead":
             return self._overhead(request)
-        raise RequestError(f"unknown op {op!r}; expected time, memory, parity, overhead or quit")
+        if op == "objects":
+            return self._objects(request)
+        raise RequestError(f"unknown op {op!r}; expected time, memory, parity, overhead, objects or quit")
 
     def _time(self, request: Mapping[str, Any]) -> dict[str, Any]:
         function = _field(request, "function", str)
@@ -189,6 +193,36 @@ class Worker:
         calls_per_value = loops * len(batch)
         warmup_values = [_time_empty_loop_ns(batch, loops) / calls_per_value for _ in range(warmups)]
         timed_values = [_time_empty_loop_ns(batch, loops) / calls_per_value for _ in range(values)]
+        return {"ok": True, "loops": loops, "values_ns": timed_values, "warmup_values_ns": warmup_values}
+
+    def _objects(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Per call, the time to create the objects the Rust side returns on the workload, and nothing else.
+
+        A result that is one of the call's own arguments (a string too short to truncate) needs no new object
+        and counts as none.
+        """
+        function = _field(request, "function", str)
+        prepared = self._workload(function, _field(request, "workload", str))
+        loops, values, warmups, min_time_s = _loop_fields(request)
+        build = getattr(importlib.import_module(self._modules[Impl.RUST]), RESULT_OBJECTS_FUNCTION, None)
+        if build is None:
+            raise RequestError(f"{self._modules[Impl.RUST]} has no {RESULT_OBJECTS_FUNCTION}")
+        call = self._call(function, Impl.RUST, prepared)
+        results = []
+        for args in prepared.batch:
+            result = call(*args)
+            results.append(None if any(result is arg for arg in args) else result)
+
+        def time_loops_ns(count: int) -> int:
+            start = time.perf_counter_ns()
+            build(results, count)
+            return time.perf_counter_ns() - start
+
+        if loops is None:
+            loops = _calibrate(time_loops_ns, min_time_s)
+        calls_per_value = loops * len(prepared.batch)
+        warmup_values = [time_loops_ns(loops) / calls_per_value for _ in range(warmups)]
+        timed_values = [time_loops_ns(loops) / calls_per_value for _ in range(values)]
         return {"ok": True, "loops": loops, "values_ns": timed_values, "warmup_values_ns": warmup_values}
 
     def _memory(self, request: Mapping[str, Any]) -> dict[str, Any]:

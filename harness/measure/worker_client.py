@@ -186,6 +186,23 @@ class WorkerClient:
         )
         return _time_response(response)
 
+    def result_objects(
+        self, function: str, workload: str, *, values: int, warmups: int, min_time_s: float
+    ) -> TimeResponse:
+        """Per-call values of creating the Rust side's result objects anew (the ``objects`` op)."""
+        response = self.request(
+            {
+                "op": "objects",
+                "function": function,
+                "workload": workload,
+                "loops": None,
+                "values": values,
+                "warmups": warmups,
+                "min_time_s": min_time_s,
+            }
+        )
+        return _time_response(response)
+
     def parity(self, function: str, workload: str) -> str | None:
         """None when both sides agree on the workload, else the difference."""
         response = self.request({"op": "parity", "function": function, "workload": workload})

@@ -41,7 +41,9 @@ def floors_section(run: RunResult, format_ns: Formatter, format_ratio: Formatter
         return [*lines, "The physical floors were not measured in this run.", ""]
     rows = []
     for pair in run.pairs:
-        floor = run.floors.get(f"{pair.function}/{pair.workload}")
+        key = f"{pair.function}/{pair.workload}"
+        floor = run.floors.get(key)
+        objects = run.result_object_floors.get(key)
         best = pair.best_possible_speedup
         if floor is None or best is None:
             continue
@@ -52,6 +54,7 @@ def floors_section(run: RunResult, format_ns: Formatter, format_ratio: Formatter
                 format_ns(pair.python.median_ns),
                 format_ns(pair.rust.median_ns),
                 f"{format_ns(floor.median_ns)} [{format_ns(floor.ci_low_ns)}, {format_ns(floor.ci_high_ns)}]",
+                format_ns(objects.median_ns) if objects is not None else "-",
                 format_ratio(pair.rust.median_ns / floor.median_ns),
                 format_ratio(best.value),
                 f"[{best.ci_low:.3g}, {best.ci_high:.3g}]",
@@ -65,6 +68,7 @@ def floors_section(run: RunResult, format_ns: Formatter, format_ratio: Formatter
         "Python",
         "Rust",
         "floor [95%]",
+        "of it, result objects",
         "Rust / floor",
         "best possible",
         "95% interval",
@@ -79,9 +83,8 @@ def floors_section(run: RunResult, format_ns: Formatter, format_ratio: Formatter
         "",
         "Floor: the least work the function's semantics require on the workload (its system calls, the bytes "
         "it must read and hash at OpenSSL's speed), timed by Criterion in Rust with no Python "
-        "(docs/floors.md). It leaves out the Python objects of the result, whose cost the Rust call floor "
-        "covers in part, so it errs low; for the three string functions it is an efficient implementation "
-        "rather than a proven least. Rust / floor includes "
+        f"(docs/floors.md). {_objects_sentence(run)} For the three string functions it is an efficient "
+        "implementation rather than a proven least. Rust / floor includes "
         "the PyO3 crossing. Best possible speedup = Python / (floor + Rust call floor); its interval "
         "propagates all three spreads by bootstrap. A claim above that whole interval, on a pair whose "
         "speedup does not confirm it, is **impossible** (not merely refuted): "
@@ -89,6 +92,18 @@ def floors_section(run: RunResult, format_ns: Formatter, format_ratio: Formatter
         *_reachable_sentence(reachable),
         "",
     ]
+
+
+def _objects_sentence(run: RunResult) -> str:
+    if run.result_object_floors:
+        return (
+            "It includes the Python objects the call returns (its `str`s, its list), created anew in a "
+            "timing worker with no call around them and shown in their own column."
+        )
+    return (
+        "This run did not measure the Python objects of the result, so the floor leaves them out and errs "
+        "low (the Rust call floor covers them in part)."
+    )
 
 
 def _reachable_sentence(reachable: ReachableMean | None) -> list[str]:

@@ -23,6 +23,8 @@ mod sky_rs {
         estimate_fd_for_directory, get_max_workers_for_file_mounts, get_parallel_threads, is_process_alive,
     };
     #[pymodule_export]
+    use crate::python::result_floor::_build_result_objects;
+    #[pymodule_export]
     use crate::python::strings::{base36_encode, format_float, truncate_long_string};
     #[pymodule_export]
     use crate::python::system::{_get_cpu_count_at, _get_mem_size_gb_at, get_cpu_count, get_mem_size_gb};

@@ -84,7 +84,8 @@ def _floored_run() -> RunResult:
         "base36_encode/hex32": NativeEstimate(20.0, 19.0, 21.0),
     }
     pairs = apply_floors(run.pairs, floors, run.call_floor)
-    return replace(run, pairs=pairs, floors=floors)
+    objects = {"base36_encode/hex32": NativeEstimate(8.0, 7.5, 8.5)}  # part of its floor
+    return replace(run, pairs=pairs, floors=floors, result_object_floors=objects)
 
 
 def test_run_json_keeps_floors_and_best_possible_speedups() -> None:
@@ -92,6 +93,14 @@ def test_run_json_keeps_floors_and_best_possible_speedups() -> None:
     loaded = RunResult.from_json_dict(json.loads(json.dumps(run.to_json_dict())))
     assert loaded == run
     assert loaded.pairs[1].verdict is Verdict.IMPOSSIBLE
+    assert loaded.result_object_floors == {"base36_encode/hex32": NativeEstimate(8.0, 7.5, 8.5)}
+
+
+def test_a_version_4_run_json_loads_with_no_result_objects() -> None:
+    data = _floored_run().to_json_dict()
+    data["format_version"] = 4
+    del data["result_object_floors"]
+    assert RunResult.from_json_dict(data).result_object_floors == {}
 
 
 def test_a_version_1_run_json_still_loads() -> None:
@@ -122,10 +131,18 @@ def test_report_shows_floors_impossible_and_the_reachable_average() -> None:
     text = render_report(_floored_run())
     section = text.split("## Physical floors and best possible speedups")[1].split("\n## ")[0]
     threads_row = next(line for line in section.splitlines() if line.startswith("| get_parallel_threads"))
-    assert "| 60 ns [58 ns, 62 ns] |" in threads_row
+    assert "| 60 ns [58 ns, 62 ns] | - |" in threads_row  # no result objects measured for it
+    base36_row = next(line for line in section.splitlines() if line.startswith("| base36_encode"))
+    assert "| 20 ns [19 ns, 21 ns] | 8 ns |" in base36_row
+    assert "It includes the Python objects the call returns" in section
     assert "**impossible**" in threads_row
     assert "average speedup 8.5x reachable at all" in text
     assert "1 of " in text and "pairs." in text
+
+
+def test_report_says_when_the_floors_leave_the_result_objects_out() -> None:
+    text = render_report(replace(_floored_run(), result_object_floors={}))
+    assert "This run did not measure the Python objects of the result" in text
 
 
 def test_report_without_floors_says_so() -> None:

@@ -5,5 +5,6 @@ pub mod arguments;
 pub mod dispatch;
 pub mod io;
 pub mod process;
+pub mod result_floor;
 pub mod strings;
 pub mod system;
