@@ -345,9 +345,7 @@ def _add_result_objects(
     if not collected.floors or dict(options.modules) != dict(DEFAULT_MODULES):
         return  # another project's Rust module has no helper to build its results with
     try:
-        collected.result_object_floors = measure_result_objects(
-            timing_pool.client(_SOURCE), collected.floors, options.timing_plan.min_time_s
-        )
+        collected.result_object_floors = measure_result_objects(timing_pool.client(_SOURCE), collected.floors)
     except WorkerError as error:
         timing_pool.revive_dead()
         warn(f"result objects' floors not measured (the floors leave them out): {error}")

@@ -42,7 +42,9 @@ INPUTS_ENV = "SKYBENCH_FLOOR_INPUTS"
 ONCE_ENV = "SKYBENCH_FLOOR_ONCE"  # run one floor once between two markers (the system-call test)
 CRITERION_DIRNAME = "criterion-floors"
 _BUILD_TIMEOUT_S = 1800.0
-RESULT_OBJECT_VALUES = 7  # values per workload: creating objects is steady (spread ~1% here)
+# Creating objects is steady (spread ~1% here): 7 values of 10 ms each per workload, a few seconds in all.
+RESULT_OBJECT_VALUES = 7
+RESULT_OBJECT_MIN_TIME_S = 0.01
 
 
 class FloorError(CriterionError):
@@ -140,9 +142,7 @@ def build_floor_binary(native_dir: Path = NATIVE_DIR) -> Path:
     raise FloorError("cargo built the floor bench but named no executable")
 
 
-def measure_result_objects(
-    client: WorkerClient, keys: Iterable[str], min_time_s: float
-) -> dict[str, NativeEstimate]:
+def measure_result_objects(client: WorkerClient, keys: Iterable[str]) -> dict[str, NativeEstimate]:
     """``"function/workload"`` -> the time per call to create the Rust side's result objects anew.
 
     Raises the ``WorkerError`` of a workload the worker cannot serve (a Rust module without the helper).
@@ -151,7 +151,7 @@ def measure_result_objects(
     for key in keys:
         function, workload = key.split("/", 1)
         response = client.result_objects(
-            function, workload, values=RESULT_OBJECT_VALUES, warmups=1, min_time_s=min_time_s
+            function, workload, values=RESULT_OBJECT_VALUES, warmups=1, min_time_s=RESULT_OBJECT_MIN_TIME_S
         )
         low_ns, high_ns = median_interval(response.values_ns)
         estimates[key] = NativeEstimate(statistics.median(response.values_ns), low_ns, high_ns)

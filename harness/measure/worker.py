@@ -213,6 +213,11 @@ class Worker:
             result = call(*args)
             results.append(None if any(result is arg for arg in args) else result)
 
+        if build(results, 1) == 0:
+            # Nothing to create (bools, None, the arguments themselves): a floor part of 0, not a calibration
+            # that doubles an empty loop up to MAX_LOOPS.
+            return {"ok": True, "loops": 1, "values_ns": [0.0] * values, "warmup_values_ns": [0.0] * warmups}
+
         def time_loops_ns(count: int) -> int:
             start = time.perf_counter_ns()
             build(results, count)

@@ -23,12 +23,14 @@ use std::path::Path;
 pub const PORT_RANGE_END: i64 = 65535;
 
 /// Opens a file for reading the way Python's `open(path, 'rb')` does: a directory fails with `EISDIR`.
-fn open_regular(path: &Path) -> std::io::Result<File> {
+/// Its metadata comes with it (the `fstat` that tells a directory).
+fn open_regular(path: &Path) -> std::io::Result<(File, std::fs::Metadata)> {
     let file = File::open(path)?;
-    if file.metadata()?.is_dir() {
+    let metadata = file.metadata()?;
+    if metadata.is_dir() {
         return Err(std::io::Error::from_raw_os_error(libc::EISDIR));
     }
-    Ok(file)
+    Ok((file, metadata))
 }
 
 /// The whole content of a file, read as Python's `f.read()` does: None for any I/O error (callers treat the

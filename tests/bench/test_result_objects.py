@@ -56,6 +56,8 @@ def test_a_list_of_str_is_created_whole_and_released() -> None:
 def test_results_that_need_no_new_object_create_none() -> None:
     peak_bytes, _ = _traced_peak_and_residue_bytes([None, True, 2**80], loops=1_000)
     assert peak_bytes < 1_000
+    assert sky_rs._build_result_objects([None, True, 2**80], 1) == 0
+    assert sky_rs._build_result_objects([None, "ab", [], 7, 0.5], 1) == 4
 
 
 def test_the_results_given_are_left_as_they_were() -> None:
@@ -84,6 +86,14 @@ def test_the_worker_times_the_objects_of_a_workload_per_call(rust_worker: Worker
     assert response.loops >= 1
     assert len(response.values_ns) == 3 and len(response.warmup_values_ns) == 1
     assert all(value > 0 for value in response.values_ns)
+
+
+def test_a_workload_with_nothing_to_create_is_zero_not_a_calibration(rust_worker: WorkerClient) -> None:
+    # is_process_alive returns bools: the floor's part is 0 (an empty loop would calibrate up to 2^32 loops).
+    response = rust_worker.result_objects(
+        "is_process_alive", "dead-pid", values=2, warmups=1, min_time_s=0.001
+    )
+    assert response.values_ns == (0.0, 0.0) and response.warmup_values_ns == (0.0,)
 
 
 def test_a_rust_module_without_the_helper_is_a_worker_error(tmp_path: Path) -> None:

@@ -190,7 +190,9 @@ impl FileDigest {
 /// Opens a file to hash as Python's `open(path, 'rb')` does: a directory fails with `IsADirectoryError`,
 /// a FIFO waits for a writer, a device opens.
 pub fn open_for_hashing(path: &Path) -> Result<File, SkyError> {
-    open_regular(path).map_err(|error| SkyError::from_io(&error, Some(path.to_path_buf())))
+    open_regular(path)
+        .map(|(file, _)| file)
+        .map_err(|error| SkyError::from_io(&error, Some(path.to_path_buf())))
 }
 
 /// The read buffer: no bigger than a small file needs (one byte over its size, so its end shows in the

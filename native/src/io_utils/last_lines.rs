@@ -6,13 +6,15 @@ use super::open_regular;
 use crate::errors::{io_errno, try_copy, SkyError};
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::io::{ErrorKind, Seek, SeekFrom};
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
-/// The backward scan reads windows of `chunk_size` bytes within these bounds: never more than Python's
-/// chunk of the default size holds in one piece, and not one system call per byte for a tiny `chunk_size`.
-/// Which window is used does not change the result (spec 2.1, "does not depend on chunk_size").
+/// The backward scan's first window is `chunk_size` bytes within these bounds: no more than Python's chunk of
+/// the default size for a few lines, and not one system call per byte for a tiny `chunk_size`; each next
+/// window doubles up to `TAIL_WINDOW_BYTES`, so many lines cost few calls. Which window is used does not
+/// change the result (spec 2.1, "does not depend on chunk_size").
 const MIN_SCAN_WINDOW_BYTES: u64 = 4096;
 const MAX_SCAN_WINDOW_BYTES: u64 = 8192;
 
@@ -209,11 +211,11 @@ fn try_buffer(length: u64) -> Result<Vec<u8>, TailError> {
     Ok(buffer)
 }
 
-/// Reads exactly `buffer.len()` bytes at the current position (fewer only at EOF).
-fn read_fully(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+/// Reads exactly `buffer.len()` bytes at `offset` with `pread` (fewer only at EOF): no seek, no file position.
+fn read_fully_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
+        match file.read_at(&mut buffer[filled..], offset + filled as u64) {
             Ok(0) => break,
             Ok(count) => filled += count,
             Err(error) if error.kind() == ErrorKind::Interrupted => {}
@@ -223,11 +225,18 @@ fn read_fully(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// Where the last `n` lines start: just after the newline before the first of them, or 0. Scans back from
-/// `file_size` in windows of one reused buffer, as SkyPilot's scan does in chunks, stopping as soon as it
-/// has seen the newline it needs (one more than `n` when the data ends with a newline).
-fn tail_start(file: &mut File, file_size: u64, n: u64, chunk_size: u64) -> Result<u64, TailError> {
-    let window_bytes = chunk_size.clamp(MIN_SCAN_WINDOW_BYTES, MAX_SCAN_WINDOW_BYTES).min(file_size);
+/// Where the last `n` lines start, and the bytes from there to the end when the first window read holds
+/// them all (the usual case for a few lines: nothing is read twice). Scans back from `file_size` as
+/// SkyPilot's scan does in chunks, stopping as soon as it has seen the newline it needs (one more than `n`
+/// when the data ends with a newline). The window starts at `chunk_size` (within the scan bounds) and doubles
+/// up to a tail window, so many lines cost few system calls and memory stays one window.
+fn tail_start(
+    file: &File,
+    file_size: u64,
+    n: u64,
+    chunk_size: u64,
+) -> Result<(u64, Option<Vec<u8>>), TailError> {
+    let mut window_bytes = chunk_size.clamp(MIN_SCAN_WINDOW_BYTES, MAX_SCAN_WINDOW_BYTES).min(file_size);
     let mut window = try_buffer(window_bytes)?;
     let mut position = file_size;
     let mut newlines_needed: Option<u64> = None;
@@ -235,19 +244,34 @@ fn tail_start(file: &mut File, file_size: u64, n: u64, chunk_size: u64) -> Resul
     while position > 0 {
         let read_bytes = window_bytes.min(position);
         position -= read_bytes;
-        file.seek(SeekFrom::Start(position))?;
         let read = &mut window[..usize::try_from(read_bytes).unwrap_or(usize::MAX)];
-        let filled = read_fully(file, read)?;
+        let filled = read_fully_at(file, read, position)?;
         let chunk = &read[..filled];
         let needed = *newlines_needed.get_or_insert(if chunk.last() == Some(&b'\n') { n + 1 } else { n });
+        let first_window = position + read_bytes == file_size && filled == read.len();
         for newline in memchr::memrchr_iter(b'\n', chunk) {
             newlines_seen += 1;
             if newlines_seen == needed {
-                return Ok(position + newline as u64 + 1);
+                let start = position + newline as u64 + 1;
+                return Ok((start, first_window.then(|| keep_from(window, newline + 1, filled))));
             }
         }
+        if position == 0 && first_window {
+            return Ok((0, Some(keep_from(window, 0, filled))));
+        }
+        if window_bytes < TAIL_WINDOW_BYTES as u64 {
+            window_bytes = (window_bytes * 2).min(TAIL_WINDOW_BYTES as u64);
+            window = try_buffer(window_bytes)?;
+        }
     }
-    Ok(0)
+    Ok((0, None))
+}
+
+/// `window[from..filled]`, in the window's own allocation.
+fn keep_from(mut window: Vec<u8>, from: usize, filled: usize) -> Vec<u8> {
+    window.truncate(filled);
+    window.drain(..from);
+    window
 }
 
 /// The tail is read forward in windows of this size once its start is known: below glibc's initial mmap
@@ -262,6 +286,8 @@ const TAIL_WINDOW_BYTES: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct TailLines {
     file: Option<File>,
+    /// Where the next window is read from (`pread`: the file position is never moved).
+    offset: u64,
     /// Bytes of the tail not read yet (the file as it was measured; a file that shrinks ends it early).
     unread_bytes: u64,
     /// Bytes read and not yet handed out: a partial line carried over, then the last window.
@@ -317,9 +343,10 @@ impl TailLines {
             return Err(SkyError::Memory);
         }
         self.pending.resize(kept + window, 0);
-        let filled = read_fully(file, &mut self.pending[kept..])
+        let filled = read_fully_at(file, &mut self.pending[kept..], self.offset)
             .map_err(|error| self.context.failure(TailError::Read(error), None))?;
         self.pending.truncate(kept + filled);
+        self.offset += filled as u64;
         // A short read is the end of the file: the tail ends there, as Python's read() does.
         self.unread_bytes = if filled < window { 0 } else { self.unread_bytes - filled as u64 };
         if self.unread_bytes == 0 {
@@ -402,17 +429,33 @@ pub fn line_text(
     Ok(Cow::Owned(text))
 }
 
-/// Opens the file and finds where its last `n` lines start, leaving it there.
-fn open_tail(file: &NamedPath, n: u64, chunk_size: u64) -> Result<(File, u64), TailError> {
-    let mut handle = open_regular(&file.path).map_err(TailError::Open)?;
-    let file_size = handle.seek(SeekFrom::End(0)).map_err(|_| TailError::NotSeekable)?;
-    let start = tail_start(&mut handle, file_size, n, chunk_size)?;
-    handle.seek(SeekFrom::Start(start))?;
-    Ok((handle, file_size - start))
+/// Where the tail of an opened file starts, how many of its bytes are still to read, and those already read.
+struct TailFound {
+    file: File,
+    start: u64,
+    unread_bytes: u64,
+    held: Vec<u8>,
+}
+
+/// Opens the file and finds where its last `n` lines start. A regular file's size is its `fstat` size (the
+/// open already checked it is no directory); anything else is measured by a seek to its end, which fails
+/// where Python's buffered reader calls the file not seekable.
+fn open_tail(file: &NamedPath, n: u64, chunk_size: u64) -> Result<TailFound, TailError> {
+    let (mut handle, metadata) = open_regular(&file.path).map_err(TailError::Open)?;
+    let file_size = if metadata.is_file() {
+        metadata.len()
+    } else {
+        handle.seek(SeekFrom::End(0)).map_err(|_| TailError::NotSeekable)?
+    };
+    let (start, held) = tail_start(&handle, file_size, n, chunk_size)?;
+    let held = held.unwrap_or_default();
+    let unread_bytes = file_size - start - held.len() as u64;
+    Ok(TailFound { file: handle, start: start + held.len() as u64, unread_bytes, held })
 }
 
 /// The precondition checks of `read_last_n_lines` and the scan for where its lines start (spec 2.1 steps
-/// 1-4): `AssertionError`s first, then read failures as `RuntimeError` chained from the `OSError`.
+/// 1-4): `AssertionError`s first, then read failures as `RuntimeError` chained from the `OSError`. The
+/// `os.path.exists` check is a `stat` only where the open fails (or `n` is 0): a file that opens exists.
 pub fn read_last_lines(file: &NamedPath, n: i64, chunk_size: i64) -> Result<TailLines, SkyError> {
     if n < 0 {
         return Err(SkyError::Assertion(format!("n must be non-negative. Got {n}")));
@@ -421,18 +464,19 @@ pub fn read_last_lines(file: &NamedPath, n: i64, chunk_size: i64) -> Result<Tail
         return Err(SkyError::Assertion(format!("chunk_size must be positive. Got {chunk_size}")));
     }
     // os.path.exists: false for any stat failure, a broken symlink included.
-    if std::fs::metadata(&file.path).is_err() {
-        return Err(SkyError::Assertion(format!("File not found: {}", file.shown_as)));
-    }
+    let not_found = || SkyError::Assertion(format!("File not found: {}", file.shown_as));
     let context = ReadContext { n, shown_as: file.shown_as.clone() };
     if n == 0 {
-        return Ok(TailLines { file: None, unread_bytes: 0, pending: Vec::new(), context });
+        std::fs::metadata(&file.path).map_err(|_| not_found())?;
+        return Ok(TailLines { file: None, offset: 0, unread_bytes: 0, pending: Vec::new(), context });
     }
     match open_tail(file, n.unsigned_abs(), chunk_size.unsigned_abs()) {
-        Ok((handle, unread_bytes)) => {
-            let handle = (unread_bytes > 0).then_some(handle);
-            Ok(TailLines { file: handle, unread_bytes, pending: Vec::new(), context })
+        Ok(found) => {
+            let handle = (found.unread_bytes > 0).then_some(found.file);
+            let (offset, unread_bytes, pending) = (found.start, found.unread_bytes, found.held);
+            Ok(TailLines { file: handle, offset, unread_bytes, pending, context })
         }
+        Err(TailError::Open(_)) if std::fs::metadata(&file.path).is_err() => Err(not_found()),
         Err(error) => Err(context.failure(error, Some(&file.path))),
     }
 }

@@ -160,9 +160,33 @@ fn only_the_returned_lines_are_read_into_memory() {
     content.extend_from_slice(b"x\ny\n");
     let file = file_with(&content);
     let mut tail = read_last_lines(&named(&file), 2, 8192).expect("read");
-    assert_eq!(tail.unread_bytes, 4);
+    // The scan's first window held the tail: only its 4 bytes are kept, and nothing is left to read.
+    assert_eq!((tail.pending.as_slice(), tail.unread_bytes), (&b"x\ny\n"[..], 0));
+    assert!(tail.file.is_none());
     let (lines, _) = drained(&mut tail);
     assert_eq!(lines, vec![(b"x\n".to_vec(), false), (b"y".to_vec(), true)]);
+}
+
+#[test]
+fn a_file_inside_one_window_is_read_once_whole() {
+    let file = file_with(b"a\nb\r\nc");
+    let mut tail = read_last_lines(&named(&file), 10, 8192).expect("read");
+    assert_eq!((tail.pending.as_slice(), tail.unread_bytes), (&b"a\nb\r\nc"[..], 0));
+    let (lines, _) = drained(&mut tail);
+    assert_eq!(lines, vec![(b"a\n".to_vec(), false), (b"b\r\n".to_vec(), false), (b"c".to_vec(), true)]);
+}
+
+#[test]
+fn a_tail_past_the_first_window_is_read_forward_from_its_start() {
+    // 3,000 lines of 10 bytes: the scan needs several (growing) windows, then reads the tail forward.
+    let content: Vec<u8> = (0..3_000).flat_map(|index| format!("line {index:04}\n").into_bytes()).collect();
+    let file = file_with(&content);
+    let mut tail = read_last_lines(&named(&file), 2_500, 8192).expect("read");
+    assert_eq!((tail.pending.len(), tail.offset, tail.unread_bytes), (0, 5_000, 25_000));
+    let (lines, _) = drained(&mut tail);
+    assert_eq!(lines.len(), 2_500);
+    assert_eq!(lines[0].0, b"line 0500\n");
+    assert_eq!(lines[2_499], (b"line 2999".to_vec(), true));
 }
 
 #[test]

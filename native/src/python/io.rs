@@ -60,18 +60,24 @@ pub fn read_last_n_lines<'py>(
     let mut tail = py.detach(|| io_utils::read_last_lines(&file, line_count, chunk_bytes)).map_err(remap)?;
     // One window at a time, read without the GIL, its lines straight to Python strs: no copy of the lines
     // in Rust, and no buffer the size of the tail.
-    let lines = PyList::empty(py);
+    // The list is made once, at its length, from the strs (no growing by appends).
+    let mut lines: Vec<Bound<'py, PyString>> = Vec::new();
     loop {
-        py.detach(|| tail.fill()).map_err(remap)?;
+        // A tail the scan already holds needs no read (and no release of the GIL for one).
+        if !tail.is_read() {
+            py.detach(|| tail.fill()).map_err(remap)?;
+        }
         tail.drain_lines(|line, is_last| {
             let text = io_utils::line_text(line, is_last, decoding, decode_errors)?;
-            lines.append(PyString::from_bytes(py, text.as_bytes())?)
+            lines.try_reserve(1).map_err(|_| PyErr::from(SkyError::Memory))?;
+            lines.push(PyString::from_bytes(py, text.as_bytes())?);
+            Ok::<(), PyErr>(())
         })?;
         if tail.is_read() {
             break;
         }
     }
-    Ok(lines)
+    PyList::new(py, lines)
 }
 
 /// `AssertionError(f"File not found: {file_path}")` with Python's str of the path.

@@ -107,9 +107,10 @@ unsafe fn build(template: &Template) -> *mut ffi::PyObject {
     }
 }
 
-/// Creates anew, `loops` times, the objects of `results` (one call's result each) and drops them.
+/// Creates anew, `loops` times, the objects of `results` (one call's result each) and drops them. Returns
+/// how many results needed an object: 0 means there was nothing to create (and nothing to time).
 #[pyfunction]
-pub fn _build_result_objects(py: Python<'_>, results: &Bound<'_, PyList>, loops: u64) -> PyResult<()> {
+pub fn _build_result_objects(py: Python<'_>, results: &Bound<'_, PyList>, loops: u64) -> PyResult<usize> {
     if loops == 0 {
         return Err(PyValueError::new_err("loops must be at least 1"));
     }
@@ -131,5 +132,5 @@ pub fn _build_result_objects(py: Python<'_>, results: &Bound<'_, PyList>, loops:
             }
         }
     }
-    Ok(())
+    Ok(templates.len())
 }
