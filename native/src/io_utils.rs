@@ -1,16 +1,16 @@
-//! `read_last_n_lines` (module `last_lines`), `hash_file` (module `hashing`) and `find_free_port`
-//! (spec sections 2.1-2.3).
+//! `read_last_n_lines` (module `last_lines`, its codecs in `text_codecs`), `hash_file` (module `hashing`)
+//! and `find_free_port` (spec sections 2.1-2.3).
 
 mod hashing;
 mod last_lines;
+mod text_codecs;
 
 pub use hashing::{
     hash_file, hash_open_file, open_for_hashing, FileDigest, HashAlgorithm, HASH_ALGORITHMS, NAME_TYPE_ERROR,
     READ_BLOCK_BYTES,
 };
-pub use last_lines::{
-    decode, line_text, read_last_lines, read_last_n_lines, DecodeErrors, Encoding, NamedPath, TailLines,
-};
+pub use last_lines::{line_text, read_last_lines, read_last_n_lines, NamedPath, TailLines};
+pub use text_codecs::{decode, DecodeErrors, Encoding};
 
 use crate::errors::SkyError;
 use socket2::{Domain, Socket, Type};
