@@ -247,12 +247,13 @@ def estimate_fd_for_directory(path: _StrPath) -> int:
 def _noop() -> None:
     """Does nothing: the cost of a call into the module."""
 
-def _build_result_objects(results: list[object], loops: int) -> int:
+def _build_result_objects(results: list[object], loops: int) -> tuple[int, int]:
     """Creates anew, ``loops`` times, the objects of ``results`` (one call's result each) and drops them.
 
     A str, a list of str, an int or a float is created as cheaply as CPython allows; other results (None,
     bools, ints past 64 bits, other types) create nothing. Returns how many results needed an object (0:
-    nothing to time). The result objects' floor (docs/floors.md).
+    nothing to time) and the nanoseconds the loops took (the creating alone: reading ``results`` into
+    templates first is not counted). The result objects' floor (docs/floors.md).
 
     Raises:
         ValueError: ``loops`` is 0.

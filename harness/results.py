@@ -53,7 +53,7 @@ class Verdict(StrEnum):
     CONFIRMED = "confirmed"  # the whole confidence interval is at or above the claim
     REFUTED = "refuted"  # the whole interval is below the claim
     INCONCLUSIVE = "inconclusive"  # the interval straddles the claim
-    # not confirmed, and the claim is above the whole interval of the best possible speedup (Python time /
+    # refuted, and the claim is above the whole interval of the best possible speedup too (Python time /
     # (floor + call floor)): no port of this function could reach it on this machine
     IMPOSSIBLE = "impossible"
     NO_CLAIM = "no_claim"  # the report claims nothing for this function

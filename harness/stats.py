@@ -310,10 +310,13 @@ def best_possible_speedup(
 def verdict_with_floor(speedup: Speedup, claimed: float | None, best_possible: Speedup | None) -> Verdict:
     """``verdict``, except *impossible* when the claim is above the best possible speedup's whole interval.
 
-    A confirmed claim stays confirmed: a speedup that was measured was possible (a floor above it is wrong).
+    Only a refuted claim can be impossible: a speedup that was measured was possible, so a claim this port
+    reached (confirmed) or may have reached (inconclusive: its interval holds the claim) stays as measured,
+    whatever the floor says (a floor measured above the port, as noise between the two phases can make it,
+    is wrong, not the port).
     """
     measured = verdict(speedup, claimed)
-    if claimed is None or best_possible is None or measured is Verdict.CONFIRMED:
+    if claimed is None or best_possible is None or measured is not Verdict.REFUTED:
         return measured
     return Verdict.IMPOSSIBLE if best_possible.ci_high < claimed else measured
 

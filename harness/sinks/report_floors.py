@@ -87,7 +87,7 @@ def floors_section(run: RunResult, format_ns: Formatter, format_ratio: Formatter
         "implementation rather than a proven least. Rust / floor includes "
         "the PyO3 crossing. Best possible speedup = Python / (floor + Rust call floor); its interval "
         "propagates all three spreads by bootstrap. A claim above that whole interval, on a pair whose "
-        "speedup does not confirm it, is **impossible** (not merely refuted): "
+        "speedup refutes it, is **impossible** (not merely refuted): "
         f"{impossible} of {len(run.pairs)} pairs.",
         *_reachable_sentence(reachable),
         "",

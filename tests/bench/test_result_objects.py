@@ -56,8 +56,8 @@ def test_a_list_of_str_is_created_whole_and_released() -> None:
 def test_results_that_need_no_new_object_create_none() -> None:
     peak_bytes, _ = _traced_peak_and_residue_bytes([None, True, 2**80], loops=1_000)
     assert peak_bytes < 1_000
-    assert sky_rs._build_result_objects([None, True, 2**80], 1) == 0
-    assert sky_rs._build_result_objects([None, "ab", [], 7, 0.5], 1) == 4
+    assert sky_rs._build_result_objects([None, True, 2**80], 1)[0] == 0
+    assert sky_rs._build_result_objects([None, "ab", [], 7, 0.5], 1)[0] == 4
 
 
 def test_the_results_given_are_left_as_they_were() -> None:

@@ -55,6 +55,11 @@ def test_a_confirmed_claim_is_never_impossible() -> None:
     assert verdict_with_floor(measured, 10.0, _speedup(5.0, 4.5, 5.5)) is Verdict.CONFIRMED
 
 
+def test_a_claim_the_port_may_have_reached_is_never_impossible() -> None:
+    measured = _speedup(9.5, 8.0, 11.0)  # inconclusive against 10x: the port's interval holds the claim
+    assert verdict_with_floor(measured, 10.0, _speedup(5.0, 4.5, 5.5)) is Verdict.INCONCLUSIVE
+
+
 def test_no_claim_stays_no_claim() -> None:
     assert verdict_with_floor(_speedup(3.0, 2.8, 3.2), None, _speedup(5.0, 4.5, 5.5)) is Verdict.NO_CLAIM
 
