@@ -188,29 +188,33 @@ impl FileDigest {
 }
 
 /// Opens a file to hash as Python's `open(path, 'rb')` does: a directory fails with `IsADirectoryError`,
-/// a FIFO waits for a writer, a device opens.
-pub fn open_for_hashing(path: &Path) -> Result<File, SkyError> {
+/// a FIFO waits for a writer, a device opens. Its size comes with it, from the `fstat` of that check.
+pub fn open_for_hashing(path: &Path) -> Result<(File, u64), SkyError> {
     open_regular(path)
-        .map(|(file, _)| file)
+        .map(|(file, metadata)| (file, metadata.len()))
         .map_err(|error| SkyError::from_io(&error, Some(path.to_path_buf())))
 }
 
 /// The read buffer: no bigger than a small file needs (one byte over its size, so its end shows in the
 /// first read), at most `READ_BLOCK_BYTES`. A size of 0 is also what /proc files, pipes and devices report,
 /// so those get the full block, not one byte per `read`.
-fn read_buffer_bytes(file: &File) -> usize {
-    match file.metadata().map(|meta| meta.len()) {
-        Ok(file_bytes) if file_bytes > 0 => usize::try_from(file_bytes.saturating_add(1))
+fn read_buffer_bytes(file_bytes: u64) -> usize {
+    match file_bytes {
+        0 => READ_BLOCK_BYTES,
+        _ => usize::try_from(file_bytes.saturating_add(1))
             .map_or(READ_BLOCK_BYTES, |b| b.min(READ_BLOCK_BYTES)),
-        _ => READ_BLOCK_BYTES,
     }
 }
 
 /// The digest of an open file's bytes from its current position to its end (read to its end even if it
-/// grows meanwhile).
-pub fn hash_open_file(mut file: File, algorithm: &HashAlgorithm) -> Result<FileDigest, SkyError> {
+/// grows meanwhile). `file_bytes`, its size as `fstat` gave it, only sizes the read buffer.
+pub fn hash_open_file(
+    mut file: File,
+    file_bytes: u64,
+    algorithm: &HashAlgorithm,
+) -> Result<FileDigest, SkyError> {
     let mut hasher = algorithm.new_hasher()?;
-    let mut block = vec![0u8; read_buffer_bytes(&file)];
+    let mut block = vec![0u8; read_buffer_bytes(file_bytes)];
     loop {
         match file.read(&mut block) {
             Ok(0) => break,
@@ -225,7 +229,7 @@ pub fn hash_open_file(mut file: File, algorithm: &HashAlgorithm) -> Result<FileD
 /// The digest of a file's bytes (spec 2.2). The file is opened before the algorithm is looked up, so a
 /// missing file wins over a bad name, as in Python.
 pub fn hash_file(path: &Path, hash_alg: &str) -> Result<FileDigest, SkyError> {
-    let file = open_for_hashing(path)?;
+    let (file, file_bytes) = open_for_hashing(path)?;
     if hash_alg.contains('\0') {
         return Err(SkyError::Type(NAME_TYPE_ERROR.to_string()));
     }
@@ -233,7 +237,7 @@ pub fn hash_file(path: &Path, hash_alg: &str) -> Result<FileDigest, SkyError> {
     if !algorithm.is_available() {
         return Err(unsupported(hash_alg));
     }
-    hash_open_file(file, algorithm)
+    hash_open_file(file, file_bytes, algorithm)
 }
 
 #[cfg(test)]
@@ -340,9 +344,11 @@ mod tests {
     #[test]
     fn a_file_reporting_size_zero_is_read_in_full_blocks() {
         // /proc files report st_size 0 but have content.
-        let version = File::open("/proc/self/status").expect("/proc/self/status");
-        assert_eq!(read_buffer_bytes(&version), READ_BLOCK_BYTES);
+        let (_, status_bytes) = open_for_hashing(Path::new("/proc/self/status")).expect("/proc/self/status");
+        assert_eq!(read_buffer_bytes(status_bytes), READ_BLOCK_BYTES);
         let small = file_with(b"abc");
-        assert_eq!(read_buffer_bytes(small.as_file()), 4);
+        let (_, small_bytes) = open_for_hashing(small.path()).expect("small file");
+        assert_eq!(read_buffer_bytes(small_bytes), 4);
+        assert_eq!(read_buffer_bytes(u64::MAX), READ_BLOCK_BYTES);
     }
 }
