@@ -8,7 +8,7 @@ wide as the ratio of the two medians, and point estimates closer to 1.) The 95% 
 bootstrap over rounds. Every bootstrap is seeded, so a run's figures are reproducible from its values.
 
 The best possible speedup of a pair is Python time / (physical floor + Rust call floor), docs/floors.md. A
-claim above all of its interval, on a pair whose speedup does not confirm the claim, is *impossible*.
+claim above all of its interval, on a pair whose speedup refutes the claim, is *impossible*.
 """
 
 from __future__ import annotations
@@ -365,18 +365,23 @@ class ReachableMean:
         return Verdict.CONFIRMED if self.speedup.ci_low >= self.claimed_speedup else Verdict.INCONCLUSIVE
 
 
+_SPEEDUP_PARTS = ("value", "ci_low", "ci_high")
+
+
 def reachable_mean_speedup(
     pairs: Iterable[PairResult], claimed: float = CLAIMED_MEAN_SPEEDUP
 ) -> ReachableMean | None:
     """Geometric mean over functions (each the geometric mean of its workloads) of the best possible speedups.
 
     Its interval is the same means of the pairs' interval ends: wider than a joint bootstrap, never
-    narrower. None when no pair has a floor.
+    narrower. A pair's part is never below its measured speedup (value and each end): what the port reached
+    was reachable, whatever a floor measured above it says. None when no pair has a floor.
     """
     by_function: dict[str, list[Speedup]] = {}
     for pair in pairs:
-        if pair.best_possible_speedup is not None:
-            by_function.setdefault(pair.function, []).append(pair.best_possible_speedup)
+        if (best := pair.best_possible_speedup) is not None:
+            ends = {part: max(getattr(best, part), getattr(pair.speedup, part)) for part in _SPEEDUP_PARTS}
+            by_function.setdefault(pair.function, []).append(replace(best, **ends))
 
     def mean_of(part: str) -> float:
         per_function = [np.mean(np.log([getattr(s, part) for s in best])) for best in by_function.values()]
@@ -384,13 +389,8 @@ def reachable_mean_speedup(
 
     if not by_function:
         return None
-    speedup = Speedup(
-        value=mean_of("value"),
-        ci_low=mean_of("ci_low"),
-        ci_high=mean_of("ci_high"),
-        method=f"geometric mean over {len(by_function)} functions of the pairs' best possible speedups and "
-        "of their interval ends",
-    )
+    method = f"geometric mean over {len(by_function)} functions of the pairs' best possible speedups and ends"
+    speedup = Speedup(**{part: mean_of(part) for part in _SPEEDUP_PARTS}, method=method)
     return ReachableMean(speedup=speedup, function_count=len(by_function), claimed_speedup=claimed)
 
 

@@ -143,7 +143,8 @@ def build_floor_binary(native_dir: Path = NATIVE_DIR) -> Path:
 
 
 def measure_result_objects(client: WorkerClient, keys: Iterable[str]) -> dict[str, NativeEstimate]:
-    """``"function/workload"`` -> the time per call to create the Rust side's result objects anew.
+    """``"function/workload"`` -> the time per call to create the Rust side's result objects anew (a workload
+    whose results need no new object is left out).
 
     Raises the ``WorkerError`` of a workload the worker cannot serve (a Rust module without the helper).
     """
@@ -153,6 +154,8 @@ def measure_result_objects(client: WorkerClient, keys: Iterable[str]) -> dict[st
         response = client.result_objects(
             function, workload, values=RESULT_OBJECT_VALUES, warmups=1, min_time_s=RESULT_OBJECT_MIN_TIME_S
         )
+        if not any(response.values_ns):
+            continue  # nothing to create (bools, None, the arguments): the floor is the Criterion floor alone
         low_ns, high_ns = median_interval(response.values_ns)
         estimates[key] = NativeEstimate(statistics.median(response.values_ns), low_ns, high_ns)
     return estimates

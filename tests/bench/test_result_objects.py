@@ -156,3 +156,16 @@ def test_a_failed_objects_step_keeps_the_plain_floors(
     assert run.result_object_floors == {}
     assert run.floors == {"truncate_long_string/commands-25": CRITERION_FLOOR}
     assert all(pair.best_possible_speedup is not None for pair in run.pairs if pair.workload == "commands-25")
+
+
+def test_a_workload_with_nothing_to_create_gets_no_result_objects_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fake_run_floors(workloads: object, *_args: object, **_kwargs: object) -> dict[str, NativeEstimate]:
+        return {"is_process_alive/dead-pid": CRITERION_FLOOR}
+
+    monkeypatch.setattr(harness.measure.bench, "run_floors", fake_run_floors)
+    options = tiny_options(tmp_path, only=("is_process_alive",), rust_module="sky_rs")
+    run = run_bench(replace(options, floors=True, fallback=False))
+    assert run.result_object_floors == {}  # its results are bools
+    assert run.floors == {"is_process_alive/dead-pid": CRITERION_FLOOR}

@@ -78,10 +78,10 @@ def test_apply_floors_sets_best_possible_and_the_verdict() -> None:
 
 
 def test_reachable_mean_is_a_geometric_mean_over_functions() -> None:
-    pairs = [
-        pair("a", "1", 100.0, 50.0),
-        pair("a", "2", 100.0, 50.0),
-        pair("b", "1", 100.0, 50.0),
+    pairs = [  # measured 1x: below every best possible, so none is raised to what its port reached
+        pair("a", "1", 100.0, 100.0),
+        pair("a", "2", 100.0, 100.0),
+        pair("b", "1", 100.0, 100.0),
     ]
     bests = [_speedup(2.0, 1.8, 2.2), _speedup(8.0, 7.0, 9.0), _speedup(16.0, 15.0, 17.0)]
     floored = [replace(p, best_possible_speedup=b) for p, b in zip(pairs, bests, strict=True)]
@@ -96,3 +96,14 @@ def test_reachable_mean_is_a_geometric_mean_over_functions() -> None:
     low = reachable_mean_speedup(floored, claimed=20.0)
     assert low is not None and low.verdict is Verdict.IMPOSSIBLE
     assert reachable_mean_speedup(pairs) is None
+
+
+def test_the_reachable_mean_is_never_below_what_the_ports_reached() -> None:
+    # A floor measured above the port (best possible 1.5x against a measured 2x) counts as the measured 2x.
+    measured = pair("a", "1", 100.0, 50.0)
+    floored = replace(measured, best_possible_speedup=_speedup(1.5, 1.4, 1.6))
+    reachable = reachable_mean_speedup([floored], claimed=1.8)
+    assert reachable is not None
+    assert reachable.speedup.value == pytest.approx(measured.speedup.value)
+    assert reachable.speedup.ci_low == pytest.approx(measured.speedup.ci_low)
+    assert reachable.verdict is not Verdict.IMPOSSIBLE
